@@ -1,0 +1,87 @@
+"""factory_boy factories for the models."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import factory
+from factory.alchemy import SQLAlchemyModelFactory
+
+from whaticket.db import utcnow
+from whaticket.extensions import db
+from whaticket.models import Company, Plan, Queue, Setting, User, Whatsapp
+from whaticket.security import hash_password
+
+PASSWORD = "secret123"
+
+
+class _Base(SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        sqlalchemy_session_factory = lambda: db.session  # noqa: E731
+        sqlalchemy_session_persistence = "commit"
+
+
+class PlanFactory(_Base):
+    class Meta:
+        model = Plan
+
+    name = factory.Sequence(lambda n: f"Plan {n}")
+    users = 10
+    connections = 10
+    queues = 10
+    value = 30
+
+
+class CompanyFactory(_Base):
+    class Meta:
+        model = Company
+
+    name = factory.Sequence(lambda n: f"Company {n}")
+    email = factory.Sequence(lambda n: f"company{n}@example.com")
+    status = True
+    due_date = factory.LazyFunction(lambda: utcnow() + timedelta(days=30))
+    recurrence = "MENSAL"
+    plan = factory.SubFactory(PlanFactory)
+
+
+class UserFactory(_Base):
+    class Meta:
+        model = User
+
+    name = factory.Sequence(lambda n: f"User {n}")
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    password_hash = factory.LazyFunction(lambda: hash_password(PASSWORD))
+    profile = "user"
+    super = False
+    company = factory.SubFactory(CompanyFactory)
+
+
+class AdminFactory(UserFactory):
+    profile = "admin"
+
+
+class QueueFactory(_Base):
+    class Meta:
+        model = Queue
+
+    name = factory.Sequence(lambda n: f"Queue {n}")
+    color = factory.Sequence(lambda n: f"#{n:06x}")
+    company = factory.SubFactory(CompanyFactory)
+
+
+class WhatsappFactory(_Base):
+    class Meta:
+        model = Whatsapp
+
+    name = factory.Sequence(lambda n: f"Connection {n}")
+    company = factory.SubFactory(CompanyFactory)
+
+
+class SettingFactory(_Base):
+    class Meta:
+        model = Setting
+
+    key = "userRating"
+    value = "disabled"
+    company = factory.SubFactory(CompanyFactory)

@@ -1,0 +1,155 @@
+"""whaticket: a multi-company WhatsApp help-desk backend (Flask application factory)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from whaticket.config import (
+    DEFAULT_JWT_REFRESH_SECRET,
+    DEFAULT_JWT_SECRET,
+    DEFAULT_SECRET,
+    Config,
+    config_from_env,
+)
+
+__version__ = "0.1.0"
+
+
+def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
+    """Build the app; `config` is a Config class, a dict of overrides, or None (APP_ENV)."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    if isinstance(config, dict):
+        app.config.from_object(config_from_env())
+        app.config.update(config)
+    else:
+        app.config.from_object(config or config_from_env())
+    _finish_config(app)
+    _check_secrets(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_socket_handlers(app)
+    register_commands(app)
+    return app
+
+
+def _finish_config(app: Flask) -> None:
+    """Fill in what depends on the instance path, and defaults derived from other keys."""
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        path = os.path.join(app.instance_path, "whaticket.sqlite3")
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    if not app.config.get("MEDIA_ROOT"):
+        app.config["MEDIA_ROOT"] = os.path.join(app.instance_path, "media")
+    if app.config.get("SOCKETIO_MESSAGE_QUEUE") is None and not app.config.get("TESTING"):
+        app.config["SOCKETIO_MESSAGE_QUEUE"] = app.config.get("REDIS_URL")
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("mysql://"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "mysql+pymysql://" + uri[len("mysql://") :]
+    elif uri.startswith(("postgres://", "postgresql://")):
+        # SQLAlchemy 2.1 defaults to psycopg 3; we ship psycopg2.
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg2://" + uri.split("://", 1)[1]
+    elif uri.startswith("mariadb://"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "mariadb+pymysql://" + uri[len("mariadb://") :]
+    if uri.startswith(("mysql", "mariadb")):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"], pool_recycle=280
+        )
+    logging.basicConfig(level=logging.INFO)
+
+
+def _check_secrets(app: Flask) -> None:
+    """In production, refuse to start with the development secrets."""
+    if app.config.get("APP_ENV") != "production":
+        return
+    defaults = {
+        "SECRET_KEY": DEFAULT_SECRET,
+        "JWT_SECRET_KEY": DEFAULT_JWT_SECRET,
+        "JWT_REFRESH_SECRET": DEFAULT_JWT_REFRESH_SECRET,
+    }
+    weak = [k for k, v in defaults.items() if not app.config.get(k) or app.config[k] == v]
+    weak += [k for k in defaults if k not in weak and len(str(app.config.get(k))) < 32]
+    if weak:
+        raise RuntimeError(
+            "Refusing to start in production with default or short secrets: "
+            + ", ".join(sorted(weak))
+            + " (set them in the environment, 32+ random characters each)"
+        )
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite: enforce foreign keys (ON DELETE CASCADE) like the other databases do."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind db, migrate, jwt, socketio, cors and the OpenAPI Api to the app."""
+    from whaticket import models  # noqa: F401 - register every model with the metadata
+    from whaticket.extensions import api, cors, db, jwt, migrate, socketio
+    from whaticket.security import register_jwt_callbacks
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    jwt.init_app(app)
+    register_jwt_callbacks(app)
+    origins = [o.strip() for o in app.config["FRONTEND_URL"].split(",") if o.strip()]
+    cors.init_app(app, origins=origins, supports_credentials=True)
+    prefix = app.config["API_PREFIX"]
+    app.config["OPENAPI_URL_PREFIX"] = prefix or "/"
+    api.init_app(
+        app,
+        spec_kwargs={"security": [{"bearerAuth": []}]},
+    )
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    socketio.init_app(
+        app,
+        cors_allowed_origins=origins,
+        message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE"),
+        async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
+        ping_timeout=20,
+        ping_interval=25,
+    )
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount every REST blueprint."""
+    from whaticket.api import register_blueprints as _register
+
+    _register(app)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Route every error through errors.py."""
+    from whaticket.errors import register_error_handlers as _register
+
+    _register(app)
+
+
+def register_socket_handlers(app: Flask) -> None:
+    """Attach the Socket.IO handlers."""
+    from whaticket.extensions import socketio
+    from whaticket.realtime.handlers import register_socket_handlers as _register
+
+    # socketio.on() binds to the server init_app just created, so every app
+    # (one per test) gets its own handlers.
+    _register(socketio)
+
+
+def register_commands(app: Flask) -> None:
+    """Add seed, create-superuser and worker to the flask CLI."""
+    from whaticket.cli import register_commands as _register
+
+    _register(app)

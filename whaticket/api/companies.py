@@ -1,0 +1,91 @@
+"""Company endpoints: super-user CRUD, and each company's own plan view."""
+
+from __future__ import annotations
+
+from flask_jwt_extended import current_user
+
+from whaticket import db as dbmod
+from whaticket.api.base import Blueprint
+from whaticket.schemas.base import PageArgsSchema
+from whaticket.schemas.companies import (
+    CompanyCreateSchema,
+    CompanyDeleteArgsSchema,
+    CompanyPageSchema,
+    CompanyPlanSchema,
+    CompanySchema,
+    CompanyUpdateSchema,
+    CompanyWithSettingsSchema,
+)
+from whaticket.security import auth_required, super_required
+from whaticket.services import companies as company_service
+
+blp = Blueprint("companies", __name__, url_prefix="/companies", description="Companies (tenants)")
+
+
+@blp.get("")
+@super_required
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, CompanyPageSchema)
+def list_companies(args: dict) -> dict:
+    """A page of companies (super users)."""
+    rows, count, has_more = company_service.list_companies(
+        args["search_param"], args["page_number"]
+    )
+    return {"companies": rows, "count": count, "has_more": has_more}
+
+
+@blp.get("/list")
+@super_required
+@blp.response(200, CompanyWithSettingsSchema(many=True))
+def list_all():
+    """Every company with its plan and settings (super users)."""
+    return company_service.list_all()
+
+
+@blp.get("/listPlan/<int:company_id>")
+@auth_required
+@blp.response(200, CompanyPlanSchema)
+def list_plan(company_id: int):
+    """A company with its plan limits and feature flags (its members, or super users)."""
+    return company_service.visible_company(current_user, company_id)
+
+
+@blp.get("/<int:company_id>")
+@auth_required
+@blp.response(200, CompanySchema)
+def show_company(company_id: int):
+    """One company (its members, or super users)."""
+    return company_service.visible_company(current_user, company_id)
+
+
+@blp.post("")
+@super_required
+@blp.arguments(CompanyCreateSchema)
+@blp.response(200, CompanySchema)
+def create_company(data: dict):
+    """Create a company with its default settings and first admin (super users)."""
+    company = company_service.create_company(data)
+    dbmod.commit()
+    return company
+
+
+@blp.put("/<int:company_id>")
+@super_required
+@blp.arguments(CompanyUpdateSchema)
+@blp.response(200, CompanySchema)
+def update_company(data: dict, company_id: int):
+    """Update a company (super users)."""
+    company = company_service.update_company(company_id, data)
+    dbmod.commit()
+    return company
+
+
+@blp.delete("/<int:company_id>")
+@super_required
+@blp.arguments(CompanyDeleteArgsSchema, location="query")
+@blp.response(200)
+def delete_company(args: dict, company_id: int):
+    """Delete a company and all its rows; one holding data needs ?force=true (super users)."""
+    company_service.delete_company(company_id, actor=current_user, force=args["force"])
+    dbmod.commit()
+    return {"message": "Company deleted"}

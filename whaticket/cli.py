@@ -1,0 +1,129 @@
+"""CLI: flask seed, flask create-superuser, flask worker, flask jobs sweep."""
+
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from whaticket import db as dbmod
+from whaticket.extensions import db
+
+DEFAULT_PLAN = {
+    "name": "Plano 1",
+    "users": 10,
+    "connections": 10,
+    "queues": 10,
+    "value": 30,
+}
+DEFAULT_COMPANY = "Empresa 1"
+
+
+def seed_database() -> list[str]:
+    """Create the default plan, company and super admin if missing; return what was created."""
+    from datetime import timedelta
+
+    from whaticket.models import Company, Plan, User
+    from whaticket.security import hash_password
+    from whaticket.services import settings as settings_service
+
+    created: list[str] = []
+    plan = db.session.scalar(sa.select(Plan).order_by(Plan.id).limit(1))
+    if plan is None:
+        plan = Plan(**DEFAULT_PLAN)
+        db.session.add(plan)
+        db.session.flush()
+        created.append(f"plan {plan.name!r}")
+    company = db.session.scalar(sa.select(Company).order_by(Company.id).limit(1))
+    if company is None:
+        company = Company(
+            name=DEFAULT_COMPANY,
+            plan_id=plan.id,
+            status=True,
+            recurrence="MENSAL",
+            due_date=dbmod.utcnow() + timedelta(days=3650),
+        )
+        db.session.add(company)
+        db.session.flush()
+        created.append(f"company {company.name!r}")
+    if settings_service.create_defaults(company.id):
+        created.append("default settings")
+    email = current_app.config["ADMIN_EMAIL"].strip().lower()
+    if db.session.scalar(sa.select(User.id).where(User.email == email)) is None:
+        db.session.add(
+            User(
+                company_id=company.id,
+                name="Admin",
+                email=email,
+                password_hash=hash_password(current_app.config["ADMIN_PASSWORD"]),
+                profile="admin",
+                super=True,
+            )
+        )
+        created.append(f"super admin {email}")
+    dbmod.commit()
+    return created
+
+
+def register_commands(app: Flask) -> None:
+    """Attach the commands to `app.cli`."""
+
+    @app.cli.command("seed")
+    def seed() -> None:
+        """Create the default plan, company and super admin (safe to run again)."""
+        created = seed_database()
+        click.echo("seeded: " + ", ".join(created) if created else "seed: nothing to do")
+        if current_app.config["ADMIN_PASSWORD"] == "123456":
+            click.echo(
+                f"WARNING: the super admin {current_app.config['ADMIN_EMAIL']} uses the default "
+                "password 123456; set ADMIN_PASSWORD or change it after the first login.",
+                err=True,
+            )
+
+    @app.cli.command("create-superuser")
+    @click.option("--email", prompt=True)
+    @click.option("--name", default="Admin", show_default=True)
+    @click.option("--company-id", type=int, default=None, help="Defaults to the first company.")
+    @click.password_option()
+    def create_superuser(email: str, name: str, company_id: int | None, password: str) -> None:
+        """Create a super admin, or promote an existing user and reset their password."""
+        from whaticket.models import Company, User
+        from whaticket.security import hash_password
+
+        email = email.strip().lower()
+        if len(password) < 5:
+            raise click.ClickException("password must have at least 5 characters")
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        if user is None:
+            cid = company_id or db.session.scalar(
+                sa.select(Company.id).order_by(Company.id).limit(1)
+            )
+            if cid is None:
+                raise click.ClickException("no company yet: run `flask seed` first")
+            user = User(company_id=cid, name=name, email=email, password_hash="")
+            db.session.add(user)
+        user.password_hash = hash_password(password)
+        user.profile = "admin"
+        user.super = True
+        user.token_version = (user.token_version or 0) + 1
+        dbmod.commit()
+        click.echo(f"super user {email} ready (company {user.company_id})")
+
+    @app.cli.command("worker")
+    @click.option("--queues", "-q", default="high,default,low", show_default=True)
+    @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+    @click.option("--no-cron", is_flag=True, help="Do not run the periodic sweeps here.")
+    def worker(queues: str, burst: bool, no_cron: bool) -> None:
+        """Run an RQ worker (with its scheduler and the periodic sweeps)."""
+        if not current_app.config.get("REDIS_URL"):
+            raise click.ClickException(
+                "REDIS_URL is not set: without Redis the web process runs jobs itself"
+            )
+        from whaticket.jobs.worker import run_worker
+
+        run_worker(
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            [q.strip() for q in queues.split(",") if q.strip()],
+            burst=burst,
+            with_cron=not no_cron,
+        )

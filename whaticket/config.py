@@ -1,0 +1,133 @@
+"""Environment-driven configuration: one Config class per APP_ENV."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+from dotenv import load_dotenv
+
+# A .env beside the code (or in the working directory) fills in what the real
+# environment leaves unset; real variables always win.
+load_dotenv(override=False)
+
+DEFAULT_SECRET = "change-me-dev-secret-key-0000000000000"
+DEFAULT_JWT_SECRET = "change-me-dev-jwt-secret-00000000000000"
+DEFAULT_JWT_REFRESH_SECRET = "change-me-dev-jwt-refresh-secret-0000000"
+
+
+def _bool(name: str, default: bool) -> bool:
+    """Read a boolean environment variable ("1", "true", "yes", "on")."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    """Read an integer environment variable."""
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+def _prefix(raw: str | None) -> str:
+    """Normalise API_PREFIX: "" or "/something" without a trailing slash."""
+    value = (raw if raw is not None else "/api").strip().rstrip("/")
+    if value and not value.startswith("/"):
+        value = "/" + value
+    return value
+
+
+class Config:
+    """Settings read from the environment once, when the class is built."""
+
+    APP_ENV = os.environ.get("APP_ENV", "development")
+    TESTING = False
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET)
+
+    # Database: default is an embedded SQLite file in the instance folder,
+    # filled in by create_app because the instance path is only known there.
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or None
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+
+    # Redis: RQ queues, Socket.IO message queue, rate-limit counters.
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    RQ_QUEUES = ["high", "default", "low"]
+    # "rq" with Redis; "thread" runs jobs on an in-process worker; "inline"
+    # runs them right after commit (tests).
+    JOBS_BACKEND = os.environ.get("JOBS_BACKEND") or None
+    SOCKETIO_MESSAGE_QUEUE = os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None
+    SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE") or None
+
+    API_PREFIX = _prefix(os.environ.get("API_PREFIX"))
+    FRONTEND_URL = os.environ.get("FRONTEND_URL", "http://localhost:3000")
+    BACKEND_URL = os.environ.get("BACKEND_URL", "http://localhost:8080")
+    HOST = os.environ.get("HOST", "127.0.0.1")
+    PORT = _int("PORT", 8080)
+
+    # Auth: 15-minute access JWT, 7-day refresh JWT in the httpOnly `jrt` cookie.
+    JWT_SECRET_KEY = os.environ.get("JWT_SECRET", DEFAULT_JWT_SECRET)
+    JWT_REFRESH_SECRET = os.environ.get("JWT_REFRESH_SECRET", DEFAULT_JWT_REFRESH_SECRET)
+    JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=_int("JWT_ACCESS_MINUTES", 15))
+    JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=_int("JWT_REFRESH_DAYS", 7))
+    JWT_TOKEN_LOCATION = ["headers"]
+    JWT_ERROR_MESSAGE_KEY = "error"
+    REFRESH_COOKIE_NAME = "jrt"
+    REFRESH_COOKIE_SECURE = _bool("REFRESH_COOKIE_SECURE", APP_ENV == "production")
+    REFRESH_COOKIE_SAMESITE = os.environ.get("REFRESH_COOKIE_SAMESITE", "Lax")
+    # Several tabs or parallel 403s refresh with the same cookie at once; a
+    # rotated token is still honoured for this many seconds so they do not
+    # log each other out. 0 makes every refresh token strictly single-use.
+    REFRESH_REUSE_GRACE_SECONDS = _int("REFRESH_REUSE_GRACE_SECONDS", 10)
+    BCRYPT_ROUNDS = _int("BCRYPT_ROUNDS", 10)
+
+    # Login throttling: attempts per IP and failed attempts per e-mail.
+    LOGIN_MAX_PER_IP = _int("LOGIN_MAX_PER_IP", 30)
+    LOGIN_MAX_FAILURES_PER_EMAIL = _int("LOGIN_MAX_FAILURES_PER_EMAIL", 5)
+    LOGIN_WINDOW_SECONDS = _int("LOGIN_WINDOW_SECONDS", 900)
+
+    USER_STALE_ONLINE_SECONDS = _int("USER_STALE_ONLINE_SECONDS", 300)
+
+    ADMIN_EMAIL = os.environ.get("ADMIN_EMAIL", "admin@admin.com")
+    ADMIN_PASSWORD = os.environ.get("ADMIN_PASSWORD", "123456")
+
+    MEDIA_ROOT = os.environ.get("MEDIA_ROOT") or None
+
+    # flask-smorest / OpenAPI
+    API_TITLE = "whaticket"
+    API_VERSION = "0.1.0"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    JSON_SORT_KEYS = False
+
+
+class TestingConfig(Config):
+    """Tests: TEST_DATABASE_URL (default in-memory SQLite), jobs run inline."""
+
+    APP_ENV = "testing"
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+    JOBS_BACKEND = "inline"
+    REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
+    SOCKETIO_MESSAGE_QUEUE = None
+    SOCKETIO_ASYNC_MODE = "threading"
+    BCRYPT_ROUNDS = 4
+    REFRESH_REUSE_GRACE_SECONDS = 0
+    JWT_SECRET_KEY = "test-jwt-secret-0123456789abcdef0123456789"
+    JWT_REFRESH_SECRET = "test-jwt-refresh-secret-0123456789abcdef"
+    SECRET_KEY = "test-secret"
+
+
+class ProductionConfig(Config):
+    """Production: refuses default secrets (checked in create_app)."""
+
+    APP_ENV = "production"
+
+
+def config_from_env() -> type[Config]:
+    """Pick the Config class named by APP_ENV."""
+    env = os.environ.get("APP_ENV", "development")
+    return {"production": ProductionConfig, "testing": TestingConfig}.get(env, Config)

@@ -1,0 +1,94 @@
+"""Model mixins, a UTC datetime type, and commit()/rollback() that run deferred side effects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from whaticket.extensions import db
+
+_AFTER_COMMIT = "whaticket_after_commit"
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Stores naive UTC (microseconds on MySQL/MariaDB), returns aware UTC datetimes."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine:
+        """Ask MySQL/MariaDB for microsecond precision, which DATETIME lacks by default."""
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(sa.DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        """Convert aware datetimes to naive UTC before storing."""
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        """Mark stored values as UTC."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+class TimestampMixin:
+    """created_at / updated_at on every table."""
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
+class CompanyScopedMixin:
+    """A tenant-owned row: company_id foreign key, indexed, cascading with the company."""
+
+    @declared_attr
+    def company_id(cls) -> Mapped[int]:  # noqa: N805 - declared_attr receives the class
+        return mapped_column(
+            sa.ForeignKey("companies.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+
+
+def after_commit(callback: Callable[[], Any]) -> None:
+    """Run `callback` after the current transaction commits; drop it on rollback."""
+    db.session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+def commit() -> None:
+    """Commit the session, then run (and clear) the side effects registered during it."""
+    db.session.commit()
+    callbacks = db.session.info.pop(_AFTER_COMMIT, [])
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # a failed emit or enqueue must not undo a committed request
+            current_app.logger.exception("after-commit callback failed")
+
+
+def rollback() -> None:
+    """Roll back the session and forget its deferred side effects."""
+    db.session.info.pop(_AFTER_COMMIT, None)
+    db.session.rollback()
+
+
+def pending_side_effects() -> int:
+    """How many side effects wait for the current transaction (for tests and debugging)."""
+    return len(db.session.info.get(_AFTER_COMMIT, []))

@@ -1,0 +1,130 @@
+"""AppError and the one place that renders every error body as {"error": "ERR_..."}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, jsonify
+from flask_smorest import Api
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+# HTTP statuses raised by routing or werkzeug, mapped to the contract's codes.
+_HTTP_CODES = {
+    400: "ERR_BAD_REQUEST",
+    401: "ERR_SESSION_EXPIRED",
+    403: "ERR_NO_PERMISSION",
+    404: "ERR_NOT_FOUND",
+    405: "ERR_METHOD_NOT_ALLOWED",
+    409: "ERR_CONFLICT",
+    413: "ERR_PAYLOAD_TOO_LARGE",
+    415: "ERR_UNSUPPORTED_MEDIA_TYPE",
+    429: "ERR_TOO_MANY_ATTEMPTS",
+}
+
+
+class AppError(Exception):
+    """A business error: an ERR_ code, an HTTP status and optional field details."""
+
+    def __init__(
+        self,
+        code: str,
+        status: int = 400,
+        fields: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(code)
+        self.code = code
+        self.status = status
+        self.fields = fields
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body of this error."""
+        out: dict[str, Any] = {"error": self.code}
+        if self.fields:
+            out["fields"] = self.fields
+        return out
+
+
+def _flatten_messages(messages: Any) -> dict[str, list[str]]:
+    """Merge webargs' {location: {field: [msgs]}} into {field: [msgs]}."""
+    fields: dict[str, list[str]] = {}
+    if not isinstance(messages, dict):
+        return {"_schema": [str(messages)]}
+    for location_errors in messages.values():
+        if not isinstance(location_errors, dict):
+            fields.setdefault("_schema", []).extend(_as_list(location_errors))
+            continue
+        for name, errs in location_errors.items():
+            fields.setdefault(str(name), []).extend(_as_list(errs))
+    return fields
+
+
+def _as_list(errs: Any) -> list[str]:
+    """Messages as a flat list of strings (nested schemas become 'key: msg')."""
+    if isinstance(errs, list):
+        return [str(e) if not isinstance(e, dict) else str(e) for e in errs]
+    if isinstance(errs, dict):
+        out: list[str] = []
+        for key, val in errs.items():
+            out.extend(f"{key}: {m}" for m in _as_list(val))
+        return out
+    return [str(errs)]
+
+
+def _rollback() -> None:
+    """Roll back the request's transaction and drop its deferred side effects."""
+    from whaticket import db as dbmod
+
+    try:
+        dbmod.rollback()
+    except Exception:  # a dead connection must not mask the original error
+        current_app.logger.exception("rollback failed")
+
+
+class WhaticketApi(Api):
+    """flask-smorest Api whose HTTP errors leave through our error contract."""
+
+    from whaticket.schemas.base import ErrorSchema as ERROR_SCHEMA
+
+    def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
+        """Render routing, abort() and argument-validation errors."""
+        data = getattr(error, "data", None) or {}
+        if error.code in (400, 422) and "messages" in data:
+            _rollback()
+            body = {"error": "ERR_VALIDATION", "fields": _flatten_messages(data["messages"])}
+            return jsonify(body), 400
+        if error.code and error.code >= 500:
+            _rollback()
+            current_app.logger.error("HTTP %s: %s", error.code, error)
+            return jsonify({"error": "ERR_INTERNAL"}), error.code
+        _rollback()
+        code = data.get("message") if isinstance(data.get("message"), str) else None
+        body = {"error": code or _HTTP_CODES.get(error.code or 400, "ERR_BAD_REQUEST")}
+        return jsonify(body), error.code or 400, data.get("headers", {})
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Register AppError, IntegrityError and last-resort 500 handlers."""
+
+    @app.errorhandler(AppError)
+    def _app_error(err: AppError):
+        _rollback()
+        return jsonify(err.body()), err.status, err.headers
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(err: IntegrityError):
+        _rollback()
+        current_app.logger.info("integrity error: %s", err.orig)
+        return jsonify({"error": "ERR_CONFLICT"}), 409
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        if isinstance(err, HTTPException):
+            from whaticket.extensions import api
+
+            return api.handle_http_exception(err)
+        _rollback()
+        current_app.logger.exception("unhandled error")
+        return jsonify({"error": "ERR_INTERNAL"}), 500

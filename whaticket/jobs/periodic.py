@@ -1,0 +1,23 @@
+"""The periodic sweeps the worker's scheduler runs, with their periods."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from whaticket.jobs import users
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A job function (no arguments) run every `interval` seconds."""
+
+    name: str
+    func: Callable[[], Any]
+    interval: int
+
+
+PERIODIC_JOBS: list[PeriodicJob] = [
+    PeriodicJob("stale-online-sweep", users.sweep_stale_online, 60),
+]

@@ -1,0 +1,54 @@
+"""RQ backend: jobs go to Redis queues and run on `flask worker` processes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask
+from redis import Redis
+from rq import Queue
+
+from whaticket.jobs import JobBackend, JobFunc
+
+
+def redis_connection(app: Flask) -> Redis:
+    """One Redis client per app, shared by queues, the scheduler and rate limits."""
+    conn = app.extensions.get("whaticket_redis")
+    if conn is None:
+        conn = Redis.from_url(app.config["REDIS_URL"])
+        app.extensions["whaticket_redis"] = conn
+    return conn
+
+
+class RQBackend(JobBackend):
+    """Enqueue on RQ; delayed jobs use RQ's own scheduler (enqueue_at / enqueue_in)."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(app)
+        self.connection = redis_connection(app)
+        self.prefix = app.config.get("RQ_QUEUE_PREFIX", "whaticket")
+
+    def queue(self, name: str = "default") -> Queue:
+        """The RQ queue called `name` (namespaced so several apps can share a Redis)."""
+        return Queue(f"{self.prefix}-{name}", connection=self.connection)
+
+    def submit(
+        self,
+        func: JobFunc,
+        args: tuple[Any, ...],
+        *,
+        at: datetime | None = None,
+        in_: timedelta | None = None,
+        queue: str = "default",
+        job_id: str | None = None,
+    ) -> None:
+        """Enqueue now, at a time, or after a delay."""
+        q = self.queue(queue)
+        opts: dict[str, Any] = {"job_id": job_id} if job_id else {}
+        if at is not None:
+            q.enqueue_at(at, func, *args, **opts)
+        elif in_ is not None:
+            q.enqueue_in(in_, func, *args, **opts)
+        else:
+            q.enqueue(func, *args, **opts)

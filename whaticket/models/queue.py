@@ -1,0 +1,41 @@
+"""Queue: a department tickets are routed to (filled out by the routing issue)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from whaticket.db import CompanyScopedMixin, TimestampMixin
+from whaticket.extensions import db
+
+user_queues = sa.Table(
+    "user_queues",
+    db.metadata,
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "queue_id", sa.ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
+    sa.Column("created_at", sa.DateTime, nullable=False, server_default=sa.func.now()),
+    sa.Column("updated_at", sa.DateTime, nullable=False, server_default=sa.func.now()),
+)
+
+
+class Queue(CompanyScopedMixin, TimestampMixin, db.Model):
+    """A department; name and colour are unique per company."""
+
+    __tablename__ = "queues"
+    __table_args__ = (
+        sa.UniqueConstraint("company_id", "name"),
+        sa.UniqueConstraint("company_id", "color"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    color: Mapped[str] = mapped_column(sa.String(20))
+    greeting_message: Mapped[str | None] = mapped_column(sa.Text)
+    out_of_hours_message: Mapped[str | None] = mapped_column(sa.Text)
+    #: Position in the chatbot menu.
+    order_queue: Mapped[int | None] = mapped_column()
+    schedules: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)

@@ -1,0 +1,23 @@
+"""Whatsapp: a WhatsApp connection (minimal here; providers fill it out later)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from whaticket.db import CompanyScopedMixin, TimestampMixin
+from whaticket.extensions import db
+
+
+class Whatsapp(CompanyScopedMixin, TimestampMixin, db.Model):
+    """One WhatsApp number of a company, served by a gateway provider."""
+
+    __tablename__ = "whatsapps"
+    __table_args__ = (sa.UniqueConstraint("company_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    #: Gateway provider: fake, cloud or evolution.
+    provider: Mapped[str] = mapped_column(sa.String(20), default="fake")
+    status: Mapped[str] = mapped_column(sa.String(20), default="DISCONNECTED")
+    is_default: Mapped[bool] = mapped_column(default=False)

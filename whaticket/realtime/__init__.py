@@ -1,0 +1,1 @@
+"""Socket.IO: auth, rooms and deferred emits."""

@@ -1,0 +1,191 @@
+"""Socket.IO handlers: token check on connect, company-scoped join*/leave* rooms, userStatus."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request, session
+from flask_jwt_extended import decode_token
+from flask_socketio import SocketIO, join_room, leave_room
+from flask_socketio import emit as socket_emit
+
+from whaticket import db as dbmod
+from whaticket.extensions import db
+from whaticket.models import User
+from whaticket.realtime import rooms
+from whaticket.services import users as user_service
+
+
+def _token_from(auth: Any) -> str | None:
+    """The access token from `auth.token` (socket.io v4 clients) or the `token` query value."""
+    if isinstance(auth, dict) and auth.get("token"):
+        return str(auth["token"])
+    token = request.args.get("token")
+    if token and token.startswith('"') and token.endswith('"'):
+        # The SaaS frontend stores the token JSON-stringified and may send it so.
+        token = token[1:-1]
+    return token or None
+
+
+def authenticate(auth: Any) -> User:
+    """Resolve the connecting user, or raise ConnectionRefusedError."""
+    token = _token_from(auth)
+    if not token:
+        raise ConnectionRefusedError("ERR_SESSION_EXPIRED")
+    try:
+        data = decode_token(token)
+    except Exception as exc:  # any decode failure is a refused connection
+        raise ConnectionRefusedError("ERR_INVALID_TOKEN") from exc
+    if data.get("type") != "access":
+        raise ConnectionRefusedError("ERR_INVALID_TOKEN")
+    user = db.session.get(User, int(data["sub"]))
+    if user is None or user.token_version != data.get("tv", 0):
+        raise ConnectionRefusedError("ERR_INVALID_TOKEN")
+    return user
+
+
+def _current_user() -> User | None:
+    """The socket's user, reloaded so role and queue changes apply at once."""
+    uid = session.get("uid")
+    return db.session.get(User, uid) if uid else None
+
+
+def _join(room: str) -> None:
+    """Join `room`, counting joins so that repeated joins need as many leaves."""
+    counts: dict[str, int] = session.setdefault("rooms", {})
+    counts[room] = counts.get(room, 0) + 1
+    session.modified = True
+    if counts[room] == 1:
+        join_room(room)
+
+
+def _leave(room: str) -> None:
+    """Undo one join; leave the room when its counter reaches zero."""
+    counts: dict[str, int] = session.setdefault("rooms", {})
+    if counts.get(room, 0) <= 0:
+        return
+    counts[room] -= 1
+    session.modified = True
+    if counts[room] == 0:
+        del counts[room]
+        leave_room(room)
+
+
+def notification_rooms(user: User) -> list[str]:
+    """Rooms a user's notifications arrive in: company-wide for admins, per queue otherwise."""
+    cid = user.company_id
+    if user.is_admin:
+        return [rooms.notification_room(cid)]
+    names = [rooms.queue_room(cid, q.id, "notification") for q in user.queues]
+    if user.all_ticket == "enabled":
+        names.append(rooms.queue_room(cid, None, "notification"))
+    return names
+
+
+def ticket_list_rooms(user: User, status: str) -> list[str]:
+    """Rooms for a ticket list: admins see the company's; agents only their queues' pending."""
+    cid = user.company_id
+    if user.is_admin:
+        return [rooms.status_room(cid, status)]
+    if status != "pending":
+        # An agent's own open tickets reach them through their user room.
+        return []
+    names = [rooms.queue_room(cid, q.id, "pending") for q in user.queues]
+    if user.all_ticket == "enabled":
+        names.append(rooms.queue_room(cid, None, "pending"))
+    return names
+
+
+def ticket_room_for(user: User, ticket_id: Any) -> str | None:
+    """The chat-box room of a ticket the user may watch, or None.
+
+    Tickets arrive with the workspace issue; until the tickets table exists no
+    ticket can be watched, so every joinChatBox is refused.
+    """
+    return None
+
+
+def register_socket_handlers(socketio: SocketIO) -> None:
+    """Attach the connect, disconnect and join/leave handlers to `socketio`."""
+
+    @socketio.on("connect")
+    def _connect(auth: Any = None) -> None:
+        user = authenticate(auth)
+        session["uid"] = user.id
+        session["cid"] = user.company_id
+        session["rooms"] = {}
+        join_room(rooms.mainchannel(user.company_id))
+        join_room(rooms.user_room(user.id))
+        user_service.touch_online(user)
+        dbmod.commit()
+        socket_emit("ready")
+
+    @socketio.on("joinNotification")
+    def _join_notification(*_args: Any) -> dict[str, Any]:
+        user = _current_user()
+        if user is None:
+            return {"error": "ERR_SESSION_EXPIRED"}
+        for room in notification_rooms(user):
+            _join(room)
+        return {"ok": True}
+
+    @socketio.on("leaveNotification")
+    def _leave_notification(*_args: Any) -> dict[str, Any]:
+        user = _current_user()
+        if user is None:
+            return {"error": "ERR_SESSION_EXPIRED"}
+        for room in notification_rooms(user):
+            _leave(room)
+        return {"ok": True}
+
+    @socketio.on("joinTickets")
+    def _join_tickets(status: Any = None) -> dict[str, Any]:
+        user = _current_user()
+        if user is None:
+            return {"error": "ERR_SESSION_EXPIRED"}
+        if status not in rooms.TICKET_STATUSES:
+            return {"error": "ERR_INVALID_STATUS"}
+        for room in ticket_list_rooms(user, status):
+            _join(room)
+        return {"ok": True}
+
+    @socketio.on("leaveTickets")
+    def _leave_tickets(status: Any = None) -> dict[str, Any]:
+        user = _current_user()
+        if user is None:
+            return {"error": "ERR_SESSION_EXPIRED"}
+        if status not in rooms.TICKET_STATUSES:
+            return {"error": "ERR_INVALID_STATUS"}
+        for room in ticket_list_rooms(user, status):
+            _leave(room)
+        return {"ok": True}
+
+    @socketio.on("joinChatBox")
+    def _join_chat_box(ticket_id: Any = None) -> dict[str, Any]:
+        user = _current_user()
+        if user is None:
+            return {"error": "ERR_SESSION_EXPIRED"}
+        room = ticket_room_for(user, ticket_id)
+        if room is None:
+            return {"error": "ERR_NO_TICKET_FOUND"}
+        _join(room)
+        return {"ok": True}
+
+    @socketio.on("leaveChatBox")
+    def _leave_chat_box(ticket_id: Any = None) -> dict[str, Any]:
+        user = _current_user()
+        if user is None:
+            return {"error": "ERR_SESSION_EXPIRED"}
+        room = ticket_room_for(user, ticket_id)
+        if room is not None:
+            _leave(room)
+        return {"ok": True}
+
+    @socketio.on("userStatus")
+    def _user_status(*_args: Any) -> dict[str, Any]:
+        user = _current_user()
+        if user is None:
+            return {"error": "ERR_SESSION_EXPIRED"}
+        user_service.touch_online(user)
+        dbmod.commit()
+        return {"ok": True}

@@ -1,0 +1,58 @@
+"""Custom fields: Node-style UTC timestamps, lenient dates, ids that may arrive as ""."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from marshmallow import ValidationError, fields
+
+
+class Timestamp(fields.Field):
+    """Dumps aware datetimes as "2024-01-02T03:04:05.678Z" (what the Node API sent);
+    loads ISO datetimes or plain dates, naive values taken as UTC."""
+
+    default_error_messages = {"invalid": "Not a valid date or datetime."}
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            value = value if value.tzinfo else value.replace(tzinfo=UTC)
+            value = value.astimezone(UTC)
+            return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+        if isinstance(value, date):
+            return value.isoformat()
+        return str(value)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        if isinstance(value, datetime):
+            parsed = value
+        elif isinstance(value, str) and value.strip():
+            text = value.strip().replace("Z", "+00:00")
+            try:
+                parsed = datetime.fromisoformat(text)
+            except ValueError:
+                try:
+                    parsed = datetime.combine(date.fromisoformat(text[:10]), time())
+                except ValueError as exc:
+                    raise self.make_error("invalid") from exc
+        else:
+            raise self.make_error("invalid")
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+class NullableId(fields.Integer):
+    """An optional foreign-key id: "", null and 0 all mean "none" (the SPA sends them)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_none", True)
+        super().__init__(strict=False, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | None:
+        if value in ("", None, 0, "0"):
+            return None
+        result = super()._deserialize(value, attr, data, **kwargs)
+        if result is not None and result < 0:
+            raise ValidationError("Must be a positive id.")
+        return result

@@ -1,0 +1,77 @@
+"""Fixed-window counters for throttling: Redis when configured, process memory otherwise."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from flask import current_app
+
+_memory: dict[str, tuple[int, float]] = {}
+_lock = threading.Lock()
+
+
+def _redis():
+    """The app's Redis client, or None in the embedded single-process mode."""
+    if not current_app.config.get("REDIS_URL"):
+        return None
+    from whaticket.jobs.rq_backend import redis_connection
+
+    return redis_connection(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def _key(bucket: str) -> str:
+    return f"whaticket:rl:{current_app.config.get('RATELIMIT_NAMESPACE', 'default')}:{bucket}"
+
+
+def hit(bucket: str, window: int) -> int:
+    """Count one event in `bucket` for a `window`-second window; return the count so far."""
+    key = _key(bucket)
+    redis = _redis()
+    if redis is not None:
+        pipe = redis.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, window, nx=True)
+        count, _ = pipe.execute()
+        return int(count)
+    now = time.monotonic()
+    with _lock:
+        count, expires = _memory.get(key, (0, now + window))
+        if expires <= now:
+            count, expires = 0, now + window
+        _memory[key] = (count + 1, expires)
+        return count + 1
+
+
+def count(bucket: str) -> int:
+    """The current count of `bucket` (0 when its window has passed)."""
+    key = _key(bucket)
+    redis = _redis()
+    if redis is not None:
+        return int(redis.get(key) or 0)
+    with _lock:
+        value, expires = _memory.get(key, (0, 0.0))
+        return value if expires > time.monotonic() else 0
+
+
+def reset(bucket: str) -> None:
+    """Forget `bucket` (e.g. a successful login clears the e-mail's failures)."""
+    key = _key(bucket)
+    redis = _redis()
+    if redis is not None:
+        redis.delete(key)
+        return
+    with _lock:
+        _memory.pop(key, None)
+
+
+def retry_after(bucket: str, window: int) -> int:
+    """Seconds until `bucket` resets (the window when unknown)."""
+    key = _key(bucket)
+    redis = _redis()
+    if redis is not None:
+        ttl = redis.ttl(key)
+        return int(ttl) if ttl and ttl > 0 else window
+    with _lock:
+        _, expires = _memory.get(key, (0, 0.0))
+    return max(int(expires - time.monotonic()), 1)

@@ -1,0 +1,29 @@
+"""The one pagination helper every list endpoint uses: {items, count, hasMore}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from whaticket.extensions import db
+
+DEFAULT_PAGE_SIZE = 20
+
+
+def paginate(
+    stmt: sa.Select, page_number: int, page_size: int = DEFAULT_PAGE_SIZE
+) -> tuple[list[Any], int, bool]:
+    """Run `stmt` for one 1-based page; return (rows, total count, has_more)."""
+    page_number = max(int(page_number or 1), 1)
+    offset = (page_number - 1) * page_size
+    count_stmt = sa.select(sa.func.count()).select_from(stmt.order_by(None).options().subquery())
+    count = db.session.scalar(count_stmt) or 0
+    rows = list(db.session.scalars(stmt.limit(page_size).offset(offset)).unique())
+    return rows, count, count > offset + len(rows)
+
+
+def like_pattern(term: str) -> str:
+    """A case-insensitive LIKE pattern for `term`, with LIKE wildcards escaped."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped.lower()}%"

@@ -1,0 +1,1 @@
+"""WhatsApp gateway interface and providers."""

@@ -1,0 +1,27 @@
+"""Entry point: `python wsgi.py` serves on HOST:PORT; gunicorn loads `wsgi:app`."""
+
+import os
+import sys
+
+_SERVING = __name__ == "__main__" or os.environ.get("WHATICKET_EVENTLET") == "1"
+if _SERVING and "flask" not in os.path.basename(sys.argv[0]):
+    # Monkey-patch before anything imports socket or threading. gunicorn's
+    # eventlet worker patches by itself; the flask CLI (migrations, worker)
+    # runs unpatched.
+    import eventlet
+
+    eventlet.monkey_patch()
+
+from whaticket import create_app  # noqa: E402
+from whaticket.extensions import socketio  # noqa: E402
+
+app = create_app()
+
+if __name__ == "__main__":
+    from whaticket.jobs import get_backend
+
+    with app.app_context():
+        # Without Redis this process is also the worker: start its job thread
+        # and the periodic sweeps.
+        get_backend(app).start(periodic=True)
+    socketio.run(app, host=app.config["HOST"], port=app.config["PORT"])
