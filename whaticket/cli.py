@@ -1,4 +1,4 @@
-"""CLI: flask seed, flask create-superuser, flask worker, flask jobs sweep."""
+"""CLI: flask seed, flask create-superuser, flask worker."""
 
 from __future__ import annotations
 

@@ -9,6 +9,8 @@ from flask_smorest import Api
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
+from whaticket.schemas.base import ErrorSchema
+
 # HTTP statuses raised by routing or werkzeug, mapped to the contract's codes.
 _HTTP_CODES = {
     400: "ERR_BAD_REQUEST",
@@ -64,7 +66,7 @@ def _flatten_messages(messages: Any) -> dict[str, list[str]]:
 def _as_list(errs: Any) -> list[str]:
     """Messages as a flat list of strings (nested schemas become 'key: msg')."""
     if isinstance(errs, list):
-        return [str(e) if not isinstance(e, dict) else str(e) for e in errs]
+        return [str(e) for e in errs]
     if isinstance(errs, dict):
         out: list[str] = []
         for key, val in errs.items():
@@ -86,7 +88,8 @@ def _rollback() -> None:
 class WhaticketApi(Api):
     """flask-smorest Api whose HTTP errors leave through our error contract."""
 
-    from whaticket.schemas.base import ErrorSchema as ERROR_SCHEMA
+    # Documents our {"error", "fields"} body instead of smorest's default one.
+    ERROR_SCHEMA = ErrorSchema
 
     def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
         """Render routing, abort() and argument-validation errors."""

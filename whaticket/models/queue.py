@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from whaticket.db import CompanyScopedMixin, TimestampMixin
 from whaticket.extensions import db
+
+if TYPE_CHECKING:
+    from whaticket.models.company import Company
 
 user_queues = sa.Table(
     "user_queues",
@@ -39,3 +42,5 @@ class Queue(CompanyScopedMixin, TimestampMixin, db.Model):
     #: Position in the chatbot menu.
     order_queue: Mapped[int | None] = mapped_column()
     schedules: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+
+    company: Mapped[Company] = relationship()

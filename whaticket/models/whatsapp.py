@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from whaticket.db import CompanyScopedMixin, TimestampMixin
 from whaticket.extensions import db
+
+if TYPE_CHECKING:
+    from whaticket.models.company import Company
 
 
 class Whatsapp(CompanyScopedMixin, TimestampMixin, db.Model):
@@ -21,3 +26,5 @@ class Whatsapp(CompanyScopedMixin, TimestampMixin, db.Model):
     provider: Mapped[str] = mapped_column(sa.String(20), default="fake")
     status: Mapped[str] = mapped_column(sa.String(20), default="DISCONNECTED")
     is_default: Mapped[bool] = mapped_column(default=False)
+
+    company: Mapped[Company] = relationship()

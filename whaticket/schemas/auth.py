@@ -27,7 +27,6 @@ class SessionCompanySchema(BaseSchema):
     status = fields.Boolean()
     due_date = Timestamp(allow_none=True)
     plan_id = fields.Integer(allow_none=True)
-    settings = fields.List(fields.Nested(SettingSchema))
 
 
 class SessionUserSchema(BaseSchema):

@@ -6,7 +6,7 @@ from marshmallow import fields, validate
 
 from whaticket.schemas.base import BaseSchema
 from whaticket.schemas.fields import NullableId, Timestamp
-from whaticket.schemas.plans import PlanFlagsSchema
+from whaticket.schemas.plans import PlanFlagsSchema, TrimmedLength
 from whaticket.schemas.settings import SettingSchema
 
 
@@ -69,12 +69,12 @@ _text = validate.Length(max=255)
 class CompanyCreateSchema(BaseSchema):
     """`POST /companies`: the company plus its first admin's e-mail and password."""
 
-    name = fields.String(required=True, validate=validate.Length(min=2, max=255))
+    name = fields.String(required=True, validate=TrimmedLength(min=2, max=255))
     email = fields.Email(required=True, validate=_text)
     phone = fields.String(allow_none=True, validate=validate.Length(max=40))
     document = fields.String(allow_none=True, validate=validate.Length(max=40))
     password = fields.String(load_only=True, validate=validate.Length(min=5, max=72))
-    admin_name = fields.String(validate=validate.Length(min=2, max=255))
+    admin_name = fields.String(validate=TrimmedLength(min=2, max=255))
     status = fields.Boolean(load_default=True)
     plan_id = NullableId(required=True)
     due_date = Timestamp(allow_none=True)
@@ -85,7 +85,7 @@ class CompanyCreateSchema(BaseSchema):
 class CompanyUpdateSchema(BaseSchema):
     """`PUT /companies/<id>`: only the fields sent change."""
 
-    name = fields.String(validate=validate.Length(min=2, max=255))
+    name = fields.String(validate=TrimmedLength(min=2, max=255))
     email = fields.Email(allow_none=True, validate=_text)
     phone = fields.String(allow_none=True, validate=validate.Length(max=40))
     document = fields.String(allow_none=True, validate=validate.Length(max=40))

@@ -8,8 +8,19 @@ from whaticket.models.plan import FEATURE_FLAGS
 from whaticket.schemas.base import BaseSchema
 from whaticket.schemas.fields import Timestamp
 
+
+class TrimmedLength(validate.Length):
+    """Length checked on the value without surrounding spaces (the services store names
+    trimmed, so "   " or " a " must not pass a 2-character minimum); still a Length, so
+    the OpenAPI spec keeps minLength/maxLength."""
+
+    def __call__(self, value: str) -> str:
+        super().__call__(value.strip())
+        return value
+
+
 _count = validate.Range(min=0, max=1_000_000)
-_name = validate.Length(min=2, max=120)
+_name = TrimmedLength(min=2, max=120)
 
 # The seven use* flags as field mixins (marshmallow collects fields from plain
 # mixin classes too): on by default at creation, untouched on update unless sent.

@@ -79,7 +79,8 @@ def login(email: str, password: str, ip: str) -> Session:
     """Check credentials and open a session; emits `company-{cid}-auth` to the user's room."""
     email = email.strip().lower()
     _throttle(email, ip)
-    user = db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email))
+    # E-mails are stored lower-cased, so the unique index serves this lookup.
+    user = db.session.scalar(sa.select(User).where(User.email == email))
     if user is None or not verify_password(password, user.password_hash):
         ratelimit.hit(f"login-fail:{email}", current_app.config["LOGIN_WINDOW_SECONDS"])
         raise AppError("ERR_INVALID_CREDENTIALS", 401)

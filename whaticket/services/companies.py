@@ -95,6 +95,7 @@ def create_company(data: dict[str, Any]) -> Company:
             "password": data.get("password") or DEFAULT_ADMIN_PASSWORD,
             "profile": "admin",
         },
+        enforce_limit=False,
     )
     return company
 

@@ -49,7 +49,7 @@ def get_user(company_id: int, user_id: int) -> User:
 
 
 def _email_taken(email: str, exclude_id: int | None = None) -> bool:
-    stmt = sa.select(User.id).where(sa.func.lower(User.email) == email.lower())
+    stmt = sa.select(User.id).where(User.email == email.strip().lower())
     if exclude_id is not None:
         stmt = stmt.where(User.id != exclude_id)
     return db.session.scalar(stmt.limit(1)) is not None
@@ -89,9 +89,19 @@ def enforce_user_limit(company_id: int) -> None:
         raise AppError("ERR_USER_LIMIT_REACHED", 400)
 
 
-def create_user(company_id: int, data: dict[str, Any], *, actor: User | None = None) -> User:
-    """Create a user in `company_id` (plan limit, unique e-mail, company-scoped queues)."""
-    enforce_user_limit(company_id)
+def create_user(
+    company_id: int,
+    data: dict[str, Any],
+    *,
+    actor: User | None = None,
+    enforce_limit: bool = True,
+) -> User:
+    """Create a user in `company_id` (plan limit, unique e-mail, company-scoped queues).
+
+    `enforce_limit=False` is for a new company's first admin, who exists whatever the plan.
+    """
+    if enforce_limit:
+        enforce_user_limit(company_id)
     email = data["email"].strip().lower()
     if _email_taken(email):
         raise AppError("ERR_DUPLICATED_EMAIL", 400)
@@ -147,10 +157,10 @@ def update_user(company_id: int, user_id: int, data: dict[str, Any], *, actor: U
         raise AppError("ERR_NO_PERMISSION", 403)
     if "super" in data and bool(data["super"]) != bool(user.super) and not actor.super:
         raise AppError("ERR_NO_PERMISSION", 403)
-    if actor.id == user.id and data.get("profile") == "user" and user.profile == "admin":
-        # An admin demoting themselves could leave the company with no admin at all.
-        if not _other_admins(company_id, user.id):
-            raise AppError("ERR_LAST_ADMIN", 400)
+    demoting = data.get("profile") == "user" and user.profile == "admin"
+    if demoting and not _other_admins(company_id, user.id):
+        # Demoting the last admin would leave the company with nobody to manage it.
+        raise AppError("ERR_LAST_ADMIN", 400)
     if "email" in data:
         email = data["email"].strip().lower()
         if _email_taken(email, exclude_id=user.id):
