@@ -62,6 +62,13 @@ def _finish_config(app: Flask) -> None:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(
             app.config["SQLALCHEMY_ENGINE_OPTIONS"], pool_recycle=280
         )
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind N reverse proxies, trust their X-Forwarded-* headers (login
+        # throttling counts the client's address, not the proxy's).
+        n = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     logging.basicConfig(level=logging.INFO)
 
 
@@ -118,6 +125,7 @@ def register_extensions(app: Flask) -> None:
         app,
         cors_allowed_origins=origins,
         message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE"),
+        channel=app.config.get("SOCKETIO_CHANNEL", "whaticket-socketio"),
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),
         ping_timeout=20,
         ping_interval=25,

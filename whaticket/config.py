@@ -59,6 +59,10 @@ class Config:
     JOBS_BACKEND = os.environ.get("JOBS_BACKEND") or None
     SOCKETIO_MESSAGE_QUEUE = os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None
     SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE") or None
+    #: Redis pub/sub channel of the Socket.IO message queue (one per deployment).
+    SOCKETIO_CHANNEL = os.environ.get("SOCKETIO_CHANNEL", "whaticket-socketio")
+    #: Number of reverse proxies in front of the app whose X-Forwarded-For is trusted.
+    TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
 
     API_PREFIX = _prefix(os.environ.get("API_PREFIX"))
     FRONTEND_URL = os.environ.get("FRONTEND_URL", "http://localhost:3000")

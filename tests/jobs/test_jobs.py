@@ -166,3 +166,14 @@ def test_sweep_only_touches_stale_users(app, agent, other_company):
     _stale(agent)
     user_jobs.sweep_stale_online()
     assert _is_online(stranger.id) and not _is_online(agent.id)
+
+
+def test_flask_worker_command_runs_queued_jobs(redis_app, agent):
+    _stale(agent)
+    agent_id = agent.id
+    jobs.enqueue(user_jobs.sweep_stale_online)
+    dbmod.commit()
+    result = redis_app.test_cli_runner().invoke(args=["worker", "--burst", "-q", "default"])
+    assert result.exit_code == 0, result.output
+    assert jobs.get_backend().queue("default").count == 0
+    assert not _is_online(agent_id)
