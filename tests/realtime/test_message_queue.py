@@ -101,7 +101,7 @@ def _wait(got: list, name: str, timeout: float = 10.0) -> list:
 
 
 def test_websocket_handshake_with_query_token_gets_ready(live):
-    app, url = live
+    _app, url = live
     admin = factories.AdminFactory()
     client, got = _connect(url, create_access_token(identity=admin))
     try:

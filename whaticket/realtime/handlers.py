@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from flask import request, session
@@ -14,6 +16,9 @@ from whaticket.extensions import db
 from whaticket.models import User
 from whaticket.realtime import rooms
 from whaticket.services import users as user_service
+
+#: What handlers answer through the client's ack callback.
+Ack = dict[str, Any]
 
 
 def _token_from(auth: Any) -> str | None:
@@ -120,72 +125,61 @@ def register_socket_handlers(socketio: SocketIO) -> None:
         dbmod.commit()
         socket_emit("ready")
 
-    @socketio.on("joinNotification")
-    def _join_notification(*_args: Any) -> dict[str, Any]:
-        user = _current_user()
-        if user is None:
-            return {"error": "ERR_SESSION_EXPIRED"}
-        for room in notification_rooms(user):
-            _join(room)
+    def on_authed(event: str) -> Callable[[Callable[..., Ack]], Callable[..., Ack]]:
+        """Register a handler that receives the socket's (reloaded) user first."""
+
+        def decorator(fn: Callable[..., Ack]) -> Callable[..., Ack]:
+            @socketio.on(event)
+            @wraps(fn)
+            def handler(*args: Any) -> Ack:
+                user = _current_user()
+                if user is None:
+                    return {"error": "ERR_SESSION_EXPIRED"}
+                return fn(user, *args)
+
+            return handler
+
+        return decorator
+
+    def _apply(action: Callable[[str], None], names: list[str]) -> Ack:
+        for room in names:
+            action(room)
         return {"ok": True}
 
-    @socketio.on("leaveNotification")
-    def _leave_notification(*_args: Any) -> dict[str, Any]:
-        user = _current_user()
-        if user is None:
-            return {"error": "ERR_SESSION_EXPIRED"}
-        for room in notification_rooms(user):
-            _leave(room)
-        return {"ok": True}
+    @on_authed("joinNotification")
+    def _join_notification(user: User, *_args: Any) -> Ack:
+        return _apply(_join, notification_rooms(user))
 
-    @socketio.on("joinTickets")
-    def _join_tickets(status: Any = None) -> dict[str, Any]:
-        user = _current_user()
-        if user is None:
-            return {"error": "ERR_SESSION_EXPIRED"}
+    @on_authed("leaveNotification")
+    def _leave_notification(user: User, *_args: Any) -> Ack:
+        return _apply(_leave, notification_rooms(user))
+
+    @on_authed("joinTickets")
+    def _join_tickets(user: User, status: Any = None, *_args: Any) -> Ack:
         if status not in rooms.TICKET_STATUSES:
             return {"error": "ERR_INVALID_STATUS"}
-        for room in ticket_list_rooms(user, status):
-            _join(room)
-        return {"ok": True}
+        return _apply(_join, ticket_list_rooms(user, status))
 
-    @socketio.on("leaveTickets")
-    def _leave_tickets(status: Any = None) -> dict[str, Any]:
-        user = _current_user()
-        if user is None:
-            return {"error": "ERR_SESSION_EXPIRED"}
+    @on_authed("leaveTickets")
+    def _leave_tickets(user: User, status: Any = None, *_args: Any) -> Ack:
         if status not in rooms.TICKET_STATUSES:
             return {"error": "ERR_INVALID_STATUS"}
-        for room in ticket_list_rooms(user, status):
-            _leave(room)
-        return {"ok": True}
+        return _apply(_leave, ticket_list_rooms(user, status))
 
-    @socketio.on("joinChatBox")
-    def _join_chat_box(ticket_id: Any = None) -> dict[str, Any]:
-        user = _current_user()
-        if user is None:
-            return {"error": "ERR_SESSION_EXPIRED"}
+    @on_authed("joinChatBox")
+    def _join_chat_box(user: User, ticket_id: Any = None, *_args: Any) -> Ack:
         room = ticket_room_for(user, ticket_id)
         if room is None:
             return {"error": "ERR_NO_TICKET_FOUND"}
-        _join(room)
-        return {"ok": True}
+        return _apply(_join, [room])
 
-    @socketio.on("leaveChatBox")
-    def _leave_chat_box(ticket_id: Any = None) -> dict[str, Any]:
-        user = _current_user()
-        if user is None:
-            return {"error": "ERR_SESSION_EXPIRED"}
+    @on_authed("leaveChatBox")
+    def _leave_chat_box(user: User, ticket_id: Any = None, *_args: Any) -> Ack:
         room = ticket_room_for(user, ticket_id)
-        if room is not None:
-            _leave(room)
-        return {"ok": True}
+        return _apply(_leave, [room] if room else [])
 
-    @socketio.on("userStatus")
-    def _user_status(*_args: Any) -> dict[str, Any]:
-        user = _current_user()
-        if user is None:
-            return {"error": "ERR_SESSION_EXPIRED"}
+    @on_authed("userStatus")
+    def _user_status(user: User, *_args: Any) -> Ack:
         user_service.touch_online(user)
         dbmod.commit()
         return {"ok": True}

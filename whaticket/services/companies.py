@@ -11,7 +11,8 @@ from whaticket.extensions import db
 from whaticket.models import Company, Plan, User
 from whaticket.services import settings as settings_service
 from whaticket.services import users as user_service
-from whaticket.utils.pagination import like_pattern, paginate
+from whaticket.utils.pagination import paginate, search_filter
+from whaticket.utils.queries import value_taken
 
 DEFAULT_ADMIN_PASSWORD = "mudar123"
 
@@ -23,7 +24,7 @@ def list_companies(search: str, page_number: int) -> tuple[list[Company], int, b
     """A page of companies ordered by name."""
     stmt = sa.select(Company)
     if search:
-        stmt = stmt.where(sa.func.lower(Company.name).like(like_pattern(search), escape="\\"))
+        stmt = stmt.where(search_filter(search, Company.name))
     return paginate(stmt.order_by(Company.name, Company.id), page_number)
 
 
@@ -48,10 +49,7 @@ def visible_company(actor: User, company_id: int) -> Company:
 
 
 def _check_name(name: str, exclude_id: int | None = None) -> None:
-    stmt = sa.select(Company.id).where(sa.func.lower(Company.name) == name.lower())
-    if exclude_id is not None:
-        stmt = stmt.where(Company.id != exclude_id)
-    if db.session.scalar(stmt.limit(1)) is not None:
+    if value_taken(Company.name, name, exclude_id=exclude_id):
         raise AppError("ERR_COMPANY_NAME_ALREADY_EXISTS", 400)
 
 

@@ -9,14 +9,15 @@ import sqlalchemy as sa
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Company, Plan
-from whaticket.utils.pagination import like_pattern, paginate
+from whaticket.utils.pagination import paginate, search_filter
+from whaticket.utils.queries import value_taken
 
 
 def list_plans(search: str, page_number: int) -> tuple[list[Plan], int, bool]:
     """A page of plans ordered by name."""
     stmt = sa.select(Plan)
     if search:
-        stmt = stmt.where(sa.func.lower(Plan.name).like(like_pattern(search), escape="\\"))
+        stmt = stmt.where(search_filter(search, Plan.name))
     return paginate(stmt.order_by(Plan.name, Plan.id), page_number)
 
 
@@ -34,10 +35,7 @@ def get_plan(plan_id: int) -> Plan:
 
 
 def _check_name(name: str, exclude_id: int | None = None) -> None:
-    stmt = sa.select(Plan.id).where(sa.func.lower(Plan.name) == name.lower())
-    if exclude_id is not None:
-        stmt = stmt.where(Plan.id != exclude_id)
-    if db.session.scalar(stmt.limit(1)) is not None:
+    if value_taken(Plan.name, name, exclude_id=exclude_id):
         raise AppError("ERR_PLAN_NAME_ALREADY_EXISTS", 400)
 
 

@@ -13,7 +13,8 @@ from whaticket.extensions import db
 from whaticket.models import Company, Queue, User, Whatsapp
 from whaticket.realtime.emit import emit_to_company
 from whaticket.security import hash_password
-from whaticket.utils.pagination import like_pattern, paginate
+from whaticket.utils.pagination import paginate, search_filter
+from whaticket.utils.queries import value_taken
 
 #: Fields a non-admin may change on their own account.
 SELF_EDITABLE = frozenset({"name", "password"})
@@ -23,13 +24,7 @@ def list_users(company_id: int, search: str, page_number: int) -> tuple[list[Use
     """A page of the company's users, newest first, searched on name or e-mail."""
     stmt = sa.select(User).where(User.company_id == company_id)
     if search:
-        pattern = like_pattern(search)
-        stmt = stmt.where(
-            sa.or_(
-                sa.func.lower(User.name).like(pattern, escape="\\"),
-                sa.func.lower(User.email).like(pattern, escape="\\"),
-            )
-        )
+        stmt = stmt.where(search_filter(search, User.name, User.email))
     return paginate(stmt.order_by(User.created_at.desc(), User.id.desc()), page_number)
 
 
@@ -46,13 +41,6 @@ def get_user(company_id: int, user_id: int) -> User:
     if user is None or user.company_id != company_id:
         raise AppError("ERR_NO_USER_FOUND", 404)
     return user
-
-
-def _email_taken(email: str, exclude_id: int | None = None) -> bool:
-    stmt = sa.select(User.id).where(User.email == email.strip().lower())
-    if exclude_id is not None:
-        stmt = stmt.where(User.id != exclude_id)
-    return db.session.scalar(stmt.limit(1)) is not None
 
 
 def _company_queues(company_id: int, queue_ids: list[int]) -> list[Queue]:
@@ -103,7 +91,7 @@ def create_user(
     if enforce_limit:
         enforce_user_limit(company_id)
     email = data["email"].strip().lower()
-    if _email_taken(email):
+    if value_taken(User.email, email):
         raise AppError("ERR_DUPLICATED_EMAIL", 400)
     if data.get("super") and not (actor is not None and actor.super):
         raise AppError("ERR_NO_PERMISSION", 403)
@@ -163,7 +151,7 @@ def update_user(company_id: int, user_id: int, data: dict[str, Any], *, actor: U
         raise AppError("ERR_LAST_ADMIN", 400)
     if "email" in data:
         email = data["email"].strip().lower()
-        if _email_taken(email, exclude_id=user.id):
+        if value_taken(User.email, email, exclude_id=user.id):
             raise AppError("ERR_DUPLICATED_EMAIL", 400)
         user.email = email
     if "name" in data:

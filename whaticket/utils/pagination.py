@@ -27,3 +27,9 @@ def like_pattern(term: str) -> str:
     """A case-insensitive LIKE pattern for `term`, with LIKE wildcards escaped."""
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped.lower()}%"
+
+
+def search_filter(term: str, *columns: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """`searchParam` as SQL: any of `columns` contains `term`, case-insensitively."""
+    pattern = like_pattern(term)
+    return sa.or_(*(sa.func.lower(col).like(pattern, escape="\\") for col in columns))
