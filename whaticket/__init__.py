@@ -121,6 +121,9 @@ def register_extensions(app: Flask) -> None:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
+    # Flask-SocketIO keeps the previous app's message-queue manager in its options;
+    # drop it so each app (one per test) gets the queue its own config names.
+    socketio.server_options.pop("client_manager", None)
     socketio.init_app(
         app,
         cors_allowed_origins=origins,
