@@ -224,3 +224,17 @@ def test_deleted_user_token_is_refused(client, prefix, app, auth, company):
     db.session.delete(user)
     db.session.commit()
     assert client.get(f"{prefix}/auth/me", headers=headers).status_code == 403
+
+
+def test_login_settings_hide_credentials_from_agents(client, prefix, agent, admin):
+    from whaticket.services import settings as settings_service
+
+    settings_service.update_setting(agent.company_id, "asaas", "real-asaas-token")
+    db.session.commit()
+
+    def asaas(user):
+        body = _login(client, prefix, user.email).get_json()
+        return {s["key"]: s["value"] for s in body["user"]["company"]["settings"]}["asaas"]
+
+    assert asaas(agent) == "********"
+    assert asaas(admin) == "real-asaas-token"

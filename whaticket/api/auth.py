@@ -27,7 +27,9 @@ def _cookie_options() -> dict:
 
 def _session_response(session: auth_service.Session) -> Response:
     """{token, user} with the refresh token in the httpOnly `jrt` cookie."""
-    body = SessionSchema().dump({"token": session.access_token, "user": session.user})
+    body = SessionSchema().dump(
+        {"token": session.access_token, "user": session.user, "settings": session.settings}
+    )
     resp = jsonify(body)
     cfg = current_app.config
     resp.set_cookie(

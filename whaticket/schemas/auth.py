@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from typing import Any
+
+from marshmallow import fields, post_dump, validate
 
 from whaticket.schemas.base import BaseSchema
 from whaticket.schemas.fields import Timestamp
@@ -27,6 +29,9 @@ class SessionCompanySchema(BaseSchema):
     status = fields.Boolean()
     due_date = Timestamp(allow_none=True)
     plan_id = fields.Integer(allow_none=True)
+    # Filled in by SessionSchema from the session (masked for agents), never from the
+    # company row: the attribute does not exist, so plain dumps leave it out.
+    settings = fields.List(fields.Nested(SettingSchema), attribute="_session_settings")
 
 
 class SessionUserSchema(BaseSchema):
@@ -41,17 +46,7 @@ class SessionUserSchema(BaseSchema):
     all_ticket = fields.String()
     whatsapp_id = fields.Integer(allow_none=True)
     queues = fields.List(fields.Nested(QueueRefSchema))
-    company = fields.Method("_company")
-
-    def _company(self, user: object) -> dict:
-        from whaticket.services import settings as settings_service
-
-        company = user.company  # type: ignore[attr-defined]
-        data = SessionCompanySchema().dump(company)
-        data["settings"] = SettingSchema(many=True).dump(
-            settings_service.list_settings(company.id, include_secrets=user.is_admin)  # type: ignore[attr-defined]
-        )
-        return data
+    company = fields.Nested(SessionCompanySchema)
 
 
 class SessionSchema(BaseSchema):
@@ -59,6 +54,16 @@ class SessionSchema(BaseSchema):
 
     token = fields.String()
     user = fields.Nested(SessionUserSchema)
+
+    @post_dump(pass_original=True)
+    def _company_settings(self, data: dict, original: Any, **_kw: Any) -> dict:
+        """Place the session's settings inside user.company, where the SPA reads them."""
+        settings = getattr(original, "settings", None)
+        if settings is None and isinstance(original, dict):
+            settings = original.get("settings")
+        if data.get("user", {}).get("company") is not None:
+            data["user"]["company"]["settings"] = SettingSchema(many=True).dump(settings or [])
+        return data
 
 
 class MeSchema(BaseSchema):

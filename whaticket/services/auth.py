@@ -13,7 +13,7 @@ from flask_jwt_extended import create_access_token
 from whaticket.db import utcnow
 from whaticket.errors import AppError
 from whaticket.extensions import db
-from whaticket.models import RefreshToken, User
+from whaticket.models import RefreshToken, Setting, User
 from whaticket.realtime.emit import emit_to_user
 from whaticket.security import (
     decode_refresh_token,
@@ -22,6 +22,7 @@ from whaticket.security import (
     verify_password,
 )
 from whaticket.services import ratelimit
+from whaticket.services import settings as settings_service
 from whaticket.services import users as user_service
 
 
@@ -39,6 +40,8 @@ class Session:
     user: User
     access_token: str
     refresh_token: str
+    #: The company's settings as this user may see them (the SPA reads them at login).
+    settings: list[Setting]
 
 
 def _issue(user: User, family: str) -> Session:
@@ -57,7 +60,10 @@ def _issue(user: User, family: str) -> Session:
     db.session.flush()
     refresh = encode_refresh_token(user, jti, family, expires_at)
     return Session(
-        user=user, access_token=create_access_token(identity=user), refresh_token=refresh
+        user=user,
+        access_token=create_access_token(identity=user),
+        refresh_token=refresh,
+        settings=settings_service.list_settings(user.company_id, include_secrets=user.is_admin),
     )
 
 
