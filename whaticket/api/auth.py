@@ -57,8 +57,10 @@ def _refresh_cookie() -> str | None:
 def login(data: dict) -> Response:
     """Log in with e-mail and password; sets the `jrt` refresh cookie."""
     session = auth_service.login(data["email"], data["password"], request.remote_addr or "-")
+    # Serialise before the commit expires the rows (else one reload per setting).
+    resp = _session_response(session)
     dbmod.commit()
-    return _session_response(session)
+    return resp
 
 
 @blp.post("/refresh_token")
@@ -74,8 +76,9 @@ def refresh_token() -> Response:
         else:
             dbmod.rollback()
         return _clear_cookie(jsonify(err.body())), err.status  # type: ignore[return-value]
+    resp = _session_response(session)
     dbmod.commit()
-    return _session_response(session)
+    return resp
 
 
 @blp.get("/me")

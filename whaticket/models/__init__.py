@@ -1,21 +1,37 @@
 """Every model, imported here so Alembic, the shell and factories see them all."""
 
 from whaticket.models.company import Company
+from whaticket.models.contact import Contact, ContactCustomField
+from whaticket.models.message import Message
 from whaticket.models.plan import FEATURE_FLAGS, Plan
 from whaticket.models.queue import Queue, user_queues
+from whaticket.models.quick_message import QuickMessage
 from whaticket.models.refresh_token import RefreshToken
 from whaticket.models.setting import Setting
+from whaticket.models.tag import Tag
+from whaticket.models.ticket import Ticket, TicketTracking, UserRating, ticket_tags
+from whaticket.models.ticket_note import TicketNote
 from whaticket.models.user import User
 from whaticket.models.whatsapp import Whatsapp
 
 __all__ = [
     "FEATURE_FLAGS",
     "Company",
+    "Contact",
+    "ContactCustomField",
+    "Message",
     "Plan",
     "Queue",
+    "QuickMessage",
     "RefreshToken",
     "Setting",
+    "Tag",
+    "Ticket",
+    "TicketNote",
+    "TicketTracking",
     "User",
+    "UserRating",
     "Whatsapp",
+    "ticket_tags",
     "user_queues",
 ]

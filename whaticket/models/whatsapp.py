@@ -26,5 +26,11 @@ class Whatsapp(CompanyScopedMixin, TimestampMixin, db.Model):
     provider: Mapped[str] = mapped_column(sa.String(20), default="fake")
     status: Mapped[str] = mapped_column(sa.String(20), default="DISCONNECTED")
     is_default: Mapped[bool] = mapped_column(default=False)
+    greeting_message: Mapped[str | None] = mapped_column(sa.Text)
+    #: The farewell sent on close (SaaS spelling kept on the wire: complationMessage).
+    complation_message: Mapped[str | None] = mapped_column(sa.Text)
+    #: Header of the rating prompt.
+    rating_message: Mapped[str | None] = mapped_column(sa.Text)
+    out_of_hours_message: Mapped[str | None] = mapped_column(sa.Text)
 
     company: Mapped[Company] = relationship()

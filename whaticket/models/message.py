@@ -1,0 +1,70 @@
+"""Message: one WhatsApp message of a ticket, stored once per provider message id."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from whaticket.db import CompanyScopedMixin, TimestampMixin
+from whaticket.extensions import db
+
+if TYPE_CHECKING:
+    from whaticket.models.contact import Contact
+
+#: Who produced an outbound message (inbound messages have no origin).
+ORIGINS = ("agent", "bot", "campaign", "api", "phone")
+
+#: Ack values of the SaaS frontend (Baileys WebMessageInfo.Status).
+ACK_ERROR, ACK_PENDING, ACK_SENT, ACK_DELIVERED, ACK_READ, ACK_PLAYED = range(6)
+
+
+class Message(CompanyScopedMixin, TimestampMixin, db.Model):
+    """A message; (company, connection, provider id) is unique so redeliveries are no-ops."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        sa.UniqueConstraint("company_id", "whatsapp_id", "provider_id"),
+        sa.Index("ix_messages_ticket_created", "ticket_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The provider's message id (null until a send returns it).
+    provider_id: Mapped[str | None] = mapped_column(sa.String(191))
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    #: 0 error, 1 pending, 2 sent, 3 delivered, 4 read, 5 played.
+    ack: Mapped[int] = mapped_column(default=ACK_PENDING)
+    #: Why a send failed (ack 0).
+    error: Mapped[str | None] = mapped_column(sa.String(500))
+    read: Mapped[bool] = mapped_column(default=False)
+    from_me: Mapped[bool] = mapped_column(default=False)
+    #: agent, bot, campaign, api or phone for outbound; null for inbound.
+    origin: Mapped[str | None] = mapped_column(sa.String(20))
+    #: Path under MEDIA_ROOT/<company_id>/ (never absolute).
+    media_path: Mapped[str | None] = mapped_column(sa.String(500))
+    media_name: Mapped[str | None] = mapped_column(sa.String(255))
+    #: "chat" for text, else the MIME major type (image, audio, video, application).
+    media_type: Mapped[str] = mapped_column(sa.String(50), default="chat")
+    media_error: Mapped[str | None] = mapped_column(sa.String(500))
+    is_deleted: Mapped[bool] = mapped_column(default=False)
+    is_edited: Mapped[bool] = mapped_column(default=False)
+    #: Sender inside a group.
+    participant: Mapped[str | None] = mapped_column(sa.String(100))
+    data_json: Mapped[str | None] = mapped_column(sa.Text)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id", ondelete="CASCADE"))
+    whatsapp_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("whatsapps.id", ondelete="SET NULL"), index=True
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("contacts.id", ondelete="SET NULL"), index=True
+    )
+    queue_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("queues.id", ondelete="SET NULL"), index=True
+    )
+    quoted_msg_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("messages.id", ondelete="SET NULL"), index=True
+    )
+
+    contact: Mapped[Contact | None] = relationship(lazy="joined")
+    quoted_msg: Mapped[Message | None] = relationship(remote_side="Message.id", lazy="select")

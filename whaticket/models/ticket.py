@@ -1,0 +1,124 @@
+"""Ticket: the one conversation of a contact on a connection, and its service episodes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from whaticket.db import CompanyScopedMixin, TimestampMixin, UTCDateTime
+from whaticket.extensions import db
+
+if TYPE_CHECKING:
+    from whaticket.models.contact import Contact
+    from whaticket.models.queue import Queue
+    from whaticket.models.tag import Tag
+    from whaticket.models.user import User
+    from whaticket.models.whatsapp import Whatsapp
+
+TICKET_STATUSES = ("pending", "open", "closed")
+
+ticket_tags = sa.Table(
+    "ticket_tags",
+    db.metadata,
+    sa.Column("ticket_id", sa.ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("tag_id", sa.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+    sa.Column("created_at", sa.DateTime, nullable=False, server_default=sa.func.now()),
+    sa.Column("updated_at", sa.DateTime, nullable=False, server_default=sa.func.now()),
+)
+
+
+class Ticket(CompanyScopedMixin, TimestampMixin, db.Model):
+    """pending -> open -> closed; one row per (company, connection, contact), reused."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        sa.UniqueConstraint("company_id", "whatsapp_id", "contact_id"),
+        # The ticket list: a company's tickets of one status, newest activity first.
+        sa.Index("ix_tickets_company_status_updated", "company_id", "status", "updated_at"),
+        sa.Index("ix_tickets_company_updated", "company_id", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(sa.String(36), unique=True, default=lambda: str(uuid.uuid4()))
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    unread_messages: Mapped[int] = mapped_column(default=0)
+    last_message: Mapped[str] = mapped_column(sa.Text, default="")
+    is_group: Mapped[bool] = mapped_column(default=False)
+    #: The last message was ours (auto-close only closes those).
+    from_me: Mapped[bool] = mapped_column(default=False)
+    #: The chatbot menu is running on this ticket.
+    chatbot: Mapped[bool] = mapped_column(default=False)
+    #: The current node of the chatbot option tree (FK added with queue options).
+    queue_option_id: Mapped[int | None] = mapped_column()
+    amount_used_bot_queues: Mapped[int] = mapped_column(default=0)
+    contact_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    whatsapp_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("whatsapps.id", ondelete="SET NULL"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    queue_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("queues.id", ondelete="SET NULL"), index=True
+    )
+
+    contact: Mapped[Contact] = relationship(lazy="joined", innerjoin=True)
+    user: Mapped[User | None] = relationship(lazy="joined")
+    queue: Mapped[Queue | None] = relationship(lazy="joined")
+    whatsapp: Mapped[Whatsapp | None] = relationship(lazy="joined")
+    tags: Mapped[list[Tag]] = relationship(
+        secondary=ticket_tags, lazy="selectin", order_by="Tag.id"
+    )
+
+
+class TicketTracking(CompanyScopedMixin, TimestampMixin, db.Model):
+    """One service episode of a ticket: queued, bot, started, finished, rating asked, rated."""
+
+    __tablename__ = "ticket_trackings"
+    __table_args__ = (
+        sa.Index("ix_ticket_trackings_company_finished", "company_id", "finished_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    whatsapp_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("whatsapps.id", ondelete="SET NULL"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    queue_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("queues.id", ondelete="SET NULL"), index=True
+    )
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    chatbot_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rating_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rated: Mapped[bool] = mapped_column(default=False)
+
+
+class UserRating(CompanyScopedMixin, TimestampMixin, db.Model):
+    """A customer's 1-5 rating of one service episode."""
+
+    __tablename__ = "user_ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    tracking_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("ticket_trackings.id", ondelete="SET NULL"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    rate: Mapped[int] = mapped_column()
