@@ -9,7 +9,20 @@ from factory.alchemy import SQLAlchemyModelFactory
 
 from whaticket.db import utcnow
 from whaticket.extensions import db
-from whaticket.models import Company, Plan, Queue, Setting, User, Whatsapp
+from whaticket.models import (
+    Company,
+    Contact,
+    Message,
+    Plan,
+    Queue,
+    QuickMessage,
+    Setting,
+    Tag,
+    Ticket,
+    TicketNote,
+    User,
+    Whatsapp,
+)
 from whaticket.security import hash_password
 
 PASSWORD = "secret123"
@@ -84,4 +97,64 @@ class SettingFactory(_Base):
 
     key = "userRating"
     value = "disabled"
+    company = factory.SubFactory(CompanyFactory)
+
+
+class ContactFactory(_Base):
+    class Meta:
+        model = Contact
+
+    name = factory.Sequence(lambda n: f"Contact {n}")
+    number = factory.Sequence(lambda n: f"55119{n:08d}")
+    company = factory.SubFactory(CompanyFactory)
+
+
+class TicketFactory(_Base):
+    class Meta:
+        model = Ticket
+
+    status = "pending"
+    company = factory.SubFactory(CompanyFactory)
+    contact = factory.SubFactory(ContactFactory, company=factory.SelfAttribute("..company"))
+    whatsapp = factory.SubFactory(WhatsappFactory, company=factory.SelfAttribute("..company"))
+
+
+class MessageFactory(_Base):
+    class Meta:
+        model = Message
+
+    body = factory.Sequence(lambda n: f"message {n}")
+    provider_id = factory.Sequence(lambda n: f"PROV{n:010d}")
+    ack = 2
+    ticket = factory.SubFactory(TicketFactory)
+    company = factory.SelfAttribute("ticket.company")
+    whatsapp_id = factory.SelfAttribute("ticket.whatsapp_id")
+    contact_id = factory.SelfAttribute("ticket.contact_id")
+
+
+class TagFactory(_Base):
+    class Meta:
+        model = Tag
+
+    name = factory.Sequence(lambda n: f"Tag {n}")
+    color = "#A4CCCC"
+    company = factory.SubFactory(CompanyFactory)
+
+
+class TicketNoteFactory(_Base):
+    class Meta:
+        model = TicketNote
+
+    note = factory.Sequence(lambda n: f"note {n}")
+    ticket = factory.SubFactory(TicketFactory)
+    company = factory.SelfAttribute("ticket.company")
+    contact_id = factory.SelfAttribute("ticket.contact_id")
+
+
+class QuickMessageFactory(_Base):
+    class Meta:
+        model = QuickMessage
+
+    shortcode = factory.Sequence(lambda n: f"short{n}")
+    message = "Hello there"
     company = factory.SubFactory(CompanyFactory)

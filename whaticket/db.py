@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.dialects import mysql
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from whaticket.extensions import db
 
@@ -65,6 +65,11 @@ class CompanyScopedMixin:
         return mapped_column(
             sa.ForeignKey("companies.id", ondelete="CASCADE"), nullable=False, index=True
         )
+
+    @declared_attr
+    def company(cls) -> Mapped[Any]:  # noqa: N805
+        """The owning company (models may redeclare it, e.g. with back_populates)."""
+        return relationship("Company", lazy="select")
 
 
 def after_commit(callback: Callable[[], Any]) -> None:

@@ -4,10 +4,46 @@ from __future__ import annotations
 
 from flask import Flask
 
-from whaticket.api import auth, companies, plans, settings, users
+from whaticket.api import (
+    auth,
+    companies,
+    contact,
+    contacts,
+    fake_gateway,
+    messages,
+    plans,
+    public,
+    quick_messages,
+    settings,
+    tags,
+    ticket,
+    ticket_notes,
+    ticket_tags,
+    tickets,
+    users,
+    whatsapps,
+)
 from whaticket.extensions import api
 
-BLUEPRINTS = [auth.blp, users.blp, companies.blp, plans.blp, settings.blp]
+BLUEPRINTS = [
+    auth.blp,
+    users.blp,
+    companies.blp,
+    plans.blp,
+    settings.blp,
+    contacts.blp,
+    contact.blp,
+    tags.blp,
+    ticket_tags.blp,
+    ticket_notes.blp,
+    quick_messages.blp,
+    whatsapps.blp,
+    fake_gateway.blp,
+    tickets.blp,
+    ticket.blp,
+    messages.blp,
+    public.blp,
+]
 
 
 def register_blueprints(app: Flask) -> None:

@@ -12,6 +12,7 @@ from whaticket.extensions import db
 
 if TYPE_CHECKING:
     from whaticket.models.contact import Contact
+    from whaticket.models.ticket import Ticket
 
 #: Who produced an outbound message (inbound messages have no origin).
 ORIGINS = ("agent", "bot", "campaign", "api", "phone")
@@ -67,4 +68,5 @@ class Message(CompanyScopedMixin, TimestampMixin, db.Model):
     )
 
     contact: Mapped[Contact | None] = relationship(lazy="joined")
+    ticket: Mapped[Ticket] = relationship(lazy="select")
     quoted_msg: Mapped[Message | None] = relationship(remote_side="Message.id", lazy="select")

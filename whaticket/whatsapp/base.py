@@ -1,0 +1,176 @@
+"""The gateway interface every WhatsApp provider implements, with typed results and errors."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from whaticket.models import Whatsapp
+
+#: Ack values shared with the Message model and the SaaS frontend.
+ACK_ERROR, ACK_PENDING, ACK_SENT, ACK_DELIVERED, ACK_READ, ACK_PLAYED = range(6)
+
+
+class GatewayError(Exception):
+    """A provider refused or failed an operation.
+
+    `retryable` says whether trying again later may succeed (rate limits,
+    timeouts, a disconnected session); `retry_after` is a hint in seconds.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str = "",
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message or code)
+        self.code = code
+        self.message = message or code
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class SessionNotConnectedError(GatewayError):
+    """The connection is not connected: retryable once it reconnects."""
+
+    def __init__(self, message: str = "session not connected") -> None:
+        super().__init__("ERR_WAPP_NOT_INITIALIZED", message, retryable=True)
+
+
+@dataclass(frozen=True)
+class Media:
+    """A file to send or that arrived: bytes plus what describes them."""
+
+    data: bytes
+    mimetype: str
+    filename: str
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What a provider answers to a send: its message id and the ack reached."""
+
+    provider_id: str
+    ack: int = ACK_SENT
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """A connection's session as the provider reports it."""
+
+    status: str  # OPENING, qrcode, CONNECTED, DISCONNECTED, PENDING
+    qrcode: str | None = None
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A normalised inbound (or phone-sent, `from_me`) message of any provider."""
+
+    provider_id: str
+    #: Digits of the sender (1:1) or of the group id (groups).
+    chat_id: str
+    body: str = ""
+    from_me: bool = False
+    push_name: str | None = None
+    is_group: bool = False
+    group_name: str | None = None
+    #: Digits of the group member who wrote, for group messages.
+    participant: str | None = None
+    media: Media | None = None
+    #: Provider reference to download the media later, when not inline.
+    media_ref: str | None = None
+    media_type: str = "chat"
+    quoted_provider_id: str | None = None
+    timestamp: datetime | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AckUpdate:
+    """A delivery/read receipt (or failure) for a message we sent."""
+
+    provider_id: str
+    ack: int
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ConnectionUpdate:
+    """The session changed state (connected, QR code, logged out...)."""
+
+    state: SessionState
+
+
+GatewayEvent = InboundMessage | AckUpdate | ConnectionUpdate
+
+
+class Gateway(ABC):
+    """One provider. Instances are cheap and stateless: all state lives on the row or in
+    shared stores, so any web or worker process can act for any connection."""
+
+    name: str = ""
+
+    @abstractmethod
+    def start_session(self, conn: Whatsapp) -> SessionState:
+        """Open (or resume) the session; may answer with a QR code to scan."""
+
+    @abstractmethod
+    def stop_session(self, conn: Whatsapp) -> SessionState:
+        """Log out and forget the session."""
+
+    @abstractmethod
+    def send_text(
+        self,
+        conn: Whatsapp,
+        to: str,
+        body: str,
+        *,
+        is_group: bool = False,
+        quoted_provider_id: str | None = None,
+    ) -> SendResult:
+        """Send a text message to `to` (digits, or a group id with is_group)."""
+
+    @abstractmethod
+    def send_media(
+        self,
+        conn: Whatsapp,
+        to: str,
+        media: Media,
+        *,
+        caption: str = "",
+        is_group: bool = False,
+        voice: bool = False,
+    ) -> SendResult:
+        """Send one file (image, video, audio, document) with an optional caption."""
+
+    @abstractmethod
+    def send_reaction(self, conn: Whatsapp, to: str, provider_id: str, emoji: str) -> SendResult:
+        """React to a message."""
+
+    @abstractmethod
+    def mark_read(self, conn: Whatsapp, to: str, provider_ids: list[str]) -> None:
+        """Send read receipts for inbound messages."""
+
+    @abstractmethod
+    def delete_message(self, conn: Whatsapp, to: str, provider_id: str) -> None:
+        """Delete one of our messages for everyone."""
+
+    @abstractmethod
+    def fetch_media(self, conn: Whatsapp, media_ref: str) -> Media:
+        """Download the media an inbound message refers to."""
+
+    @abstractmethod
+    def check_number(self, conn: Whatsapp, number: str) -> str | None:
+        """The canonical digits of `number` on WhatsApp, or None when it has no account."""
+
+    @abstractmethod
+    def parse_webhook(
+        self, conn: Whatsapp, payload: dict[str, Any], headers: dict[str, str]
+    ) -> list[GatewayEvent]:
+        """Turn a provider callback into normalised events."""
