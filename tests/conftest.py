@@ -20,9 +20,10 @@ from whaticket.services import settings as settings_service
 
 
 @pytest.fixture
-def app() -> Iterator[Flask]:
-    """A fresh app and empty schema per test."""
+def app(tmp_path) -> Iterator[Flask]:
+    """A fresh app and empty schema per test (media files go to a temporary folder)."""
     app = create_app(TestingConfig)
+    app.config["MEDIA_ROOT"] = str(tmp_path / "media")
     # Rate-limit counters may live in a shared Redis: give each test its own.
     app.config["RATELIMIT_NAMESPACE"] = uuid.uuid4().hex
     with app.app_context():

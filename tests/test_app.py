@@ -160,3 +160,33 @@ def test_worker_command_needs_redis(app):
     app.config["REDIS_URL"] = None
     result = app.test_cli_runner().invoke(args=["worker", "--burst"])
     assert result.exit_code != 0 and "REDIS_URL" in result.output
+
+
+def test_seed_gives_the_company_a_default_fake_connection_once(app, client, prefix):
+    from whaticket.models import Whatsapp
+
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed"])
+    assert first.exit_code == 0 and "fake connection" in first.output
+    assert "nothing to do" in runner.invoke(args=["seed"]).output
+    [conn] = db.session.scalars(sa.select(Whatsapp)).all()
+    company = db.session.scalar(sa.select(Company))
+    assert conn.company_id == company.id and conn.name == "WhatsApp"
+    assert conn.provider == "fake" and conn.is_default is True and conn.status == "CONNECTED"
+    token = client.post(
+        f"{prefix}/auth/login", json={"email": "admin@admin.com", "password": "123456"}
+    ).get_json()["token"]
+    rows = client.get(f"{prefix}/whatsapp", headers={"Authorization": f"Bearer {token}"})
+    assert [(r["name"], r["isDefault"]) for r in rows.get_json()] == [("WhatsApp", True)]
+
+
+def test_seed_leaves_a_company_with_connections_alone(app):
+    from tests import factories
+    from whaticket.cli import seed_database
+    from whaticket.models import Whatsapp
+
+    company = factories.CompanyFactory()
+    factories.WhatsappFactory(company=company, name="Mine", provider="cloud")
+    assert not any("connection" in item for item in seed_database())
+    names = db.session.scalars(sa.select(Whatsapp.name)).all()
+    assert names == ["Mine"]

@@ -59,8 +59,12 @@ def _finish_config(app: Flask) -> None:
     elif uri.startswith("mariadb://"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "mariadb+pymysql://" + uri[len("mariadb://") :]
     if uri.startswith(("mysql", "mariadb")):
+        # READ COMMITTED: after losing an insert race (duplicate key), a re-select must see
+        # the winner's row, which InnoDB's default REPEATABLE READ snapshot would hide.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(
-            app.config["SQLALCHEMY_ENGINE_OPTIONS"], pool_recycle=280
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+            pool_recycle=280,
+            isolation_level="READ COMMITTED",
         )
     if app.config.get("TRUSTED_PROXIES"):
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -48,6 +48,8 @@ def seed_database() -> list[str]:
         created.append(f"company {company.name!r}")
     if settings_service.create_defaults(company.id):
         created.append("default settings")
+    if _seed_fake_connection(company.id):
+        created.append("default fake connection 'WhatsApp'")
     email = current_app.config["ADMIN_EMAIL"].strip().lower()
     if db.session.scalar(sa.select(User.id).where(User.email == email)) is None:
         db.session.add(
@@ -63,6 +65,29 @@ def seed_database() -> list[str]:
         created.append(f"super admin {email}")
     dbmod.commit()
     return created
+
+
+def _seed_fake_connection(company_id: int) -> bool:
+    """Give a company with no connection a default `fake` one, so the product works at once."""
+    from whaticket.models import Whatsapp
+
+    exists = db.session.scalar(
+        sa.select(Whatsapp.id).where(Whatsapp.company_id == company_id).limit(1)
+    )
+    if exists is not None:
+        return False
+    db.session.add(
+        Whatsapp(
+            company_id=company_id,
+            name="WhatsApp",
+            provider="fake",
+            # The fake has no QR code to scan: it is connected from the start.
+            status="CONNECTED",
+            is_default=True,
+        )
+    )
+    db.session.flush()
+    return True
 
 
 def register_commands(app: Flask) -> None:

@@ -98,6 +98,13 @@ class Config:
 
     MEDIA_ROOT = os.environ.get("MEDIA_ROOT") or None
 
+    #: Region for phone numbers typed without a country code.
+    DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "BR")
+    #: Largest contacts CSV/XLSX upload, in bytes.
+    CONTACTS_UPLOAD_MAX_BYTES = _int("CONTACTS_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
+    #: Time zone for templated texts ({{ms}}, {{hora}}) until companies carry their own.
+    DEFAULT_TIMEZONE = os.environ.get("DEFAULT_TIMEZONE", "America/Sao_Paulo")
+
     # flask-smorest / OpenAPI
     API_TITLE = "whaticket"
     API_VERSION = "0.1.0"
@@ -106,6 +113,37 @@ class Config:
     OPENAPI_SWAGGER_UI_PATH = "docs"
     OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
     JSON_SORT_KEYS = False
+
+    # -- Fake WhatsApp provider and media storage --------------------------------
+    #: "true"/"false"; unset means on everywhere except APP_ENV=production.
+    FAKE_GATEWAY_ENABLED = os.environ.get("FAKE_GATEWAY_ENABLED") or None
+    #: Acks the fake produces after each send, in order ("" disables them).
+    FAKE_GATEWAY_AUTO_ACKS = os.environ.get("FAKE_GATEWAY_AUTO_ACKS", "delivered,read")
+    #: Seconds between two automatic ack steps.
+    FAKE_GATEWAY_ACK_DELAY = float(os.environ.get("FAKE_GATEWAY_ACK_DELAY") or 1.0)
+    #: Extra segment of the fake's outbox keys, so several apps can share one Redis.
+    FAKE_GATEWAY_NAMESPACE = os.environ.get("FAKE_GATEWAY_NAMESPACE") or None
+    #: The outbox keeps this many newest entries per connection.
+    FAKE_GATEWAY_OUTBOX_MAX = _int("FAKE_GATEWAY_OUTBOX_MAX", 500)
+    MEDIA_MAX_BYTES = _int("MEDIA_MAX_BYTES", 16 * 1024 * 1024)
+    #: Comma-separated MIME types ("type/*" wildcards allowed) accepted for uploads.
+    MEDIA_ALLOWED_TYPES = [
+        t.strip()
+        for t in os.environ.get(
+            "MEDIA_ALLOWED_TYPES",
+            "image/*,video/*,audio/*,application/pdf,text/plain,text/csv,application/zip,"
+            "application/msword,"
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+            "application/vnd.ms-excel,"
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,"
+            "application/vnd.ms-powerpoint,"
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        ).split(",")
+        if t.strip()
+    ]
+    # Bodies larger than the media limit plus room for form fields are refused
+    # by werkzeug before they are read (413 ERR_PAYLOAD_TOO_LARGE).
+    MAX_CONTENT_LENGTH = MEDIA_MAX_BYTES + 1024 * 1024
 
 
 class TestingConfig(Config):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,6 +71,23 @@ class CompanyScopedMixin:
     def company(cls) -> Mapped[Any]:  # noqa: N805
         """The owning company (models may redeclare it, e.g. with back_populates)."""
         return relationship("Company", lazy="select")
+
+
+@contextmanager
+def savepoint() -> Iterator[Any]:
+    """A SAVEPOINT inside the current transaction, e.g. to survive a duplicate-key insert.
+
+    pysqlite (legacy transaction mode) issues no BEGIN before SAVEPOINT, so the savepoint
+    would open the transaction itself and its RELEASE would commit everything, leaving the
+    request unable to roll back. Open the real transaction first there.
+    """
+    conn = db.session.connection()
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.dbapi_connection
+        if raw is not None and not raw.in_transaction:
+            raw.execute("BEGIN")
+    with db.session.begin_nested() as nested:
+        yield nested
 
 
 def after_commit(callback: Callable[[], Any]) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask, current_app, jsonify
 from flask_smorest import Api
+from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -113,8 +114,22 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(AppError)
     def _app_error(err: AppError):
-        _rollback()
+        if getattr(err, "keep_transaction", False):
+            # e.g. a failed send: the message row marked failed must survive the error.
+            from whaticket import db as dbmod
+
+            dbmod.commit()
+        else:
+            _rollback()
         return jsonify(err.body()), err.status, err.headers
+
+    @app.errorhandler(ValidationError)
+    def _validation(err: ValidationError):
+        # A schema loaded by hand in a view (e.g. JSON-or-multipart endpoints).
+        _rollback()
+        return jsonify(
+            {"error": "ERR_VALIDATION", "fields": _flatten_messages({"json": err.messages})}
+        ), 400
 
     @app.errorhandler(IntegrityError)
     def _integrity(err: IntegrityError):

@@ -1,7 +1,112 @@
-"""Messages endpoints."""
+"""Message endpoints: a ticket's history, send text or media, delete for everyone."""
 
 from __future__ import annotations
 
+from flask import jsonify, request
+from flask_jwt_extended import current_user
+
+from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
+from whaticket.errors import AppError
+from whaticket.schemas.messages import (
+    MessageListArgsSchema,
+    MessagePageSchema,
+    MessageSchema,
+    MessageSendSchema,
+)
+from whaticket.security import auth_required, current_company_id
+from whaticket.services import messages as message_service
 
 blp = Blueprint("messages", __name__, url_prefix="/messages", description="Messages")
+
+
+@blp.get("/<int:ticket_id>")
+@auth_required
+@blp.arguments(MessageListArgsSchema, location="query")
+@blp.response(200, MessagePageSchema)
+def list_messages(args: dict, ticket_id: int):
+    """20 messages per page, oldest to newest; marks the ticket read."""
+    page = message_service.list_messages(
+        current_company_id(), ticket_id, args["page_number"], current_user
+    )
+    # Serialised before the commit so the rows need no reload (the response is JSON already).
+    body = MessagePageSchema().dump(
+        {
+            "count": page.count,
+            "messages": page.messages,
+            "ticket": page.ticket,
+            "has_more": page.has_more,
+        }
+    )
+    dbmod.commit()
+    return jsonify(body)
+
+
+def _quoted_id(raw: object) -> int | None:
+    """quotedMsg may be the message object (SPA) or its id."""
+    if isinstance(raw, dict):
+        raw = raw.get("id")
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise AppError("ERR_VALIDATION", 400, {"quotedMsg": ["Unknown message."]}) from exc
+
+
+@blp.post("/<int:ticket_id>")
+@auth_required
+@blp.response(200, MessageSchema(many=True))
+@blp.doc(
+    requestBody={
+        "content": {
+            "application/json": {"schema": MessageSendSchema},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "medias": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                        },
+                        "body": {"type": "string"},
+                    },
+                }
+            },
+        }
+    }
+)
+def send_message(ticket_id: int):
+    """Send text (JSON {body, quotedMsg?}) or files (multipart `medias`, one message each)."""
+    files = request.files.getlist("medias")
+    if files:
+        captions = request.form.getlist("body")
+        payload = [(f.read(), f.filename or "file", f.mimetype or "") for f in files]
+        sent = message_service.send_media(
+            current_company_id(), ticket_id, payload, captions, current_user
+        )
+    else:
+        data = MessageSendSchema().load(request.get_json(silent=True) or {})
+        sent = [
+            message_service.send_text(
+                current_company_id(),
+                ticket_id,
+                data["body"],
+                current_user,
+                quoted_msg_id=_quoted_id(data.get("quoted_msg")),
+            )
+        ]
+    body = MessageSchema(many=True).dump(sent)
+    dbmod.commit()
+    return jsonify(body)
+
+
+@blp.delete("/<int:message_id>")
+@auth_required
+@blp.response(200, MessageSchema)
+def delete_message(message_id: int):
+    """Delete one of our messages for everyone."""
+    message = message_service.delete_message(current_company_id(), message_id, current_user)
+    body = MessageSchema().dump(message)
+    dbmod.commit()
+    return jsonify(body)

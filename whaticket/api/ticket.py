@@ -1,7 +1,21 @@
-"""Ticket kanban endpoints."""
+"""`/ticket/kanban`: open and pending tickets for the Kanban board."""
 
 from __future__ import annotations
 
+from flask_jwt_extended import current_user
+
 from whaticket.api.base import Blueprint
+from whaticket.schemas.tickets import TicketListArgsSchema, TicketSchema
+from whaticket.security import auth_required, current_company_id
+from whaticket.services import ticket_list
 
 blp = Blueprint("ticket", __name__, url_prefix="/ticket", description="Ticket kanban")
+
+
+@blp.get("/kanban")
+@auth_required
+@blp.arguments(TicketListArgsSchema, location="query")
+@blp.response(200, TicketSchema(many=True))
+def kanban(args: dict):
+    """Open and pending tickets the caller may see, with the same filters as /tickets."""
+    return {"tickets": ticket_list.kanban(current_company_id(), current_user, args)}["tickets"]

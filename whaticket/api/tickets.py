@@ -1,7 +1,86 @@
-"""Tickets endpoints."""
+"""Ticket endpoints: list with filters, show (id or uuid), create, update, delete."""
 
 from __future__ import annotations
 
+from flask_jwt_extended import current_user
+
+from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
+from whaticket.errors import AppError
+from whaticket.schemas.tickets import (
+    TicketCreateSchema,
+    TicketListArgsSchema,
+    TicketPageSchema,
+    TicketSchema,
+    TicketUpdateSchema,
+)
+from whaticket.security import auth_required, current_company_id
+from whaticket.services import ticket_list
+from whaticket.services import tickets as ticket_service
 
 blp = Blueprint("tickets", __name__, url_prefix="/tickets", description="Tickets")
+
+
+def _visible(ticket):
+    """404 for a ticket the caller may not open (same answer as a missing one)."""
+    if not ticket_service.can_see(current_user, ticket):
+        raise AppError("ERR_NO_TICKET_FOUND", 404)
+    return ticket
+
+
+@blp.get("")
+@auth_required
+@blp.arguments(TicketListArgsSchema, location="query")
+@blp.response(200, TicketPageSchema)
+def list_tickets(args: dict) -> dict:
+    """A page of 40 tickets the caller may see, most recently active first."""
+    rows, count, has_more = ticket_list.list_tickets(current_company_id(), current_user, args)
+    return {"tickets": rows, "count": count, "has_more": has_more}
+
+
+@blp.get("/<int:ticket_id>")
+@auth_required
+@blp.response(200, TicketSchema)
+def show_ticket(ticket_id: int):
+    """One ticket of the caller's company."""
+    return _visible(ticket_service.get_ticket(current_company_id(), ticket_id))
+
+
+@blp.get("/u/<string:uuid>")
+@auth_required
+@blp.response(200, TicketSchema)
+def show_ticket_by_uuid(uuid: str):
+    """One ticket by its uuid (company-checked, unlike the reference)."""
+    return _visible(ticket_service.get_ticket_by_uuid(current_company_id(), uuid))
+
+
+@blp.post("")
+@auth_required
+@blp.arguments(TicketCreateSchema)
+@blp.response(200, TicketSchema)
+def create_ticket(data: dict):
+    """Open a ticket for a contact; 409 ERR_OTHER_OPEN_TICKET when one is active."""
+    ticket = ticket_service.create_ticket(current_company_id(), current_user, data)
+    dbmod.commit()
+    return ticket
+
+
+@blp.put("/<int:ticket_id>")
+@auth_required
+@blp.arguments(TicketUpdateSchema)
+@blp.response(200, TicketSchema)
+def update_ticket(data: dict, ticket_id: int):
+    """Accept, transfer, close, reopen or return to pending (absent keys are kept)."""
+    ticket = ticket_service.update_ticket(current_company_id(), ticket_id, data, current_user)
+    dbmod.commit()
+    return ticket
+
+
+@blp.delete("/<int:ticket_id>")
+@auth_required
+@blp.response(200)
+def delete_ticket(ticket_id: int):
+    """Delete a ticket and its messages (admins)."""
+    ticket_service.delete_ticket(current_company_id(), ticket_id, current_user)
+    dbmod.commit()
+    return {"message": "ticket deleted"}

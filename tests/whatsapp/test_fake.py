@@ -1,0 +1,359 @@
+"""The fake provider: outbox (memory and Redis, across processes), failures on demand,
+scheduled acks, number checks, sessions and its webhook format."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests import factories
+from whaticket import create_app, jobs
+from whaticket import db as dbmod
+from whaticket.config import TestingConfig
+from whaticket.db import utcnow
+from whaticket.extensions import db
+from whaticket.whatsapp import fake
+from whaticket.whatsapp.base import (
+    ACK_DELIVERED,
+    ACK_ERROR,
+    ACK_READ,
+    ACK_SENT,
+    AckUpdate,
+    GatewayError,
+    InboundMessage,
+    Media,
+    SessionNotConnectedError,
+)
+from whaticket.whatsapp.registry import gateway_for, provider_names
+
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+PDF = b"%PDF-1.4\n" + b"0" * 64
+
+requires_redis = pytest.mark.skipif(
+    not os.environ.get("TEST_REDIS_URL"), reason="TEST_REDIS_URL is not set"
+)
+
+
+@pytest.fixture(autouse=True)
+def _media_root(app, tmp_path):
+    app.config["MEDIA_ROOT"] = str(tmp_path / "media")
+
+
+@pytest.fixture
+def conn(company):
+    return factories.WhatsappFactory(company=company, status="CONNECTED", provider="fake")
+
+
+def _scheduled():
+    return sorted(jobs.get_backend().scheduled)
+
+
+# -- registry ---------------------------------------------------------------------
+
+
+def test_registry_picks_the_fake_for_a_fake_connection(conn):
+    assert "fake" in provider_names()
+    gw = gateway_for(conn)
+    assert isinstance(gw, fake.FakeGateway) and gw.name == "fake"
+
+
+# -- sends and the outbox ---------------------------------------------------------
+
+
+def test_send_text_answers_a_provider_id_and_records_it(conn):
+    gw = fake.FakeGateway()
+    result = gw.send_text(conn, "5511999990000", "hello")
+    assert result.provider_id.startswith("FAKE-") and len(result.provider_id) == 37
+    assert result.ack == ACK_SENT
+    [entry] = gw.outbox(conn)
+    assert entry["id"] == result.provider_id and entry["to"] == "5511999990000"
+    assert entry["type"] == "text" and entry["body"] == "hello"
+    assert entry["createdAt"].endswith("Z") and "mediaUrl" not in entry
+
+
+def test_outbox_is_newest_last_and_per_connection(conn, company):
+    other = factories.WhatsappFactory(company=company, status="CONNECTED")
+    gw = fake.FakeGateway()
+    ids = [gw.send_text(conn, "5511999990000", f"m{i}").provider_id for i in range(3)]
+    gw.send_text(other, "5511999990000", "elsewhere")
+    assert [e["id"] for e in fake.read_outbox(conn.id)] == ids
+    assert [e["body"] for e in fake.read_outbox(other.id)] == ["elsewhere"]
+    fake.clear_outbox(conn.id)
+    assert fake.read_outbox(conn.id) == []
+
+
+def test_outbox_keeps_only_the_newest_entries(app, conn):
+    app.config["FAKE_GATEWAY_OUTBOX_MAX"] = 3
+    gw = fake.FakeGateway()
+    for i in range(5):
+        gw.send_text(conn, "5511999990000", f"m{i}")
+    assert [e["body"] for e in gw.outbox(conn)] == ["m2", "m3", "m4"]
+
+
+def test_a_second_instance_sees_the_first_ones_sends(conn):
+    fake.FakeGateway().send_text(conn, "5511999990000", "shared")
+    assert [e["body"] for e in fake.FakeGateway().outbox(conn)] == ["shared"]
+
+
+def test_media_sends_are_typed_and_their_url_opens_without_a_token(client, conn):
+    gw = fake.FakeGateway()
+    gw.send_media(conn, "5511999990000", Media(JPEG, "image/jpeg", "p.jpg"), caption="look")
+    gw.send_media(conn, "5511999990000", Media(PDF, "application/pdf", "doc.pdf"))
+    gw.send_media(conn, "5511999990000", Media(b"OggS" + b"\0" * 40, "audio/ogg", "v.ogg"))
+    gw.send_media(conn, "5511999990000", Media(b"\0\0\0\x18ftypisom" + b"\0" * 40, "", "c.mp4"))
+    image, document, audio, video = gw.outbox(conn)
+    assert image["type"] == "image" and image["body"] == "look"
+    assert document["type"] == "document" and audio["type"] == "audio"
+    assert video["type"] == "video"
+    url = urlsplit(image["mediaUrl"])
+    with client.get(f"{url.path}?{url.query}") as resp:
+        assert resp.status_code == 200 and resp.data == JPEG
+        assert resp.mimetype == "image/jpeg"
+
+
+def test_refused_media_is_a_final_gateway_error(app, conn):
+    app.config["MEDIA_MAX_BYTES"] = 10
+    with pytest.raises(GatewayError) as exc:
+        fake.FakeGateway().send_media(conn, "5511999990000", Media(JPEG, "image/jpeg", "p.jpg"))
+    assert exc.value.code == "ERR_FILE_TOO_LARGE" and exc.value.retryable is False
+    assert fake.read_outbox(conn.id) == []
+
+
+def test_reaction_read_and_delete_are_recorded(conn):
+    gw = fake.FakeGateway()
+    sent = gw.send_text(conn, "5511999990000", "hi")
+    reaction = gw.send_reaction(conn, "5511999990000", sent.provider_id, "👍")
+    gw.mark_read(conn, "5511999990000", ["IN1", "IN2"])
+    gw.delete_message(conn, "5511999990000", sent.provider_id)
+    _, react, read, delete = gw.outbox(conn)
+    assert react["type"] == "reaction" and react["body"] == "👍"
+    assert react["id"] == reaction.provider_id and react["targetId"] == sent.provider_id
+    assert read["type"] == "read" and read["targetIds"] == ["IN1", "IN2"]
+    assert delete["type"] == "delete" and delete["targetId"] == sent.provider_id
+
+
+# -- failures on demand -----------------------------------------------------------
+
+
+def test_numbers_starting_with_000_are_refused_for_good(conn):
+    gw = fake.FakeGateway()
+    with pytest.raises(GatewayError) as exc:
+        gw.send_text(conn, "000123456789", "hi")
+    assert exc.value.code == "ERR_FAKE_REJECTED" and exc.value.retryable is False
+    with pytest.raises(GatewayError):
+        gw.send_media(conn, "000123456789", Media(JPEG, "image/jpeg", "p.jpg"))
+    assert gw.outbox(conn) == []
+
+
+@pytest.mark.parametrize("status", ["DISCONNECTED", "OPENING", "qrcode"])
+def test_a_connection_that_is_not_connected_fails_retryably(company, status):
+    conn = factories.WhatsappFactory(company=company, status=status)
+    gw = fake.FakeGateway()
+    for call in (
+        lambda: gw.send_text(conn, "5511999990000", "hi"),
+        lambda: gw.send_media(conn, "5511999990000", Media(JPEG, "image/jpeg", "p.jpg")),
+        lambda: gw.send_reaction(conn, "5511999990000", "X", "👍"),
+        lambda: gw.mark_read(conn, "5511999990000", ["X"]),
+        lambda: gw.delete_message(conn, "5511999990000", "X"),
+    ):
+        with pytest.raises(SessionNotConnectedError) as exc:
+            call()
+        assert exc.value.retryable is True and exc.value.code == "ERR_WAPP_NOT_INITIALIZED"
+    assert gw.outbox(conn) == []
+
+
+# -- automatic acks ---------------------------------------------------------------
+
+
+def test_a_send_schedules_delivered_then_read_after_commit(conn):
+    before = utcnow()
+    sent = fake.FakeGateway().send_text(conn, "5511999990000", "hi")
+    assert _scheduled() == []  # nothing leaves before the transaction commits
+    dbmod.commit()
+    first, second = _scheduled()
+    assert first.func is fake.apply_fake_ack and second.func is fake.apply_fake_ack
+    assert first.args == (conn.id, sent.provider_id, ACK_DELIVERED)
+    assert second.args == (conn.id, sent.provider_id, ACK_READ)
+    assert before + timedelta(seconds=1) <= first.run_at < before + timedelta(seconds=2)
+    assert second.run_at - first.run_at >= timedelta(seconds=0.99)
+
+
+def test_auto_acks_follow_the_config(app, conn):
+    app.config["FAKE_GATEWAY_AUTO_ACKS"] = "delivered"
+    app.config["FAKE_GATEWAY_ACK_DELAY"] = 5
+    before = utcnow()
+    sent = fake.FakeGateway().send_text(conn, "5511999990000", "hi")
+    dbmod.commit()
+    [only] = _scheduled()
+    assert only.args == (conn.id, sent.provider_id, ACK_DELIVERED)
+    assert only.run_at >= before + timedelta(seconds=5)
+
+
+def test_auto_acks_can_be_disabled(app, conn):
+    app.config["FAKE_GATEWAY_AUTO_ACKS"] = ""
+    fake.FakeGateway().send_text(conn, "5511999990000", "hi")
+    dbmod.commit()
+    assert _scheduled() == []
+
+
+def test_rolled_back_sends_schedule_no_acks(conn):
+    fake.FakeGateway().send_text(conn, "5511999990000", "hi")
+    dbmod.rollback()
+    dbmod.commit()
+    assert _scheduled() == []
+
+
+def test_scheduled_acks_update_the_message(conn):
+    pytest.importorskip("whaticket.services.messages_ack")
+    from whaticket.models import Message
+
+    sent = fake.FakeGateway().send_text(conn, "5511999990000", "hi")
+    ticket = factories.TicketFactory(company=conn.company, whatsapp=conn)
+    msg = factories.MessageFactory(
+        ticket=ticket, provider_id=sent.provider_id, ack=ACK_SENT, from_me=True
+    )
+    dbmod.commit()
+    backend = jobs.get_backend()
+    assert backend.run_due(utcnow() + timedelta(seconds=1.5)) == 1
+    db.session.expire_all()
+    assert db.session.get(Message, msg.id).ack == ACK_DELIVERED
+    assert backend.run_due(utcnow() + timedelta(seconds=3)) == 1
+    db.session.expire_all()
+    assert db.session.get(Message, msg.id).ack == ACK_READ
+
+
+# -- Redis: the outbox is shared by every process ----------------------------------
+
+
+@requires_redis
+def test_outbox_lives_in_redis_for_other_apps(app, conn):
+    assert app.config["REDIS_URL"]
+    sent = fake.FakeGateway().send_text(conn, "5511999990000", "via redis")
+    from whaticket.jobs.rq_backend import redis_connection
+
+    raw = redis_connection(app).lrange(fake.outbox_key(conn.id), 0, -1)
+    assert [json.loads(r)["id"] for r in raw] == [sent.provider_id]
+    assert fake.outbox_key(conn.id).startswith("whaticket:fake:outbox:")
+    second = create_app(TestingConfig)
+    second.config["RATELIMIT_NAMESPACE"] = app.config["RATELIMIT_NAMESPACE"]
+    with second.app_context():
+        assert [e["id"] for e in fake.read_outbox(conn.id)] == [sent.provider_id]
+
+
+@requires_redis
+def test_outbox_is_visible_from_another_process(app, conn):
+    sent = fake.FakeGateway().send_text(conn, "5511999990000", "cross-process")
+    code = (
+        "import json, sys\n"
+        "from whaticket import create_app\n"
+        "from whaticket.config import TestingConfig\n"
+        "from whaticket.whatsapp import fake\n"
+        "app = create_app(TestingConfig)\n"
+        "app.config['RATELIMIT_NAMESPACE'] = sys.argv[1]\n"
+        "with app.app_context():\n"
+        "    print(json.dumps(fake.read_outbox(int(sys.argv[2]))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, app.config["RATELIMIT_NAMESPACE"], str(conn.id)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    entries = json.loads(out.stdout.strip().splitlines()[-1])
+    assert [(e["id"], e["body"]) for e in entries] == [(sent.provider_id, "cross-process")]
+
+
+# -- numbers, sessions, media references ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("number", "expected"),
+    [
+        ("5511999990000", "5511999990000"),
+        ("+55 (11) 99999-0000", "5511999990000"),
+        ("1234567890", "1234567890"),
+        ("123456789012345", "123456789012345"),
+        ("123456789", None),
+        ("1234567890123456", None),
+        ("0001234567890", None),
+        ("", None),
+    ],
+)
+def test_check_number(conn, number, expected):
+    assert fake.FakeGateway().check_number(conn, number) == expected
+
+
+def test_sessions_connect_at_once_and_disconnect(conn):
+    gw = fake.FakeGateway()
+    started = gw.start_session(conn)
+    assert started.status == "CONNECTED" and started.qrcode is None
+    assert gw.stop_session(conn).status == "DISCONNECTED"
+
+
+def test_fetch_media_always_fails(conn):
+    with pytest.raises(GatewayError) as exc:
+        fake.FakeGateway().fetch_media(conn, "any-ref")
+    assert exc.value.retryable is False
+
+
+# -- webhook format ------------------------------------------------------------------
+
+
+def test_parse_webhook_inbound_message(conn):
+    [event] = fake.FakeGateway().parse_webhook(
+        conn, {"from": "+55 11 99999-0000", "name": "Ana", "body": "oi", "id": "IN-1"}, {}
+    )
+    assert isinstance(event, InboundMessage)
+    assert event.provider_id == "IN-1" and event.chat_id == "5511999990000"
+    assert event.push_name == "Ana" and event.body == "oi" and event.from_me is False
+    assert event.is_group is False and event.media is None and event.media_type == "chat"
+
+
+def test_parse_webhook_group_and_generated_id(conn):
+    payload = {
+        "from": "120363000000000001",
+        "name": "Bob",
+        "body": "hello group",
+        "fromMe": True,
+        "isGroup": True,
+        "groupName": "Family",
+        "participant": "5511988880000",
+    }
+    [event] = fake.FakeGateway().parse_webhook(conn, payload, {})
+    assert event.provider_id.startswith("FAKEIN-") and event.from_me is True
+    assert event.is_group is True and event.group_name == "Family"
+    assert event.participant == "5511988880000" and event.chat_id == "120363000000000001"
+
+
+@pytest.mark.parametrize(
+    ("status", "ack", "error"),
+    [
+        ("sent", ACK_SENT, None),
+        ("delivered", ACK_DELIVERED, None),
+        ("read", ACK_READ, None),
+        ("failed", ACK_ERROR, "failed on demand"),
+    ],
+)
+def test_parse_webhook_status(conn, status, ack, error):
+    events = fake.FakeGateway().parse_webhook(conn, {"id": "FAKE-1", "status": status}, {})
+    assert events == [AckUpdate(provider_id="FAKE-1", ack=ack, error=error)]
+
+
+@pytest.mark.parametrize("payload", [{}, {"id": "x"}, {"id": "x", "status": "lost"}, []])
+def test_parse_webhook_refuses_other_payloads(conn, payload):
+    with pytest.raises(GatewayError):
+        fake.FakeGateway().parse_webhook(conn, payload, {})
+
+
+def test_inbound_event_types_inline_media():
+    event = fake.inbound_event("5511999990000", media=Media(JPEG, "image/jpeg", "p.jpg"))
+    assert event.media_type == "image" and event.media.data == JPEG
+    doc = fake.inbound_event("5511999990000", media=Media(PDF, "application/pdf", "d.pdf"))
+    assert doc.media_type == "application"

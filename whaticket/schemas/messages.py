@@ -1,0 +1,88 @@
+"""Message schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import fields, validate
+
+from whaticket.schemas.base import BaseSchema
+from whaticket.schemas.fields import Timestamp
+from whaticket.schemas.tickets import TicketSchema
+
+
+class MessageContactSchema(BaseSchema):
+    """The sender of an inbound message."""
+
+    id = fields.Integer()
+    name = fields.String()
+    number = fields.String()
+    profile_pic_url = fields.String(allow_none=True)
+
+
+class QuotedMessageSchema(BaseSchema):
+    """The message a reply quotes."""
+
+    id = fields.Integer()
+    body = fields.String()
+    from_me = fields.Boolean()
+    media_type = fields.String()
+    contact = fields.Nested(MessageContactSchema, allow_none=True)
+
+
+class MessageSchema(BaseSchema):
+    """A message as the chat box shows it."""
+
+    id = fields.Integer()
+    provider_id = fields.String(allow_none=True)
+    body = fields.String()
+    ack = fields.Integer()
+    error = fields.String(allow_none=True)
+    read = fields.Boolean()
+    from_me = fields.Boolean()
+    origin = fields.String(allow_none=True)
+    media_url = fields.Method("_media_url")
+    media_name = fields.String(allow_none=True)
+    media_type = fields.String()
+    media_error = fields.String(allow_none=True)
+    is_deleted = fields.Boolean()
+    is_edited = fields.Boolean()
+    participant = fields.String(allow_none=True)
+    ticket_id = fields.Integer()
+    contact_id = fields.Integer(allow_none=True)
+    queue_id = fields.Integer(allow_none=True)
+    company_id = fields.Integer()
+    quoted_msg_id = fields.Integer(allow_none=True)
+    quoted_msg = fields.Nested(QuotedMessageSchema, allow_none=True)
+    contact = fields.Nested(MessageContactSchema, allow_none=True)
+    created_at = Timestamp()
+    updated_at = Timestamp()
+
+    def _media_url(self, message: Any) -> str | None:
+        if not message.media_path:
+            return None
+        from whaticket.services.media import public_url
+
+        return public_url(message.company_id, message.media_path)
+
+
+class MessagePageSchema(BaseSchema):
+    """`GET /messages/<ticketId>`: {count, messages, ticket, hasMore}."""
+
+    count = fields.Integer()
+    messages = fields.List(fields.Nested(MessageSchema))
+    ticket = fields.Nested(TicketSchema)
+    has_more = fields.Boolean()
+
+
+class MessageSendSchema(BaseSchema):
+    """`POST /messages/<ticketId>` (JSON): {body, quotedMsg?}."""
+
+    body = fields.String(required=True, validate=validate.Length(min=1, max=65536))
+    quoted_msg = fields.Raw(allow_none=True)
+
+
+class MessageListArgsSchema(BaseSchema):
+    """`GET /messages/<ticketId>?pageNumber=`."""
+
+    page_number = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))

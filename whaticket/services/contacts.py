@@ -1,0 +1,522 @@
+"""Contacts: list, CRUD with custom fields, find-or-create (API and inbound), CSV/XLSX import.
+
+Numbers are stored as E.164 digits without "+" (Brazil's 9th digit added), so one person
+is one contact; (company, number) is unique and every insert runs inside a SAVEPOINT so a
+concurrent insert of the same number turns into a 409 (API) or a re-select (inbound)
+instead of a 500 or a duplicate.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any
+
+import sqlalchemy as sa
+from flask import current_app
+from marshmallow import ValidationError, validate
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
+
+from whaticket.db import savepoint
+from whaticket.errors import AppError
+from whaticket.extensions import db
+from whaticket.models import Contact, ContactCustomField
+from whaticket.realtime.emit import emit_to_company
+from whaticket.utils.pagination import like_pattern, paginate, search_filter
+from whaticket.utils.phone import is_group_id, normalize_group_id, normalize_number
+
+PAGE_SIZE = 30
+#: `GET /contacts/list` feeds pickers; past this it is an export, not a list.
+LIST_ALL_CAP = 5000
+UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+#: A 5 MiB xlsx can inflate to far more rows than anyone imports at once.
+UPLOAD_MAX_ROWS = 100_000
+_IN_CHUNK = 500
+_EMAIL = validate.Email()
+
+#: Upload header aliases, compared after _header_key() (lower case, no accents or marks).
+_HEADERS = {
+    "name": {"nome", "name"},
+    "number": {"numero", "number", "telefone", "phone"},
+    "email": {"email"},
+}
+
+#: Called with (company_id, contact) before a contact is deleted (the tickets service
+#: registers its "emit ticket deletes" rule here).
+BEFORE_DELETE_HOOKS: list[Callable[[int, Contact], None]] = []
+
+
+# -- helpers ----------------------------------------------------------------------
+
+
+def _region() -> str:
+    """The region numbers without a country code are read in (DEFAULT_PHONE_REGION)."""
+    return current_app.config.get("DEFAULT_PHONE_REGION") or "BR"
+
+
+def canonical_number(raw: str) -> str:
+    """A typed number in canonical form; 400 ERR_VALIDATION (fields.number) when invalid."""
+    try:
+        return normalize_number(raw, _region())
+    except ValueError as exc:
+        raise AppError("ERR_VALIDATION", 400, {"number": ["Invalid phone number."]}) from exc
+
+
+def payload(contact: Contact) -> dict[str, Any]:
+    """The contact as rows and `company-{cid}-contact` events carry it."""
+    from whaticket.schemas.contacts import ContactSchema
+
+    return ContactSchema().dump(contact)
+
+
+def _by_number(company_id: int, number: str, *, lock: bool = False) -> Contact | None:
+    """The company's contact with `number`.
+
+    `lock=True` is a locking read: after losing an insert race it sees the winner's row
+    even under MariaDB's REPEATABLE READ, whose plain SELECT keeps the old snapshot.
+    """
+    stmt = sa.select(Contact).where(Contact.company_id == company_id, Contact.number == number)
+    if lock:
+        stmt = stmt.with_for_update(read=True)
+    return db.session.scalars(stmt.limit(1)).first()
+
+
+def _insert(contact: Contact) -> bool:
+    """Insert `contact` inside a SAVEPOINT; False (savepoint rolled back) on a duplicate."""
+    try:
+        with savepoint():
+            db.session.add(contact)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _clip(text: str | None, size: int = 255) -> str:
+    return (text or "").strip()[:size]
+
+
+# -- queries ----------------------------------------------------------------------
+
+
+def list_contacts(
+    company_id: int, search: str, page_number: int
+) -> tuple[list[Contact], int, bool]:
+    """A page of 30 contacts ordered by name, searched on name or number."""
+    stmt = sa.select(Contact).where(Contact.company_id == company_id)
+    search = (search or "").strip()
+    if search:
+        cond = search_filter(search, Contact.name, Contact.number)
+        digits = "".join(ch for ch in search if ch.isdigit())
+        if digits and digits != search:
+            # "(11) 98765-4321" should find 5511987654321: match the digits too.
+            cond = sa.or_(cond, Contact.number.like(like_pattern(digits), escape="\\"))
+        stmt = stmt.where(cond)
+    return paginate(stmt.order_by(Contact.name, Contact.id), page_number, PAGE_SIZE)
+
+
+def list_all(company_id: int, name: str = "") -> list[Contact]:
+    """Contacts whose name contains `name` (case-insensitive), by name, at most 5000."""
+    stmt = sa.select(Contact).where(Contact.company_id == company_id)
+    if name and name.strip():
+        stmt = stmt.where(search_filter(name.strip(), Contact.name))
+    # The picker rows carry no custom fields: skip the selectin load of them.
+    stmt = stmt.options(lazyload(Contact.extra_info))
+    return list(db.session.scalars(stmt.order_by(Contact.name, Contact.id).limit(LIST_ALL_CAP)))
+
+
+def get_contact(company_id: int, contact_id: int) -> Contact:
+    """A contact of the company; another company's contact is 404 like a missing one."""
+    contact = db.session.get(Contact, contact_id)
+    if contact is None or contact.company_id != company_id:
+        raise AppError("ERR_NO_CONTACT_FOUND", 404)
+    return contact
+
+
+# -- create / update / delete -----------------------------------------------------
+
+
+def _new_fields(company_id: int, entries: Iterable[dict[str, Any]]) -> list[ContactCustomField]:
+    return [
+        ContactCustomField(company_id=company_id, name=_clip(e["name"]), value=e.get("value") or "")
+        for e in entries
+    ]
+
+
+def create_contact(company_id: int, data: dict[str, Any]) -> Contact:
+    """Create a contact (number normalised; duplicate number -> 409 ERR_DUPLICATED_CONTACT)."""
+    number = canonical_number(data["number"])
+    if _by_number(company_id, number) is not None:
+        raise AppError("ERR_DUPLICATED_CONTACT", 409)
+    contact = Contact(
+        company_id=company_id,
+        name=_clip(data["name"]),
+        number=number,
+        email=(data.get("email") or "").strip(),
+        is_group=is_group_id(number),
+        extra_info=_new_fields(company_id, data.get("extra_info") or []),
+    )
+    if not _insert(contact):  # lost a race with a concurrent insert of the same number
+        raise AppError("ERR_DUPLICATED_CONTACT", 409)
+    emit_to_company(company_id, "contact", {"action": "create", "contact": payload(contact)})
+    return contact
+
+
+def _sync_extra_info(contact: Contact, entries: list[dict[str, Any]]) -> None:
+    """Upsert custom fields by id, else by name; fields missing from `entries` are deleted."""
+    existing = list(contact.extra_info)
+    by_id = {f.id: f for f in existing}
+    used: set[int] = set()
+    keep: list[ContactCustomField] = []
+    for entry in entries:
+        name = _clip(entry["name"])
+        field = by_id.get(entry.get("id") or 0)
+        if field is None or field.id in used:
+            field = next((f for f in existing if f.name == name and f.id not in used), None)
+        if field is None:
+            field = ContactCustomField(company_id=contact.company_id, name=name)
+        else:
+            used.add(field.id)
+            field.name = name
+        field.value = entry.get("value") or ""
+        keep.append(field)
+    # delete-orphan on the relationship deletes the ones left out.
+    contact.extra_info = keep
+
+
+def update_contact(company_id: int, contact_id: int, data: dict[str, Any]) -> Contact:
+    """Update a contact; absent keys stay; extraInfo, when sent, replaces the set."""
+    contact = get_contact(company_id, contact_id)
+    if "number" in data and data["number"] is not None:
+        number = canonical_number(data["number"])
+        if number != contact.number:
+            other = _by_number(company_id, number)
+            if other is not None and other.id != contact.id:
+                raise AppError("ERR_DUPLICATED_CONTACT", 409)
+            contact.number = number
+            contact.is_group = is_group_id(number)
+    if data.get("name") is not None:
+        contact.name = _clip(data["name"])
+    if "email" in data:
+        contact.email = (data["email"] or "").strip()
+    if data.get("extra_info") is not None:
+        _sync_extra_info(contact, data["extra_info"])
+    try:
+        with savepoint():
+            db.session.flush()
+    except IntegrityError as exc:  # the new number was taken concurrently
+        raise AppError("ERR_DUPLICATED_CONTACT", 409) from exc
+    emit_to_company(company_id, "contact", {"action": "update", "contact": payload(contact)})
+    return contact
+
+
+def delete_contact(company_id: int, contact_id: int) -> None:
+    """Delete a contact with its tickets and their messages (ON DELETE CASCADE)."""
+    contact = get_contact(company_id, contact_id)
+    for hook in BEFORE_DELETE_HOOKS:
+        hook(company_id, contact)
+    db.session.delete(contact)
+    db.session.flush()
+    emit_to_company(company_id, "contact", {"action": "delete", "contactId": contact_id})
+
+
+def find_or_create(company_id: int, number: str, name: str | None = None) -> tuple[Contact, bool]:
+    """`GET /contact`: the contact with this (normalised) number, created if missing."""
+    canonical = canonical_number(number)
+    contact = _by_number(company_id, canonical)
+    if contact is not None:
+        return contact, False
+    contact = Contact(
+        company_id=company_id,
+        name=_clip(name) or canonical,
+        number=canonical,
+        email="",
+        is_group=is_group_id(canonical),
+        extra_info=[],
+    )
+    if not _insert(contact):
+        found = _by_number(company_id, canonical, lock=True)
+        if found is None:  # the constraint that fired was not the number's
+            raise AppError("ERR_CONFLICT", 409)
+        return found, False
+    emit_to_company(company_id, "contact", {"action": "create", "contact": payload(contact)})
+    return contact, True
+
+
+# -- inbound ----------------------------------------------------------------------
+
+
+def _inbound_number(number: str, is_group: bool) -> str:
+    """Canonical form of a provider's number: group ids as given, 1:1 numbers normalised."""
+    raw = (number or "").strip()
+    if is_group or is_group_id(raw):
+        return normalize_group_id(raw)
+    digits = raw.lstrip("+")
+    try:
+        # Providers send full international digits: read them as such first.
+        return normalize_number("+" + digits, _region())
+    except ValueError:
+        pass
+    try:
+        return normalize_number(digits, _region())
+    except ValueError:
+        # Unknown to the numbering plan (new ranges, test numbers): keep what came in.
+        return "".join(ch for ch in digits if ch.isdigit()) or raw
+
+
+def find_or_create_for_inbound(
+    company_id: int,
+    whatsapp_id: int | None,
+    number: str,
+    *,
+    push_name: str | None,
+    is_group: bool = False,
+    group_name: str | None = None,
+) -> tuple[Contact, bool]:
+    """The contact an inbound message comes from, created if new; returns (contact, created).
+
+    Safe under concurrency: the insert runs in a SAVEPOINT and a duplicate re-selects the
+    winner's row. A name an agent set is never overwritten; a placeholder name (equal to
+    the number) is replaced once the profile name is known.
+    """
+    canonical = _inbound_number(number, is_group)
+    is_group = is_group or is_group_id(canonical)
+    # Groups are named by their subject; a participant's push name is not the group's.
+    known_name = _clip(group_name if is_group else push_name)
+    contact = _by_number(company_id, canonical)
+    if contact is None:
+        contact = Contact(
+            company_id=company_id,
+            name=known_name or canonical,
+            number=canonical,
+            email="",
+            is_group=is_group,
+            whatsapp_id=whatsapp_id,
+            extra_info=[],
+        )
+        if _insert(contact):
+            emit_to_company(
+                company_id, "contact", {"action": "create", "contact": payload(contact)}
+            )
+            return contact, True
+        found = _by_number(company_id, canonical, lock=True)
+        if found is None:
+            raise RuntimeError(f"contact insert failed for {canonical!r} and no row exists")
+        contact = found
+    changed = False
+    if known_name and contact.name == contact.number and known_name != contact.name:
+        contact.name = known_name
+        changed = True
+    if whatsapp_id is not None and contact.whatsapp_id != whatsapp_id:
+        contact.whatsapp_id = whatsapp_id
+        changed = True
+    if changed:
+        db.session.flush()
+        emit_to_company(company_id, "contact", {"action": "update", "contact": payload(contact)})
+    return contact, False
+
+
+# -- upload -----------------------------------------------------------------------
+
+
+def _header_key(text: Any) -> str:
+    """ "Número", "E-mail " -> "numero", "email": lower case, accents and marks removed."""
+    folded = unicodedata.normalize("NFKD", str(text or "")).casefold()
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
+def _cell(value: Any) -> str:
+    """A cell as text: spreadsheet numbers lose their ".0", None is ""."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _read_csv(content: bytes) -> Iterator[list[str]]:
+    """Rows of a UTF-8 (BOM or not) or Windows-1252 CSV delimited by ";", "," or tab."""
+    if b"\x00" in content:
+        raise AppError("ERR_UNSUPPORTED_MEDIA_TYPE", 415)
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Excel in Brazil saves "CSV" in Windows-1252; reading it beats rejecting it.
+        try:
+            text = content.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            raise AppError("ERR_UNSUPPORTED_MEDIA_TYPE", 415) from exc
+    sample = "\n".join(text.splitlines()[:20])
+    try:
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=";,\t")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        # One column, or too irregular to sniff: the header line decides.
+        header = text.splitlines()[0] if text else ""
+        delimiter = max(";,\t", key=header.count)
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+
+def _read_xlsx(content: bytes) -> Iterator[list[Any]]:
+    """Rows of the first worksheet of an xlsx workbook (values, not formulas)."""
+    from openpyxl import load_workbook
+
+    if not content.startswith(b"PK\x03\x04") or not zipfile.is_zipfile(io.BytesIO(content)):
+        raise AppError("ERR_UNSUPPORTED_MEDIA_TYPE", 415)
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a zip that is no workbook
+        raise AppError("ERR_UNSUPPORTED_MEDIA_TYPE", 415) from exc
+
+    def rows() -> Iterator[list[Any]]:
+        try:
+            sheet = workbook.worksheets[0] if workbook.worksheets else None
+            if sheet is None:
+                return
+            for row in sheet.iter_rows(values_only=True):
+                yield list(row)
+        except (KeyError, ValueError, SyntaxError, zipfile.BadZipFile, OSError) as exc:
+            # A damaged sheet inside a valid zip: not a workbook we can read.
+            raise AppError("ERR_UNSUPPORTED_MEDIA_TYPE", 415) from exc
+        finally:
+            workbook.close()
+
+    return rows()
+
+
+def _records(rows: Iterator[list[Any]]) -> Iterator[tuple[int, dict[str, str]]]:
+    """(spreadsheet row number, {name, number, email}) for each non-blank data row."""
+    columns: dict[str, int] | None = None
+    for row_number, row in enumerate(rows, start=1):
+        cells = [_cell(v) for v in row]
+        if not any(cells):
+            continue
+        if columns is None:
+            keys = [_header_key(c) for c in cells]
+            columns = {
+                field: keys.index(alias)
+                for field, aliases in _HEADERS.items()
+                for alias in aliases
+                if alias in keys
+            }
+            if "number" not in columns:
+                raise AppError(
+                    "ERR_VALIDATION",
+                    400,
+                    {"file": ["No number column (numero, número or number) in the header."]},
+                )
+            continue
+        if row_number > UPLOAD_MAX_ROWS + 1:
+            raise AppError("ERR_TOO_MANY_ROWS", 400)
+        record = {f: cells[i] if i < len(cells) else "" for f, i in columns.items()}
+        yield row_number, record
+
+
+def _parse_upload(filename: str, content: bytes) -> Iterator[tuple[int, dict[str, str]]]:
+    """Records of an uploaded file, its type taken from the extension and checked on content."""
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if ext == "csv":
+        return _records(_read_csv(content))
+    if ext == "xlsx":
+        return _records(_read_xlsx(content))
+    raise AppError("ERR_UNSUPPORTED_MEDIA_TYPE", 415)
+
+
+def _valid_email(email: str) -> bool:
+    try:
+        _EMAIL(email)
+    except ValidationError:
+        return False
+    return len(email) <= 255
+
+
+def _existing_numbers(company_id: int, numbers: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(numbers), _IN_CHUNK):
+        chunk = numbers[start : start + _IN_CHUNK]
+        found.update(
+            db.session.scalars(
+                sa.select(Contact.number).where(
+                    Contact.company_id == company_id, Contact.number.in_(chunk)
+                )
+            )
+        )
+    return found
+
+
+def import_contacts(company_id: int, filename: str, stream: IO[bytes]) -> dict[str, Any]:
+    """Import a CSV/XLSX of contacts: {created: [Contact], existing: n, errors: [...]}.
+
+    New numbers are created, existing ones left as they are; a bad row is reported with
+    its spreadsheet row number and never stops the good ones.
+    """
+    max_bytes = int(current_app.config.get("CONTACTS_UPLOAD_MAX_BYTES") or UPLOAD_MAX_BYTES)
+    content = stream.read(max_bytes + 1)
+    if len(content) > max_bytes:
+        raise AppError("ERR_FILE_TOO_LARGE", 413)
+    errors: list[dict[str, Any]] = []
+    wanted: dict[str, Contact] = {}
+    existing = 0
+    for row, rec in _parse_upload(filename or "", content):
+        raw_number = rec.get("number", "")
+        if not raw_number:
+            errors.append({"row": row, "error": "ERR_MISSING_NUMBER", "value": None})
+            continue
+        try:
+            number = normalize_number(raw_number, _region())
+        except ValueError:
+            errors.append({"row": row, "error": "ERR_INVALID_NUMBER", "value": raw_number})
+            continue
+        email = (rec.get("email") or "").strip()
+        if email and not _valid_email(email):
+            errors.append({"row": row, "error": "ERR_INVALID_EMAIL", "value": email})
+            continue
+        if number in wanted:  # the same person twice in one file
+            existing += 1
+            continue
+        wanted[number] = Contact(
+            company_id=company_id,
+            name=_clip(rec.get("name")) or number,
+            number=number,
+            email=email,
+            is_group=is_group_id(number),
+            extra_info=[],
+        )
+    taken = _existing_numbers(company_id, list(wanted))
+    existing += len(taken)
+    new = [c for n, c in wanted.items() if n not in taken]
+    created = _insert_many(new)
+    existing += len(new) - len(created)
+    if created:
+        emit_to_company(
+            company_id, "contact", {"action": "create", "records": [payload(c) for c in created]}
+        )
+    return {"created": created, "existing": existing, "errors": errors}
+
+
+def _insert_many(contacts: list[Contact]) -> list[Contact]:
+    """Insert all in one SAVEPOINT; if a concurrent insert collides, one savepoint each."""
+    if not contacts:
+        return []
+    try:
+        with savepoint():
+            db.session.add_all(contacts)
+        return contacts
+    except IntegrityError:
+        pass
+    created = []
+    for contact in contacts:
+        fresh = Contact(
+            company_id=contact.company_id,
+            name=contact.name,
+            number=contact.number,
+            email=contact.email,
+            is_group=contact.is_group,
+            extra_info=[],
+        )
+        if _insert(fresh):
+            created.append(fresh)
+    return created

@@ -1,0 +1,287 @@
+"""Messages: a ticket's history, sends through the gateway, deletion, inbound storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from whaticket.db import savepoint, utcnow
+from whaticket.errors import AppError
+from whaticket.extensions import db
+from whaticket.models import Message, Ticket, User, Whatsapp
+from whaticket.models.message import ACK_ERROR, ACK_PENDING
+from whaticket.services import ticket_events as events
+from whaticket.services import tickets as ticket_service
+from whaticket.utils.templating import render
+from whaticket.whatsapp.base import GatewayError, Media
+from whaticket.whatsapp.registry import gateway_for
+
+PAGE_SIZE = 20
+
+
+class SendFailedError(AppError):
+    """The provider refused a send: the failed message row is kept (commit, then answer)."""
+
+    keep_transaction = True
+
+    def __init__(self, exc: GatewayError) -> None:
+        status = 503 if exc.retryable else 502
+        headers = {"Retry-After": str(int(exc.retry_after))} if exc.retry_after else None
+        super().__init__("ERR_SENDING_WAPP_MSG", status, headers=headers)
+        self.reason = exc.message
+
+
+@dataclass
+class MessagePage:
+    """A page of a ticket's messages, oldest first."""
+
+    messages: list[Message]
+    count: int
+    has_more: bool
+    ticket: Ticket
+
+
+def list_messages(company_id: int, ticket_id: int, page_number: int, actor: User) -> MessagePage:
+    """A page (20, newest first from the end) returned oldest -> newest; marks the ticket read."""
+    ticket = ticket_service.get_ticket(company_id, ticket_id)
+    if not ticket_service.can_see(actor, ticket):
+        raise AppError("ERR_NO_TICKET_FOUND", 404)
+    stmt = sa.select(Message).where(Message.ticket_id == ticket.id)
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+    offset = (max(page_number, 1) - 1) * PAGE_SIZE
+    rows = list(
+        db.session.scalars(
+            stmt.order_by(Message.created_at.desc(), Message.id.desc())
+            .limit(PAGE_SIZE)
+            .offset(offset)
+        )
+    )
+    rows.reverse()
+    ticket_service.mark_read(ticket)
+    return MessagePage(rows, count, count > offset + len(rows), ticket)
+
+
+def _recipient(ticket: Ticket) -> str:
+    return ticket.contact.number
+
+
+def _connection(ticket: Ticket) -> Whatsapp:
+    conn = ticket.whatsapp
+    if conn is None:
+        raise AppError("ERR_NO_WAPP_FOUND", 400)
+    return conn
+
+
+def _record_outbound(
+    ticket: Ticket,
+    body: str,
+    origin: str,
+    *,
+    media_type: str = "chat",
+    quoted: Message | None = None,
+) -> Message:
+    """The outbound row, stored pending before the provider is called."""
+    message = Message(
+        company_id=ticket.company_id,
+        ticket_id=ticket.id,
+        whatsapp_id=ticket.whatsapp_id,
+        contact_id=ticket.contact_id,
+        queue_id=ticket.queue_id,
+        body=body,
+        from_me=True,
+        read=True,
+        origin=origin,
+        media_type=media_type,
+        ack=ACK_PENDING,
+        quoted_msg_id=quoted.id if quoted else None,
+    )
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+def _sent(ticket: Ticket, message: Message, provider_id: str, ack: int) -> None:
+    """The provider accepted the message: keep its id and move the ticket's summary."""
+    message.provider_id = provider_id
+    message.ack = ack
+    ticket.last_message = message.body or message.media_name or ""
+    ticket.from_me = True
+    db.session.flush()
+    events.emit_message_create(message, ticket)
+    events.emit_ticket_update(
+        ticket, old_status=ticket.status, old_user_id=ticket.user_id, old_queue_id=ticket.queue_id
+    )
+
+
+def _failed(message: Message, exc: GatewayError) -> None:
+    message.ack = ACK_ERROR
+    message.error = exc.message[:500]
+    db.session.flush()
+
+
+def render_for(ticket: Ticket, text: str) -> str:
+    """Mustache tags rendered for the ticket's contact, in the company's time zone."""
+    return render(
+        text,
+        contact_name=ticket.contact.name,
+        now=utcnow(),
+        tz=current_app.config.get("DEFAULT_TIMEZONE", "America/Sao_Paulo"),
+    )
+
+
+def send_text(
+    company_id: int,
+    ticket_id: int,
+    body: str,
+    actor: User,
+    *,
+    quoted_msg_id: int | None = None,
+) -> Message:
+    """An agent's text reply: rendered, stored pending, sent, and the ticket marked read."""
+    ticket = ticket_service.get_ticket(company_id, ticket_id)
+    if not ticket_service.can_see(actor, ticket):
+        raise AppError("ERR_NO_TICKET_FOUND", 404)
+    quoted = None
+    if quoted_msg_id is not None:
+        quoted = db.session.get(Message, quoted_msg_id)
+        if quoted is None or quoted.ticket_id != ticket.id:
+            raise AppError("ERR_VALIDATION", 400, {"quotedMsg": ["Unknown message."]})
+    text = render_for(ticket, body)
+    message = deliver_text(ticket, text, origin="agent", quoted=quoted)
+    ticket_service.mark_read(ticket)
+    return message
+
+
+def deliver_text(
+    ticket: Ticket,
+    text: str,
+    *,
+    origin: str,
+    quoted: Message | None = None,
+    raise_on_failure: bool = True,
+) -> Message:
+    """Store and send one text on the ticket's connection; failures are recorded on the row."""
+    conn = _connection(ticket)
+    message = _record_outbound(ticket, text, origin, quoted=quoted)
+    try:
+        result = gateway_for(conn).send_text(
+            conn,
+            _recipient(ticket),
+            text,
+            is_group=ticket.is_group,
+            quoted_provider_id=quoted.provider_id if quoted else None,
+        )
+    except GatewayError as exc:
+        _failed(message, exc)
+        if raise_on_failure:
+            raise SendFailedError(exc) from exc
+        current_app.logger.warning("bot message on ticket %s failed: %s", ticket.id, exc)
+        return message
+    _sent(ticket, message, result.provider_id, result.ack)
+    return message
+
+
+def send_bot_text(ticket: Ticket, text: str) -> Message:
+    """A bot/system text (farewell, rating prompt, notices): never fails the caller."""
+    return deliver_text(ticket, render_for(ticket, text), origin="bot", raise_on_failure=False)
+
+
+def send_media(
+    company_id: int,
+    ticket_id: int,
+    files: list[tuple[bytes, str, str]],
+    captions: list[str],
+    actor: User,
+) -> list[Message]:
+    """One message per file (data, filename, declared mimetype), each with its caption."""
+    from whaticket.services import media as media_service
+
+    ticket = ticket_service.get_ticket(company_id, ticket_id)
+    if not ticket_service.can_see(actor, ticket):
+        raise AppError("ERR_NO_TICKET_FOUND", 404)
+    conn = _connection(ticket)
+    sent: list[Message] = []
+    for index, (data, filename, mimetype) in enumerate(files):
+        stored = media_service.save(company_id, data, filename, mimetype, subdir="messages")
+        caption = captions[index] if index < len(captions) else ""
+        message = _record_outbound(
+            ticket, caption or stored.name, "agent", media_type=stored.media_type
+        )
+        message.media_path, message.media_name = stored.path, stored.name
+        try:
+            result = gateway_for(conn).send_media(
+                conn,
+                _recipient(ticket),
+                Media(data=data, mimetype=stored.mimetype, filename=stored.name),
+                caption=caption,
+                is_group=ticket.is_group,
+            )
+        except GatewayError as exc:
+            _failed(message, exc)
+            raise SendFailedError(exc) from exc
+        _sent(ticket, message, result.provider_id, result.ack)
+        sent.append(message)
+    ticket_service.mark_read(ticket)
+    return sent
+
+
+def delete_message(company_id: int, message_id: int, actor: User) -> Message:
+    """Delete one of our messages for everyone: provider call, is_deleted, event."""
+    message = db.session.get(Message, message_id)
+    if message is None or message.company_id != company_id:
+        raise AppError("ERR_NO_MESSAGE_FOUND", 404)
+    ticket = ticket_service.get_ticket(company_id, message.ticket_id)
+    if not ticket_service.can_see(actor, ticket):
+        raise AppError("ERR_NO_MESSAGE_FOUND", 404)
+    if not message.from_me:
+        raise AppError("ERR_CANNOT_DELETE_INBOUND", 400)
+    if message.provider_id:
+        conn = _connection(ticket)
+        try:
+            gateway_for(conn).delete_message(conn, _recipient(ticket), message.provider_id)
+        except GatewayError as exc:
+            raise AppError("ERR_DELETE_WAPP_MSG", 503 if exc.retryable else 502) from exc
+    message.is_deleted = True
+    db.session.flush()
+    events.emit_message_update(message, ticket)
+    return message
+
+
+def store_inbound(ticket: Ticket, fields: dict[str, Any]) -> Message | None:
+    """Store an inbound (or phone-sent) message once per provider id; None on a redelivery."""
+    existing = _by_provider_id(ticket.company_id, ticket.whatsapp_id, fields["provider_id"])
+    if existing is not None:
+        return None
+    try:
+        with savepoint():
+            message = Message(
+                company_id=ticket.company_id,
+                ticket_id=ticket.id,
+                whatsapp_id=ticket.whatsapp_id,
+                queue_id=ticket.queue_id,
+                **fields,
+            )
+            db.session.add(message)
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        # The same provider message stored by a concurrent delivery.
+        return None
+    return message
+
+
+def _by_provider_id(company_id: int, whatsapp_id: int | None, provider_id: str) -> Message | None:
+    return db.session.scalar(
+        sa.select(Message).where(
+            Message.company_id == company_id,
+            Message.whatsapp_id == whatsapp_id,
+            Message.provider_id == provider_id,
+        )
+    )
+
+
+def find_by_provider_id(company_id: int, whatsapp_id: int, provider_id: str) -> Message | None:
+    """The stored message with this provider id on this connection, if any."""
+    return _by_provider_id(company_id, whatsapp_id, provider_id)

@@ -1,0 +1,108 @@
+"""The ticket list: the SaaS filters plus the visibility rule, in a constant number of queries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager
+
+from whaticket.extensions import db
+from whaticket.models import Contact, Message, Ticket, User, ticket_tags
+from whaticket.utils.pagination import like_pattern, paginate
+
+PAGE_SIZE = 40
+
+
+def _visibility(user: User, args: dict[str, Any]) -> sa.ColumnElement[bool]:
+    """Who sees what: admins (showAll) everything; agents their tickets and their queues'."""
+    queue_ids = set(args.get("queue_ids") or [])
+    if user.is_admin:
+        queue_cond = (
+            sa.or_(Ticket.queue_id.in_(queue_ids), Ticket.queue_id.is_(None))
+            if queue_ids
+            else sa.true()
+        )
+        if args.get("show_all"):
+            return queue_cond
+        return sa.and_(sa.or_(Ticket.user_id == user.id, Ticket.status == "pending"), queue_cond)
+    own = {q.id for q in user.queues}
+    allowed = (queue_ids & own) if queue_ids else own
+    queue_options = [Ticket.queue_id.in_(allowed)] if allowed else []
+    if user.all_ticket == "enabled" or not own:
+        queue_options.append(Ticket.queue_id.is_(None))
+    pending_in_my_queues = sa.and_(Ticket.status == "pending", sa.or_(*queue_options, sa.false()))
+    return sa.or_(Ticket.user_id == user.id, pending_in_my_queues)
+
+
+def _search(term: str) -> sa.ColumnElement[bool]:
+    """Contact name or number, or any message body, contains `term`."""
+    pattern = like_pattern(term)
+    in_messages = (
+        sa.select(Message.id)
+        .where(
+            Message.ticket_id == Ticket.id,
+            sa.func.lower(Message.body).like(pattern, escape="\\"),
+        )
+        .exists()
+    )
+    return sa.or_(
+        sa.func.lower(Contact.name).like(pattern, escape="\\"),
+        Contact.number.like(pattern, escape="\\"),
+        in_messages,
+    )
+
+
+def ticket_filters(company_id: int, user: User, args: dict[str, Any]) -> list[Any]:
+    """WHERE conditions for `GET /tickets` (shared with the kanban)."""
+    conds: list[Any] = [Ticket.company_id == company_id]
+    if args.get("status"):
+        conds.append(Ticket.status == args["status"])
+    if args.get("search_param"):
+        conds.append(_search(args["search_param"]))
+    conds.append(_visibility(user, args))
+    if args.get("with_unread_messages"):
+        conds.append(Ticket.unread_messages > 0)
+    if args.get("users"):
+        conds.append(Ticket.user_id.in_(args["users"]))
+    for tag_id in args.get("tags") or []:
+        # Tags are AND-ed: the ticket must carry every one.
+        conds.append(
+            sa.select(ticket_tags.c.ticket_id)
+            .where(ticket_tags.c.ticket_id == Ticket.id, ticket_tags.c.tag_id == tag_id)
+            .exists()
+        )
+    for key, column in (("date", Ticket.created_at), ("updated_at", Ticket.updated_at)):
+        if args.get(key):
+            day = args[key].replace(hour=0, minute=0, second=0, microsecond=0)
+            conds.append(sa.and_(column >= day, column < day + timedelta(days=1)))
+    return conds
+
+
+def list_tickets(
+    company_id: int, user: User, args: dict[str, Any]
+) -> tuple[list[Ticket], int, bool]:
+    """A page of 40 tickets, most recently active first."""
+    stmt = (
+        sa.select(Ticket)
+        .join(Contact, Contact.id == Ticket.contact_id)
+        .options(contains_eager(Ticket.contact))
+        .where(*ticket_filters(company_id, user, args))
+        .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+    )
+    return paginate(stmt, args.get("page_number", 1), PAGE_SIZE)
+
+
+def kanban(company_id: int, user: User, args: dict[str, Any]) -> list[Ticket]:
+    """Open and pending tickets for the Kanban board (same filters, up to 400)."""
+    args = {k: v for k, v in args.items() if k != "status"}
+    stmt = (
+        sa.select(Ticket)
+        .join(Contact, Contact.id == Ticket.contact_id)
+        .options(contains_eager(Ticket.contact))
+        .where(*ticket_filters(company_id, user, args), Ticket.status.in_(("pending", "open")))
+        .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+        .limit(400)
+    )
+    return list(db.session.scalars(stmt).unique())
