@@ -20,14 +20,16 @@ PNG = (
 
 @pytest.fixture
 def conn(company):
-    return factories.WhatsappFactory(company=company, provider="fake", status="CONNECTED",
-                                     is_default=True)
+    return factories.WhatsappFactory(
+        company=company, provider="fake", status="CONNECTED", is_default=True
+    )
 
 
 @pytest.fixture
 def ticket(company, conn, admin):
-    return factories.TicketFactory(company=company, whatsapp=conn, status="open",
-                                   user_id=admin.id, unread_messages=2)
+    return factories.TicketFactory(
+        company=company, whatsapp=conn, status="open", user_id=admin.id, unread_messages=2
+    )
 
 
 def test_history_pages_oldest_to_newest_and_marks_read(client, prefix, admin, auth, ticket):
@@ -45,18 +47,22 @@ def test_history_pages_oldest_to_newest_and_marks_read(client, prefix, admin, au
 
 
 def test_history_other_company_and_auth(client, prefix, ticket, other_admin, auth):
-    assert client.get(f"{prefix}/messages/{ticket.id}", headers=auth(other_admin)).status_code == 404
+    assert (
+        client.get(f"{prefix}/messages/{ticket.id}", headers=auth(other_admin)).status_code == 404
+    )
     assert client.get(f"{prefix}/messages/{ticket.id}").status_code == 401
     resp = client.get(f"{prefix}/messages/{ticket.id}?pageNumber=0", headers=auth(other_admin))
     assert resp.status_code == 400
 
 
-def test_send_text_renders_tags_and_goes_through_the_gateway(client, prefix, admin, auth, ticket,
-                                                            socket_client):
+def test_send_text_renders_tags_and_goes_through_the_gateway(
+    client, prefix, admin, auth, ticket, socket_client
+):
     sock = socket_client(admin)
     sock.get_received()
-    resp = client.post(f"{prefix}/messages/{ticket.id}", json={"body": "Olá {{firstName}}"},
-                       headers=auth(admin))
+    resp = client.post(
+        f"{prefix}/messages/{ticket.id}", json={"body": "Olá {{firstName}}"}, headers=auth(admin)
+    )
     assert resp.status_code == 200, resp.get_json()
     sent = resp.get_json()[0]
     first = ticket.contact.name.split(" ")[0]
@@ -75,19 +81,27 @@ def test_send_text_renders_tags_and_goes_through_the_gateway(client, prefix, adm
 
 def test_quoted_reply_links_the_quoted_message(client, prefix, admin, auth, ticket):
     quoted = factories.MessageFactory(ticket=ticket, from_me=False)
-    resp = client.post(f"{prefix}/messages/{ticket.id}",
-                       json={"body": "sim", "quotedMsg": {"id": quoted.id}}, headers=auth(admin))
+    resp = client.post(
+        f"{prefix}/messages/{ticket.id}",
+        json={"body": "sim", "quotedMsg": {"id": quoted.id}},
+        headers=auth(admin),
+    )
     assert resp.status_code == 200 and resp.get_json()[0]["quotedMsgId"] == quoted.id
-    resp = client.post(f"{prefix}/messages/{ticket.id}", json={"body": "x", "quotedMsg": 999999},
-                       headers=auth(admin))
+    resp = client.post(
+        f"{prefix}/messages/{ticket.id}",
+        json={"body": "x", "quotedMsg": 999999},
+        headers=auth(admin),
+    )
     assert resp.status_code == 400
 
 
-def test_provider_failure_keeps_a_failed_message_and_answers_502(client, prefix, admin, auth,
-                                                                 company, conn):
+def test_provider_failure_keeps_a_failed_message_and_answers_502(
+    client, prefix, admin, auth, company, conn
+):
     bad = factories.ContactFactory(company=company, number="0001234567")
-    ticket = factories.TicketFactory(company=company, whatsapp=conn, contact=bad, status="open",
-                                     user_id=admin.id)
+    ticket = factories.TicketFactory(
+        company=company, whatsapp=conn, contact=bad, status="open", user_id=admin.id
+    )
     resp = client.post(f"{prefix}/messages/{ticket.id}", json={"body": "hi"}, headers=auth(admin))
     assert resp.status_code == 502 and resp.get_json() == {"error": "ERR_SENDING_WAPP_MSG"}
     row = db.session.scalar(sa.select(Message).where(Message.ticket_id == ticket.id))
@@ -105,12 +119,15 @@ def test_disconnected_connection_is_a_retryable_503(client, prefix, admin, auth,
 
 def test_send_media_one_message_per_file(client, prefix, admin, auth, ticket):
     data = {
-        "medias": [(io.BytesIO(PNG), "a.png"), (io.BytesIO(PNG),
-                                                                 "b.png")],
+        "medias": [(io.BytesIO(PNG), "a.png"), (io.BytesIO(PNG), "b.png")],
         "body": ["first", "second"],
     }
-    resp = client.post(f"{prefix}/messages/{ticket.id}", data=data, headers=auth(admin),
-                       content_type="multipart/form-data")
+    resp = client.post(
+        f"{prefix}/messages/{ticket.id}",
+        data=data,
+        headers=auth(admin),
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 200, resp.get_json()
     sent = resp.get_json()
     assert [m["body"] for m in sent] == ["first", "second"]
@@ -122,17 +139,21 @@ def test_send_media_one_message_per_file(client, prefix, admin, auth, ticket):
 def test_send_validation_other_company_and_auth(client, prefix, admin, auth, ticket, other_admin):
     resp = client.post(f"{prefix}/messages/{ticket.id}", json={"body": ""}, headers=auth(admin))
     assert resp.status_code == 400 and "body" in resp.get_json()["fields"]
-    resp = client.post(f"{prefix}/messages/{ticket.id}", json={"body": "x"},
-                       headers=auth(other_admin))
+    resp = client.post(
+        f"{prefix}/messages/{ticket.id}", json={"body": "x"}, headers=auth(other_admin)
+    )
     assert resp.status_code == 404
     assert client.post(f"{prefix}/messages/{ticket.id}", json={"body": "x"}).status_code == 401
 
 
 def test_delete_for_everyone(client, prefix, admin, auth, ticket, other_admin):
-    sent = client.post(f"{prefix}/messages/{ticket.id}", json={"body": "oops"},
-                       headers=auth(admin)).get_json()[0]
-    assert client.delete(f"{prefix}/messages/{sent['id']}",
-                         headers=auth(other_admin)).status_code == 404
+    sent = client.post(
+        f"{prefix}/messages/{ticket.id}", json={"body": "oops"}, headers=auth(admin)
+    ).get_json()[0]
+    assert (
+        client.delete(f"{prefix}/messages/{sent['id']}", headers=auth(other_admin)).status_code
+        == 404
+    )
     assert client.delete(f"{prefix}/messages/{sent['id']}").status_code == 401
     resp = client.delete(f"{prefix}/messages/{sent['id']}", headers=auth(admin))
     assert resp.status_code == 200 and resp.get_json()["isDeleted"] is True

@@ -12,8 +12,9 @@ from whaticket.models import Ticket, TicketTracking, UserRating
 
 @pytest.fixture
 def conn(company):
-    return factories.WhatsappFactory(company=company, provider="fake", status="CONNECTED",
-                                     is_default=True)
+    return factories.WhatsappFactory(
+        company=company, provider="fake", status="CONNECTED", is_default=True
+    )
 
 
 def _ticket(company, conn, **kw):
@@ -61,8 +62,9 @@ def test_agent_sees_own_and_pending_of_own_queues(client, prefix, agent, auth, c
     assert hidden.id not in ids and someone_open.id not in ids
 
 
-def test_admin_without_show_all_sees_own_and_pending(client, prefix, admin, agent, auth, company,
-                                                     conn):
+def test_admin_without_show_all_sees_own_and_pending(
+    client, prefix, admin, agent, auth, company, conn
+):
     pending = _ticket(company, conn, status="pending")
     theirs = _ticket(company, conn, status="open", user_id=agent.id)
     ids = {t["id"] for t in _list(client, prefix, admin, auth)["tickets"]}
@@ -72,21 +74,25 @@ def test_admin_without_show_all_sees_own_and_pending(client, prefix, admin, agen
 
 
 def test_search_matches_contact_and_message_body(client, prefix, admin, auth, company, conn):
-    by_name = _ticket(company, conn, contact=factories.ContactFactory(company=company,
-                                                                      name="Zacarias"))
+    by_name = _ticket(
+        company, conn, contact=factories.ContactFactory(company=company, name="Zacarias")
+    )
     by_body = _ticket(company, conn)
     factories.MessageFactory(ticket=by_body, body="preciso do boleto urgente")
     _ticket(company, conn)
-    ids = {t["id"] for t in _list(client, prefix, admin, auth, searchParam="zacar",
-                                  showAll="true")["tickets"]}
+    ids = {
+        t["id"]
+        for t in _list(client, prefix, admin, auth, searchParam="zacar", showAll="true")["tickets"]
+    }
     assert ids == {by_name.id}
-    ids = {t["id"] for t in _list(client, prefix, admin, auth, searchParam="BOLETO",
-                                  showAll="true")["tickets"]}
+    ids = {
+        t["id"]
+        for t in _list(client, prefix, admin, auth, searchParam="BOLETO", showAll="true")["tickets"]
+    }
     assert ids == {by_body.id}
 
 
-def test_filters_unread_tags_users_and_queue_ids(client, prefix, admin, agent, auth, company,
-                                                 conn):
+def test_filters_unread_tags_users_and_queue_ids(client, prefix, admin, agent, auth, company, conn):
     queue = factories.QueueFactory(company=company)
     tag_a, tag_b = factories.TagFactory(company=company), factories.TagFactory(company=company)
     unread = _ticket(company, conn, unread_messages=2)
@@ -127,11 +133,14 @@ def test_kanban_lists_open_and_pending(client, prefix, admin, auth, company, con
 # -- show -------------------------------------------------------------------------
 
 
-def test_show_by_id_and_uuid_company_checked(client, prefix, admin, auth, company, conn,
-                                             other_admin):
+def test_show_by_id_and_uuid_company_checked(
+    client, prefix, admin, auth, company, conn, other_admin
+):
     ticket = _ticket(company, conn)
-    assert client.get(f"{prefix}/tickets/{ticket.id}", headers=auth(admin)).get_json()["id"] == \
-        ticket.id
+    assert (
+        client.get(f"{prefix}/tickets/{ticket.id}", headers=auth(admin)).get_json()["id"]
+        == ticket.id
+    )
     resp = client.get(f"{prefix}/tickets/u/{ticket.uuid}", headers=auth(admin))
     assert resp.status_code == 200 and resp.get_json()["uuid"] == ticket.uuid
     assert client.get(f"{prefix}/tickets/{ticket.id}", headers=auth(other_admin)).status_code == 404
@@ -153,14 +162,16 @@ def test_agent_cannot_open_another_queues_ticket(client, prefix, agent, auth, co
 
 def test_create_opens_a_ticket_for_the_agent(client, prefix, admin, auth, company, conn):
     contact = factories.ContactFactory(company=company)
-    resp = client.post(f"{prefix}/tickets", json={"contactId": contact.id, "status": "open"},
-                       headers=auth(admin))
+    resp = client.post(
+        f"{prefix}/tickets", json={"contactId": contact.id, "status": "open"}, headers=auth(admin)
+    )
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
     assert body["status"] == "open" and body["userId"] == admin.id
     assert body["whatsappId"] == conn.id
-    tracking = db.session.scalar(sa.select(TicketTracking).where(
-        TicketTracking.ticket_id == body["id"]))
+    tracking = db.session.scalar(
+        sa.select(TicketTracking).where(TicketTracking.ticket_id == body["id"])
+    )
     assert tracking.started_at is not None and tracking.user_id == admin.id
 
 
@@ -179,8 +190,9 @@ def test_create_reuses_a_closed_ticket(client, prefix, admin, auth, company, con
     assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 1
 
 
-def test_create_validation_and_other_company_contact(client, prefix, admin, auth, conn,
-                                                     other_company):
+def test_create_validation_and_other_company_contact(
+    client, prefix, admin, auth, conn, other_company
+):
     resp = client.post(f"{prefix}/tickets", json={}, headers=auth(admin))
     assert resp.status_code == 400 and "contactId" in resp.get_json()["fields"]
     foreign = factories.ContactFactory(company=other_company)
@@ -192,22 +204,28 @@ def test_create_validation_and_other_company_contact(client, prefix, admin, auth
 # -- update -----------------------------------------------------------------------
 
 
-def test_accept_opens_marks_read_and_moves_rooms(client, prefix, admin, auth, company, conn,
-                                                 socket_client):
+def test_accept_opens_marks_read_and_moves_rooms(
+    client, prefix, admin, auth, company, conn, socket_client
+):
     ticket = _ticket(company, conn, status="pending", unread_messages=3)
     inbound = factories.MessageFactory(ticket=ticket, from_me=False, read=False)
     sock = socket_client(admin)
     sock.emit("joinTickets", "pending", callback=True)
     sock.emit("joinTickets", "open", callback=True)
     sock.get_received()
-    resp = client.put(f"{prefix}/tickets/{ticket.id}", json={"status": "open", "userId": admin.id},
-                      headers=auth(admin))
+    resp = client.put(
+        f"{prefix}/tickets/{ticket.id}",
+        json={"status": "open", "userId": admin.id},
+        headers=auth(admin),
+    )
     assert resp.status_code == 200
     body = resp.get_json()
     assert body["status"] == "open" and body["userId"] == admin.id and body["unreadMessages"] == 0
     db.session.expire_all()
     assert db.session.get(type(inbound), inbound.id).read is True
-    events = [e["args"][0] for e in sock.get_received() if e["name"] == f"company-{company.id}-ticket"]
+    events = [
+        e["args"][0] for e in sock.get_received() if e["name"] == f"company-{company.id}-ticket"
+    ]
     actions = [e["action"] for e in events]
     assert "updateUnread" in actions and "delete" in actions and "update" in actions
     outbox = client.get(f"{prefix}/fake-gateway/{conn.id}/outbox", headers=auth(admin))
@@ -218,9 +236,11 @@ def test_accept_opens_marks_read_and_moves_rooms(client, prefix, admin, auth, co
 def test_transfer_keeps_absent_keys(client, prefix, admin, agent, auth, company, conn):
     queue = factories.QueueFactory(company=company)
     ticket = _ticket(company, conn, status="open", user_id=admin.id)
-    resp = client.put(f"{prefix}/tickets/{ticket.id}", json={"queueId": queue.id,
-                                                             "userId": agent.id},
-                      headers=auth(admin))
+    resp = client.put(
+        f"{prefix}/tickets/{ticket.id}",
+        json={"queueId": queue.id, "userId": agent.id},
+        headers=auth(admin),
+    )
     assert resp.status_code == 200
     body = resp.get_json()
     assert body["status"] == "open" and body["queueId"] == queue.id and body["userId"] == agent.id
@@ -239,20 +259,23 @@ def test_transfer_notice_when_enabled(client, prefix, admin, agent, auth, compan
     assert any(agent.name in b and "transferido" in b for b in bodies)
 
 
-def test_close_without_rating_sends_farewell_and_finishes(client, prefix, admin, auth, company,
-                                                          conn):
+def test_close_without_rating_sends_farewell_and_finishes(
+    client, prefix, admin, auth, company, conn
+):
     conn.complation_message = "Obrigado, {{name}}!"
     db.session.commit()
     ticket = _ticket(company, conn, status="open", user_id=admin.id)
-    resp = client.put(f"{prefix}/tickets/{ticket.id}", json={"status": "closed"},
-                      headers=auth(admin))
+    resp = client.put(
+        f"{prefix}/tickets/{ticket.id}", json={"status": "closed"}, headers=auth(admin)
+    )
     assert resp.status_code == 200 and resp.get_json()["status"] == "closed"
     from whaticket.models import Message
 
     farewell = db.session.scalar(sa.select(Message).where(Message.ticket_id == ticket.id))
     assert farewell.body == f"Obrigado, {ticket.contact.name}!" and farewell.origin == "bot"
-    tracking = db.session.scalar(sa.select(TicketTracking).where(
-        TicketTracking.ticket_id == ticket.id))
+    tracking = db.session.scalar(
+        sa.select(TicketTracking).where(TicketTracking.ticket_id == ticket.id)
+    )
     assert tracking.finished_at is not None
 
 
@@ -262,16 +285,19 @@ def test_close_with_rating_asks_then_stores_the_rating(client, prefix, admin, au
     settings_service.update_setting(company.id, "userRating", "enabled")
     db.session.commit()
     ticket = _ticket(company, conn, status="open", user_id=admin.id)
-    resp = client.put(f"{prefix}/tickets/{ticket.id}", json={"status": "closed"},
-                      headers=auth(admin))
+    resp = client.put(
+        f"{prefix}/tickets/{ticket.id}", json={"status": "closed"}, headers=auth(admin)
+    )
     assert resp.status_code == 200 and resp.get_json()["status"] == "open"
     db.session.expire_all()
-    tracking = db.session.scalar(sa.select(TicketTracking).where(
-        TicketTracking.ticket_id == ticket.id))
+    tracking = db.session.scalar(
+        sa.select(TicketTracking).where(TicketTracking.ticket_id == ticket.id)
+    )
     assert tracking.rating_at is not None and tracking.finished_at is None
     # Closing again before the answer closes it for good.
-    resp = client.put(f"{prefix}/tickets/{ticket.id}", json={"status": "closed"},
-                      headers=auth(admin))
+    resp = client.put(
+        f"{prefix}/tickets/{ticket.id}", json={"status": "closed"}, headers=auth(admin)
+    )
     assert resp.get_json()["status"] == "closed"
     assert db.session.scalar(sa.select(sa.func.count(UserRating.id))) == 0
 
@@ -281,54 +307,62 @@ def test_reopen_refused_when_another_ticket_is_active(client, prefix, admin, aut
     closed = _ticket(company, conn, contact=contact, status="closed")
     other_conn = factories.WhatsappFactory(company=company)
     _ticket(company, other_conn, contact=contact, status="open")
-    resp = client.put(f"{prefix}/tickets/{closed.id}",
-                      json={"status": "open", "whatsappId": other_conn.id}, headers=auth(admin))
+    resp = client.put(
+        f"{prefix}/tickets/{closed.id}",
+        json={"status": "open", "whatsappId": other_conn.id},
+        headers=auth(admin),
+    )
     assert resp.status_code == 409 and resp.get_json() == {"error": "ERR_OTHER_OPEN_TICKET"}
 
 
-def test_update_validation_other_company_and_auth(client, prefix, admin, auth, company, conn,
-                                                  other_admin):
+def test_update_validation_other_company_and_auth(
+    client, prefix, admin, auth, company, conn, other_admin
+):
     ticket = _ticket(company, conn)
-    resp = client.put(f"{prefix}/tickets/{ticket.id}", json={"status": "lost"},
-                      headers=auth(admin))
+    resp = client.put(f"{prefix}/tickets/{ticket.id}", json={"status": "lost"}, headers=auth(admin))
     assert resp.status_code == 400 and "status" in resp.get_json()["fields"]
     foreign_queue = factories.QueueFactory(company=other_admin.company)
-    resp = client.put(f"{prefix}/tickets/{ticket.id}", json={"queueId": foreign_queue.id},
-                      headers=auth(admin))
+    resp = client.put(
+        f"{prefix}/tickets/{ticket.id}", json={"queueId": foreign_queue.id}, headers=auth(admin)
+    )
     assert resp.status_code == 400
-    resp = client.put(f"{prefix}/tickets/{ticket.id}", json={"status": "open"},
-                      headers=auth(other_admin))
+    resp = client.put(
+        f"{prefix}/tickets/{ticket.id}", json={"status": "open"}, headers=auth(other_admin)
+    )
     assert resp.status_code == 404
     assert client.put(f"{prefix}/tickets/{ticket.id}", json={}).status_code == 401
 
 
-def test_agent_cannot_update_a_ticket_outside_their_queues(client, prefix, agent, auth, company,
-                                                           conn):
+def test_agent_cannot_update_a_ticket_outside_their_queues(
+    client, prefix, agent, auth, company, conn
+):
     agent.queues = [factories.QueueFactory(company=company)]
     db.session.commit()
     ticket = _ticket(company, conn, queue_id=factories.QueueFactory(company=company).id)
-    resp = client.put(f"{prefix}/tickets/{ticket.id}", json={"status": "open"},
-                      headers=auth(agent))
+    resp = client.put(f"{prefix}/tickets/{ticket.id}", json={"status": "open"}, headers=auth(agent))
     assert resp.status_code == 403
 
 
 # -- delete -----------------------------------------------------------------------
 
 
-def test_delete_is_admin_only_and_company_checked(client, prefix, admin, agent, auth, company,
-                                                  conn, other_admin):
+def test_delete_is_admin_only_and_company_checked(
+    client, prefix, admin, agent, auth, company, conn, other_admin
+):
     ticket = _ticket(company, conn)
     factories.MessageFactory(ticket=ticket)
     assert client.delete(f"{prefix}/tickets/{ticket.id}", headers=auth(agent)).status_code == 403
-    assert client.delete(f"{prefix}/tickets/{ticket.id}",
-                         headers=auth(other_admin)).status_code == 404
+    assert (
+        client.delete(f"{prefix}/tickets/{ticket.id}", headers=auth(other_admin)).status_code == 404
+    )
     assert client.delete(f"{prefix}/tickets/{ticket.id}").status_code == 401
     assert client.delete(f"{prefix}/tickets/{ticket.id}", headers=auth(admin)).status_code == 200
     assert db.session.get(Ticket, ticket.id) is None
 
 
-def test_deleting_a_user_returns_their_tickets_to_pending(client, prefix, admin, agent, auth,
-                                                          company, conn):
+def test_deleting_a_user_returns_their_tickets_to_pending(
+    client, prefix, admin, agent, auth, company, conn
+):
     ticket = _ticket(company, conn, status="open", user_id=agent.id)
     assert client.delete(f"{prefix}/users/{agent.id}", headers=auth(admin)).status_code == 200
     db.session.expire_all()

@@ -22,15 +22,21 @@ from whaticket.whatsapp.base import InboundMessage
 
 @pytest.fixture
 def conn(company):
-    return factories.WhatsappFactory(company=company, provider="fake", status="CONNECTED",
-                                     is_default=True, complation_message="Até logo!")
+    return factories.WhatsappFactory(
+        company=company,
+        provider="fake",
+        status="CONNECTED",
+        is_default=True,
+        complation_message="Até logo!",
+    )
 
 
 def _inject(client, prefix, conn, admin, auth, **payload):
     payload.setdefault("from", "5511987654321")
     payload.setdefault("name", "Maria Cliente")
-    resp = client.post(f"{prefix}/fake-gateway/{conn.id}/inbound", json=payload,
-                       headers=auth(admin))
+    resp = client.post(
+        f"{prefix}/fake-gateway/{conn.id}/inbound", json=payload, headers=auth(admin)
+    )
     assert resp.status_code == 202, resp.get_json()
     return resp.get_json()["id"]
 
@@ -42,8 +48,7 @@ def _count(model, **where):
     return db.session.scalar(stmt)
 
 
-def test_full_conversation(client, prefix, company, conn, admin, auth, socket_client,
-                           other_admin):
+def test_full_conversation(client, prefix, company, conn, admin, auth, socket_client, other_admin):
     settings_service.update_setting(company.id, "userRating", "enabled")
     db.session.commit()
     mine, theirs = socket_client(admin), socket_client(other_admin)
@@ -61,30 +66,39 @@ def test_full_conversation(client, prefix, company, conn, admin, auth, socket_cl
     assert not [e for e in theirs.get_received() if e["name"].startswith(f"company-{company.id}")]
 
     # 2. The agent accepts.
-    resp = client.put(f"{prefix}/tickets/{ticket.id}", json={"status": "open", "userId": admin.id},
-                      headers=auth(admin))
+    resp = client.put(
+        f"{prefix}/tickets/{ticket.id}",
+        json={"status": "open", "userId": admin.id},
+        headers=auth(admin),
+    )
     assert resp.status_code == 200 and resp.get_json()["unreadMessages"] == 0
 
     # 3. Replies with text and an image.
-    text = client.post(f"{prefix}/messages/{ticket.id}", json={"body": "Claro, {{name}}!"},
-                       headers=auth(admin)).get_json()[0]
+    text = client.post(
+        f"{prefix}/messages/{ticket.id}", json={"body": "Claro, {{name}}!"}, headers=auth(admin)
+    ).get_json()[0]
     image = client.post(
         f"{prefix}/messages/{ticket.id}",
         data={"medias": [(io.BytesIO(PNG), "foto.png")], "body": "veja"},
-        headers=auth(admin), content_type="multipart/form-data",
+        headers=auth(admin),
+        content_type="multipart/form-data",
     ).get_json()[0]
     assert text["body"] == "Claro, Maria Cliente!" and image["mediaType"] == "image"
 
     # 4. Acks move to read.
     for status in ("delivered", "read"):
-        resp = client.post(f"{prefix}/fake-gateway/{conn.id}/status",
-                           json={"id": text["providerId"], "status": status}, headers=auth(admin))
+        resp = client.post(
+            f"{prefix}/fake-gateway/{conn.id}/status",
+            json={"id": text["providerId"], "status": status},
+            headers=auth(admin),
+        )
         assert resp.status_code == 200
     assert db.session.get(Message, text["id"]).ack == 4
 
     # 5. Close with rating enabled: the prompt goes out, the ticket waits open.
-    resp = client.put(f"{prefix}/tickets/{ticket.id}", json={"status": "closed"},
-                      headers=auth(admin))
+    resp = client.put(
+        f"{prefix}/tickets/{ticket.id}", json={"status": "closed"}, headers=auth(admin)
+    )
     assert resp.get_json()["status"] == "open"
 
     # 6. The customer answers 3: rating stored, ticket closed, farewell sent.
@@ -96,8 +110,9 @@ def test_full_conversation(client, prefix, company, conn, admin, auth, socket_cl
     assert rating.rate == 3 and rating.user_id == admin.id
     tracking = db.session.get(TicketTracking, rating.tracking_id)
     assert tracking.rated is True and tracking.finished_at is not None
-    bodies = db.session.scalars(sa.select(Message.body).where(Message.ticket_id == ticket.id)
-                                .order_by(Message.id)).all()
+    bodies = db.session.scalars(
+        sa.select(Message.body).where(Message.ticket_id == ticket.id).order_by(Message.id)
+    ).all()
     assert "3" in bodies and bodies[-1] == "Até logo!"
 
 
@@ -127,13 +142,31 @@ def test_agent_set_name_is_never_overwritten(client, prefix, company, conn, admi
 
 def test_group_messages_follow_the_setting(client, prefix, company, conn, admin, auth):
     group = {"isGroup": True, "groupName": "Família", "participant": "5511911112222"}
-    _inject(client, prefix, conn, admin, auth, body="g1", id="G-1", **{"from": "120363000000001"},
-            **group)
+    _inject(
+        client,
+        prefix,
+        conn,
+        admin,
+        auth,
+        body="g1",
+        id="G-1",
+        **{"from": "120363000000001"},
+        **group,
+    )
     assert _count(Message) == 0  # CheckMsgIsGroup is enabled by default: ignored
     settings_service.update_setting(company.id, "CheckMsgIsGroup", "disabled")
     db.session.commit()
-    _inject(client, prefix, conn, admin, auth, body="g2", id="G-2", **{"from": "120363000000001"},
-            **group)
+    _inject(
+        client,
+        prefix,
+        conn,
+        admin,
+        auth,
+        body="g2",
+        id="G-2",
+        **{"from": "120363000000001"},
+        **group,
+    )
     ticket = db.session.scalar(sa.select(Ticket))
     assert ticket.is_group and ticket.contact.is_group and ticket.contact.name == "Família"
 
@@ -141,8 +174,14 @@ def test_group_messages_follow_the_setting(client, prefix, company, conn, admin,
 def test_inbound_media_is_stored(client, prefix, conn, admin, auth):
     resp = client.post(
         f"{prefix}/fake-gateway/{conn.id}/inbound",
-        data={"from": "5511987654321", "name": "M", "body": "", "media": (io.BytesIO(PNG), "x.png")},
-        headers=auth(admin), content_type="multipart/form-data",
+        data={
+            "from": "5511987654321",
+            "name": "M",
+            "body": "",
+            "media": (io.BytesIO(PNG), "x.png"),
+        },
+        headers=auth(admin),
+        content_type="multipart/form-data",
     )
     assert resp.status_code == 202, resp.get_json()
     message = db.session.scalar(sa.select(Message))
@@ -164,9 +203,16 @@ def test_concurrent_first_messages_make_one_contact_and_one_ticket(app, company,
             # Each thread's own app context gets its own session and connection.
             with app.app_context():
                 barrier.wait(timeout=10)
-                handle_inbound(company_id, conn_id, InboundMessage(
-                    provider_id=f"RACE-{n}-{uuid.uuid4().hex}", chat_id="5521999990000",
-                    body=f"msg {n}", push_name="Racer"))
+                handle_inbound(
+                    company_id,
+                    conn_id,
+                    InboundMessage(
+                        provider_id=f"RACE-{n}-{uuid.uuid4().hex}",
+                        chat_id="5521999990000",
+                        body=f"msg {n}",
+                        push_name="Racer",
+                    ),
+                )
                 dbmod.commit()
                 db.session.remove()
         except BaseException as exc:  # surfaced below
