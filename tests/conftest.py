@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_jwt_extended import create_access_token
@@ -27,12 +28,28 @@ def app(tmp_path) -> Iterator[Flask]:
     # Rate-limit counters may live in a shared Redis: give each test its own.
     app.config["RATELIMIT_NAMESPACE"] = uuid.uuid4().hex
     with app.app_context():
-        db.drop_all()
-        db.create_all()
+        _empty_schema()
         yield app
         db.session.remove()
-        db.drop_all()
+        _delete_rows()
         db.engine.dispose()
+
+
+def _empty_schema() -> None:
+    """Tables present and empty. Creating them once per database and deleting rows
+    afterwards keeps MariaDB fast (DDL there costs far more than a DELETE)."""
+    if sa.inspect(db.engine).has_table("users"):
+        _delete_rows()
+    else:
+        db.drop_all()
+        db.create_all()
+
+
+def _delete_rows() -> None:
+    """Empty every table, children first."""
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
 
 
 @pytest.fixture

@@ -229,3 +229,29 @@ def test_concurrent_first_messages_make_one_contact_and_one_ticket(app, company,
     assert _count(Ticket) == 1
     assert _count(Message) == 2
     assert db.session.scalar(sa.select(Ticket.unread_messages)) == 2
+
+
+def test_non_numeric_rating_reply_asks_again_once(client, prefix, company, conn, admin, auth):
+    settings_service.update_setting(company.id, "userRating", "enabled")
+    db.session.commit()
+    _inject(client, prefix, conn, admin, auth, body="oi", id="RT-1")
+    ticket = db.session.scalar(sa.select(Ticket))
+    client.put(
+        f"{prefix}/tickets/{ticket.id}",
+        json={"status": "open", "userId": admin.id},
+        headers=auth(admin),
+    )
+    client.put(f"{prefix}/tickets/{ticket.id}", json={"status": "closed"}, headers=auth(admin))
+
+    def reminders() -> int:
+        return _count(Message, body="Por favor, responda apenas com um número de 1 a 5.")
+
+    _inject(client, prefix, conn, admin, auth, body="ótimo!", id="RT-2")
+    _inject(client, prefix, conn, admin, auth, body="muito bom", id="RT-3")
+    assert reminders() == 1
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).status == "open"
+    _inject(client, prefix, conn, admin, auth, body="5", id="RT-4")
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).status == "closed"
+    assert db.session.scalar(sa.select(UserRating.rate)) == 5

@@ -8,11 +8,7 @@ instead of a 500 or a duplicate.
 
 from __future__ import annotations
 
-import csv
-import io
-import unicodedata
-import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 import sqlalchemy as sa
@@ -26,6 +22,7 @@ from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Contact, ContactCustomField
 from whaticket.realtime.emit import emit_to_company
+from whaticket.utils import spreadsheet
 from whaticket.utils.pagination import like_pattern, paginate, search_filter
 from whaticket.utils.phone import is_group_id, normalize_group_id, normalize_number
 
@@ -33,12 +30,10 @@ PAGE_SIZE = 30
 #: `GET /contacts/list` feeds pickers; past this it is an export, not a list.
 LIST_ALL_CAP = 5000
 UPLOAD_MAX_BYTES = 5 * 1024 * 1024
-#: A 5 MiB xlsx can inflate to far more rows than anyone imports at once.
-UPLOAD_MAX_ROWS = 100_000
 _IN_CHUNK = 500
 _EMAIL = validate.Email()
 
-#: Upload header aliases, compared after _header_key() (lower case, no accents or marks).
+#: Upload header aliases, compared lower case without accents or marks.
 _HEADERS = {
     "name": {"nome", "name"},
     "number": {"numero", "number", "telefone", "phone"},
@@ -322,109 +317,6 @@ def find_or_create_for_inbound(
 # -- upload -----------------------------------------------------------------------
 
 
-def _header_key(text: Any) -> str:
-    """ "Número", "E-mail " -> "numero", "email": lower case, accents and marks removed."""
-    folded = unicodedata.normalize("NFKD", str(text or "")).casefold()
-    return "".join(ch for ch in folded if ch.isalnum())
-
-
-def _cell(value: Any) -> str:
-    """A cell as text: spreadsheet numbers lose their ".0", None is ""."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _read_csv(content: bytes) -> Iterator[list[str]]:
-    """Rows of a UTF-8 (BOM or not) or Windows-1252 CSV delimited by ";", "," or tab."""
-    if b"\x00" in content:
-        raise AppError("ERR_UNSUPPORTED_MEDIA_TYPE", 415)
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Excel in Brazil saves "CSV" in Windows-1252; reading it beats rejecting it.
-        try:
-            text = content.decode("cp1252")
-        except UnicodeDecodeError as exc:
-            raise AppError("ERR_UNSUPPORTED_MEDIA_TYPE", 415) from exc
-    sample = "\n".join(text.splitlines()[:20])
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=";,\t")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        # One column, or too irregular to sniff: the header line decides.
-        header = text.splitlines()[0] if text else ""
-        delimiter = max(";,\t", key=header.count)
-    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-
-
-def _read_xlsx(content: bytes) -> Iterator[list[Any]]:
-    """Rows of the first worksheet of an xlsx workbook (values, not formulas)."""
-    from openpyxl import load_workbook
-
-    if not content.startswith(b"PK\x03\x04") or not zipfile.is_zipfile(io.BytesIO(content)):
-        raise AppError("ERR_UNSUPPORTED_MEDIA_TYPE", 415)
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a zip that is no workbook
-        raise AppError("ERR_UNSUPPORTED_MEDIA_TYPE", 415) from exc
-
-    def rows() -> Iterator[list[Any]]:
-        try:
-            sheet = workbook.worksheets[0] if workbook.worksheets else None
-            if sheet is None:
-                return
-            for row in sheet.iter_rows(values_only=True):
-                yield list(row)
-        except (KeyError, ValueError, SyntaxError, zipfile.BadZipFile, OSError) as exc:
-            # A damaged sheet inside a valid zip: not a workbook we can read.
-            raise AppError("ERR_UNSUPPORTED_MEDIA_TYPE", 415) from exc
-        finally:
-            workbook.close()
-
-    return rows()
-
-
-def _records(rows: Iterator[list[Any]]) -> Iterator[tuple[int, dict[str, str]]]:
-    """(spreadsheet row number, {name, number, email}) for each non-blank data row."""
-    columns: dict[str, int] | None = None
-    for row_number, row in enumerate(rows, start=1):
-        cells = [_cell(v) for v in row]
-        if not any(cells):
-            continue
-        if columns is None:
-            keys = [_header_key(c) for c in cells]
-            columns = {
-                field: keys.index(alias)
-                for field, aliases in _HEADERS.items()
-                for alias in aliases
-                if alias in keys
-            }
-            if "number" not in columns:
-                raise AppError(
-                    "ERR_VALIDATION",
-                    400,
-                    {"file": ["No number column (numero, número or number) in the header."]},
-                )
-            continue
-        if row_number > UPLOAD_MAX_ROWS + 1:
-            raise AppError("ERR_TOO_MANY_ROWS", 400)
-        record = {f: cells[i] if i < len(cells) else "" for f, i in columns.items()}
-        yield row_number, record
-
-
-def _parse_upload(filename: str, content: bytes) -> Iterator[tuple[int, dict[str, str]]]:
-    """Records of an uploaded file, its type taken from the extension and checked on content."""
-    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    if ext == "csv":
-        return _records(_read_csv(content))
-    if ext == "xlsx":
-        return _records(_read_xlsx(content))
-    raise AppError("ERR_UNSUPPORTED_MEDIA_TYPE", 415)
-
-
 def _valid_email(email: str) -> bool:
     try:
         _EMAIL(email)
@@ -460,7 +352,7 @@ def import_contacts(company_id: int, filename: str, stream: IO[bytes]) -> dict[s
     errors: list[dict[str, Any]] = []
     wanted: dict[str, Contact] = {}
     existing = 0
-    for row, rec in _parse_upload(filename or "", content):
+    for row, rec in spreadsheet.parse_upload(filename or "", content, _HEADERS):
         raw_number = rec.get("number", "")
         if not raw_number:
             errors.append({"row": row, "error": "ERR_MISSING_NUMBER", "value": None})

@@ -10,6 +10,7 @@ from whaticket.models import Message, Ticket, Whatsapp
 from whaticket.models.message import ACK_DELIVERED, ACK_SENT
 from whaticket.services import contacts as contact_service
 from whaticket.services import messages as message_service
+from whaticket.services import ratings
 from whaticket.services import settings as settings_service
 from whaticket.services import ticket_events as events
 from whaticket.services import tickets as ticket_service
@@ -120,4 +121,4 @@ def _rating_reply(ticket: Ticket, message: Message) -> None:
     tracking = ticket_service.open_tracking(ticket)
     if tracking.rating_at is None or tracking.rated:
         return
-    ticket_service.apply_rating(ticket, tracking, message.body)
+    ratings.apply_rating(ticket, tracking, message.body)

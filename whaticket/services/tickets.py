@@ -11,16 +11,10 @@ from whaticket.db import after_commit, savepoint, utcnow
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Message, Queue, Ticket, TicketTracking, User, Whatsapp
+from whaticket.services import ratings
 from whaticket.services import settings as settings_service
 from whaticket.services import ticket_events as events
 from whaticket.services import users as user_service
-
-RATING_PROMPT = (
-    "Digite de 1 à 5 para qualificar nosso atendimento:\n"
-    "*1* - Muito insatisfeito\n*2* - Insatisfeito\n*3* - Neutro\n*4* - Satisfeito\n"
-    "*5* - Muito satisfeito"
-)
-RATING_RETRY = "Por favor, responda apenas com um número de 1 a 5."
 
 
 def get_ticket(company_id: int, ticket_id: int) -> Ticket:
@@ -275,9 +269,9 @@ def update_ticket(company_id: int, ticket_id: int, data: dict[str, Any], actor: 
         ticket.queue_option_id = None
 
     if status == "closed" and old_status != "closed":
-        if _ask_rating(ticket, tracking, message_service):
+        if ratings.ask_rating(ticket, tracking):
             return ticket  # stays open until the customer rates (or it is closed again)
-        _finish(ticket, tracking, message_service)
+        finish_episode(ticket, tracking, message_service)
     if "queue_id" in data and data["queue_id"] != old_queue:
         tracking.queued_at = utcnow()
         tracking.queue_id = data["queue_id"]
@@ -312,24 +306,7 @@ def update_ticket(company_id: int, ticket_id: int, data: dict[str, Any], actor: 
     return ticket
 
 
-def _ask_rating(ticket: Ticket, tracking: TicketTracking, message_service: Any) -> bool:
-    """Closing with userRating enabled: send the prompt once and keep the ticket open."""
-    enabled = settings_service.get_value(ticket.company_id, "userRating") == "enabled"
-    if not enabled or tracking.rating_at is not None or ticket.is_group or not ticket.user_id:
-        return False
-    header = (ticket.whatsapp.rating_message or "").strip() if ticket.whatsapp else ""
-    text = f"{header}\n\n{RATING_PROMPT}" if header else RATING_PROMPT
-    message_service.send_bot_text(ticket, text)
-    tracking.rating_at = utcnow()
-    tracking.user_id = ticket.user_id
-    db.session.flush()
-    events.emit_ticket_update(
-        ticket, old_status=ticket.status, old_user_id=ticket.user_id, old_queue_id=ticket.queue_id
-    )
-    return True
-
-
-def _finish(ticket: Ticket, tracking: TicketTracking, message_service: Any) -> None:
+def finish_episode(ticket: Ticket, tracking: TicketTracking, message_service: Any) -> None:
     """End the episode: farewell message, finished_at, who and where."""
     farewell = (ticket.whatsapp.complation_message or "").strip() if ticket.whatsapp else ""
     if farewell and not ticket.is_group:
@@ -368,48 +345,6 @@ def _transfer_notice(ticket: Ticket, data: dict[str, Any], message_service: Any)
         ticket,
         f"*Mensagem automática*:\nVocê foi transferido {where}. Aguarde, já vamos te atender!",
     )
-
-
-def apply_rating(ticket: Ticket, tracking: TicketTracking, body: str) -> bool:
-    """Read a rating reply (1-5). Returns True when the reply was consumed as a rating."""
-    from whaticket.models import UserRating
-    from whaticket.services import messages as message_service
-
-    text = body.strip()
-    if not (text.isdigit() and 1 <= int(text) <= 5):
-        if not tracking.rated and tracking.rating_at is not None and not _retried(tracking):
-            message_service.send_bot_text(ticket, RATING_RETRY)
-            _mark_retried(tracking)
-            return True
-        return False
-    db.session.add(
-        UserRating(
-            company_id=ticket.company_id,
-            ticket_id=ticket.id,
-            tracking_id=tracking.id,
-            user_id=tracking.user_id or ticket.user_id,
-            rate=int(text),
-        )
-    )
-    tracking.rated = True
-    old = (ticket.status, ticket.user_id, ticket.queue_id)
-    _finish(ticket, tracking, message_service)
-    ticket.status = "closed"
-    ticket.queue_id = None
-    ticket.user_id = None
-    db.session.flush()
-    events.emit_ticket_update(ticket, old_status=old[0], old_user_id=old[1], old_queue_id=old[2])
-    return True
-
-
-def _retried(tracking: TicketTracking) -> bool:
-    """Whether the 'answer with a number' reminder already went out in this episode."""
-    return tracking.chatbot_at is not None and tracking.chatbot_at >= tracking.rating_at  # type: ignore[operator]
-
-
-def _mark_retried(tracking: TicketTracking) -> None:
-    # chatbot_at is free while a rating is pending (the bot never runs on an open ticket).
-    tracking.chatbot_at = utcnow()
 
 
 def delete_ticket(company_id: int, ticket_id: int, actor: User) -> None:
