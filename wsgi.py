@@ -24,4 +24,15 @@ if __name__ == "__main__":
         # Without Redis this process is also the worker: start its job thread
         # and the periodic sweeps.
         get_backend(app).start(periodic=True)
-    socketio.run(app, host=app.config["HOST"], port=app.config["PORT"])
+    if socketio.async_mode == "eventlet":
+        import socket
+
+        import eventlet.wsgi
+
+        listener = eventlet.listen((app.config["HOST"], app.config["PORT"]))
+        # Accepted sockets inherit TCP_NODELAY: without it a response written in two
+        # pieces waits for the client's delayed ACK (about 40 ms on keep-alive connections).
+        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        eventlet.wsgi.server(listener, app, log_output=app.config.get("ACCESS_LOG", False))
+    else:
+        socketio.run(app, host=app.config["HOST"], port=app.config["PORT"])

@@ -242,6 +242,7 @@ def count_sql(url: str, ticket_id: int) -> dict[str, float]:
         for label, method, path, body in endpoints(ticket_id):
             runs = []
             for _ in range(3):
+                db.session.remove()  # a fresh session, as each server request has
                 seen[0] = 0
                 client.open(path, method=method, json=body, headers=headers)
                 runs.append(seen[0])

@@ -6,13 +6,42 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload
 
 from whaticket.extensions import db
-from whaticket.models import Contact, Message, Ticket, User, ticket_tags
+from whaticket.models import Contact, Message, Queue, Ticket, User, Whatsapp, ticket_tags
 from whaticket.utils.pagination import like_pattern, paginate
 
 PAGE_SIZE = 40
+
+
+#: The contact columns a list row shows (load_only also leaves extra_info unloaded).
+_CONTACT_COLUMNS = (
+    Contact.name,
+    Contact.number,
+    Contact.email,
+    Contact.profile_pic_url,
+    Contact.is_group,
+)
+
+
+def _select(args: dict[str, Any]) -> sa.Select:
+    """SELECT tickets with what a list row shows: the contact, never its custom fields or
+    the agent's queues (lazy: never touched, so never queried). Contacts are joined in the
+    FROM clause only when the search needs them, so the COUNT stays on the tickets index."""
+    # Joined rows carry only the columns a list row shows (no hashes, no long texts).
+    skip = (
+        joinedload(Ticket.user).load_only(User.id, User.name).lazyload(User.queues),
+        joinedload(Ticket.whatsapp).load_only(Whatsapp.id, Whatsapp.name),
+        joinedload(Ticket.queue).load_only(Queue.id, Queue.name, Queue.color),
+    )
+    if args.get("search_param"):
+        return (
+            sa.select(Ticket)
+            .join(Contact, Contact.id == Ticket.contact_id)
+            .options(contains_eager(Ticket.contact).load_only(*_CONTACT_COLUMNS), *skip)
+        )
+    return sa.select(Ticket).options(joinedload(Ticket.contact).lazyload(Contact.extra_info), *skip)
 
 
 def _visibility(user: User, args: dict[str, Any]) -> sa.ColumnElement[bool]:
@@ -85,9 +114,7 @@ def list_tickets(
 ) -> tuple[list[Ticket], int, bool]:
     """A page of 40 tickets, most recently active first."""
     stmt = (
-        sa.select(Ticket)
-        .join(Contact, Contact.id == Ticket.contact_id)
-        .options(contains_eager(Ticket.contact))
+        _select(args)
         .where(*ticket_filters(company_id, user, args))
         .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
     )
@@ -98,9 +125,7 @@ def kanban(company_id: int, user: User, args: dict[str, Any]) -> list[Ticket]:
     """Open and pending tickets for the Kanban board (same filters, up to 400)."""
     args = {k: v for k, v in args.items() if k != "status"}
     stmt = (
-        sa.select(Ticket)
-        .join(Contact, Contact.id == Ticket.contact_id)
-        .options(contains_eager(Ticket.contact))
+        _select(args)
         .where(*ticket_filters(company_id, user, args), Ticket.status.in_(("pending", "open")))
         .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
         .limit(400)

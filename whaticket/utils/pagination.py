@@ -17,7 +17,10 @@ def paginate(
     """Run `stmt` for one 1-based page; return (rows, total count, has_more)."""
     page_number = max(int(page_number or 1), 1)
     offset = (page_number - 1) * page_size
-    count_stmt = sa.select(sa.func.count()).select_from(stmt.order_by(None).options().subquery())
+    # COUNT(*) over the same FROM/WHERE, not over a subquery of every selected column.
+    count_stmt = stmt.order_by(None).with_only_columns(
+        sa.func.count(), maintain_column_froms=True
+    )
     count = db.session.scalar(count_stmt) or 0
     rows = list(db.session.scalars(stmt.limit(page_size).offset(offset)).unique())
     return rows, count, count > offset + len(rows)
