@@ -18,9 +18,7 @@ def paginate(
     page_number = max(int(page_number or 1), 1)
     offset = (page_number - 1) * page_size
     # COUNT(*) over the same FROM/WHERE, not over a subquery of every selected column.
-    count_stmt = stmt.order_by(None).with_only_columns(
-        sa.func.count(), maintain_column_froms=True
-    )
+    count_stmt = stmt.order_by(None).with_only_columns(sa.func.count(), maintain_column_froms=True)
     count = db.session.scalar(count_stmt) or 0
     rows = list(db.session.scalars(stmt.limit(page_size).offset(offset)).unique())
     return rows, count, count > offset + len(rows)
