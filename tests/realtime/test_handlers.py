@@ -130,9 +130,28 @@ def test_joins_are_counted_so_leaves_must_match(socket_client, admin):
     assert not _got_probe(sock)
 
 
-def test_join_chat_box_is_refused_without_a_ticket(socket_client, admin):
-    sock = socket_client(admin)
-    assert sock.emit("joinChatBox", "1", callback=True) == {"error": "ERR_NO_TICKET_FOUND"}
+def test_join_chat_box_checks_company_and_visibility(
+    socket_client, admin, agent, company, other_admin
+):
+    ticket = factories.TicketFactory(
+        company=company, queue_id=factories.QueueFactory(company=company).id
+    )
+    mine, stranger, agent_sock = (
+        socket_client(admin),
+        socket_client(other_admin),
+        socket_client(agent),
+    )
+    assert mine.emit("joinChatBox", str(ticket.id), callback=True) == {"ok": True}
+    refused = {"error": "ERR_NO_TICKET_FOUND"}
+    assert stranger.emit("joinChatBox", str(ticket.id), callback=True) == refused
+    assert agent_sock.emit("joinChatBox", str(ticket.id), callback=True) == refused  # not his queue
+    assert mine.emit("joinChatBox", "not-a-number", callback=True) == refused
+    mine.get_received(), stranger.get_received()
+    _probe(rooms.ticket_room(company.id, ticket.id))
+    assert _got_probe(mine) and not _got_probe(stranger)
+    mine.emit("leaveChatBox", str(ticket.id), callback=True)
+    _probe(rooms.ticket_room(company.id, ticket.id))
+    assert not _got_probe(mine)
 
 
 def test_user_status_refreshes_activity(socket_client, agent):

@@ -102,12 +102,19 @@ def ticket_list_rooms(user: User, status: str) -> list[str]:
 
 
 def ticket_room_for(user: User, ticket_id: Any) -> str | None:
-    """The chat-box room of a ticket the user may watch, or None.
+    """The chat-box room of a ticket the user may open (their company's, and visible
+    to them), or None."""
+    from whaticket.models import Ticket
+    from whaticket.services.tickets import can_see
 
-    Tickets arrive with the workspace issue; until the tickets table exists no
-    ticket can be watched, so every joinChatBox is refused.
-    """
-    return None
+    try:
+        tid = int(ticket_id)
+    except (TypeError, ValueError):
+        return None
+    ticket = db.session.get(Ticket, tid)
+    if ticket is None or not can_see(user, ticket):
+        return None
+    return rooms.ticket_room(user.company_id, ticket.id)
 
 
 def register_socket_handlers(socketio: SocketIO) -> None:
