@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import contains_eager, joinedload, lazyload, load_only
 
 from whaticket.extensions import db
 from whaticket.models import Contact, Message, Queue, Ticket, User, Whatsapp, ticket_tags
@@ -15,7 +15,7 @@ from whaticket.utils.pagination import like_pattern, paginate
 PAGE_SIZE = 40
 
 
-#: The contact columns a list row shows (load_only also leaves extra_info unloaded).
+#: The contact columns a list row shows.
 _CONTACT_COLUMNS = (
     Contact.name,
     Contact.number,
@@ -26,22 +26,31 @@ _CONTACT_COLUMNS = (
 
 
 def _select(args: dict[str, Any]) -> sa.Select:
-    """SELECT tickets with what a list row shows: the contact, never its custom fields or
-    the agent's queues (lazy: never touched, so never queried). Contacts are joined in the
-    FROM clause only when the search needs them, so the COUNT stays on the tickets index."""
-    # Joined rows carry only the columns a list row shows (no hashes, no long texts).
-    skip = (
-        joinedload(Ticket.user).load_only(User.id, User.name).lazyload(User.queues),
+    """SELECT tickets with only what a list row shows.
+
+    Every eager join is a LEFT OUTER JOIN so MariaDB drives the query from the tickets
+    index (company, status, updated_at) and stops after one page; an INNER JOIN let it
+    start from contacts and sort every match. Contacts join the FROM clause only when the
+    search needs them, so the COUNT stays on the tickets index. The agent's company,
+    plan and queues are never loaded for a row.
+    """
+    contact_columns = (load_only(*_CONTACT_COLUMNS), lazyload(Contact.extra_info))
+    related = (
+        joinedload(Ticket.user).options(
+            load_only(User.id, User.name), lazyload(User.queues), lazyload(User.company)
+        ),
         joinedload(Ticket.whatsapp).load_only(Whatsapp.id, Whatsapp.name),
         joinedload(Ticket.queue).load_only(Queue.id, Queue.name, Queue.color),
     )
     if args.get("search_param"):
         return (
             sa.select(Ticket)
-            .join(Contact, Contact.id == Ticket.contact_id)
-            .options(contains_eager(Ticket.contact).load_only(*_CONTACT_COLUMNS), *skip)
+            .outerjoin(Contact, Contact.id == Ticket.contact_id)
+            .options(contains_eager(Ticket.contact).options(*contact_columns), *related)
         )
-    return sa.select(Ticket).options(joinedload(Ticket.contact).lazyload(Contact.extra_info), *skip)
+    return sa.select(Ticket).options(
+        joinedload(Ticket.contact, innerjoin=False).options(*contact_columns), *related
+    )
 
 
 def _visibility(user: User, args: dict[str, Any]) -> sa.ColumnElement[bool]:
