@@ -98,6 +98,11 @@ class Config:
 
     MEDIA_ROOT = os.environ.get("MEDIA_ROOT") or None
 
+    #: Fernet key for provider secrets at rest (default: derived from SECRET_KEY).
+    ENCRYPTION_KEY = os.environ.get("ENCRYPTION_KEY") or None
+    #: The address providers' webhooks can reach this backend at (Evolution webhook URL).
+    PUBLIC_URL = os.environ.get("PUBLIC_URL") or None
+
     #: Region for phone numbers typed without a country code.
     DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "BR")
     #: Largest contacts CSV/XLSX upload, in bytes.

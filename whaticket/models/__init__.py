@@ -2,6 +2,7 @@
 
 from whaticket.models.company import Company
 from whaticket.models.contact import Contact, ContactCustomField
+from whaticket.models.inbound_event import InboundEvent
 from whaticket.models.message import Message
 from whaticket.models.plan import FEATURE_FLAGS, Plan
 from whaticket.models.queue import Queue, user_queues
@@ -12,13 +13,15 @@ from whaticket.models.tag import Tag
 from whaticket.models.ticket import Ticket, TicketTracking, UserRating, ticket_tags
 from whaticket.models.ticket_note import TicketNote
 from whaticket.models.user import User
-from whaticket.models.whatsapp import Whatsapp
+from whaticket.models.whatsapp import ConnectionEvent, Whatsapp, whatsapp_queues
 
 __all__ = [
     "FEATURE_FLAGS",
     "Company",
+    "ConnectionEvent",
     "Contact",
     "ContactCustomField",
+    "InboundEvent",
     "Message",
     "Plan",
     "Queue",
@@ -34,4 +37,5 @@ __all__ = [
     "Whatsapp",
     "ticket_tags",
     "user_queues",
+    "whatsapp_queues",
 ]

@@ -53,6 +53,10 @@ class Message(CompanyScopedMixin, TimestampMixin, db.Model):
     #: Sender inside a group.
     participant: Mapped[str | None] = mapped_column(sa.String(100))
     data_json: Mapped[str | None] = mapped_column(sa.Text)
+    #: Reactions to this message: [{"from": digits or "me", "emoji": "...", "at": iso}].
+    reactions: Mapped[list | None] = mapped_column(sa.JSON)
+    #: Earlier bodies of an edited message, oldest first: [{"body": ..., "at": iso}].
+    edit_history: Mapped[list | None] = mapped_column(sa.JSON)
     ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id", ondelete="CASCADE"))
     whatsapp_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("whatsapps.id", ondelete="SET NULL"), index=True

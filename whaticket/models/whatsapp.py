@@ -1,4 +1,4 @@
-"""Whatsapp: a WhatsApp connection (minimal here; providers fill it out later)."""
+"""Whatsapp: a WhatsApp connection, its provider settings, queues and health timeline."""
 
 from __future__ import annotations
 
@@ -12,6 +12,18 @@ from whaticket.extensions import db
 
 if TYPE_CHECKING:
     from whaticket.models.company import Company
+    from whaticket.models.queue import Queue
+
+whatsapp_queues = sa.Table(
+    "whatsapp_queues",
+    db.metadata,
+    sa.Column("whatsapp_id", sa.ForeignKey("whatsapps.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "queue_id", sa.ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
+    sa.Column("created_at", sa.DateTime, nullable=False, server_default=sa.func.now()),
+    sa.Column("updated_at", sa.DateTime, nullable=False, server_default=sa.func.now()),
+)
 
 
 class Whatsapp(CompanyScopedMixin, TimestampMixin, db.Model):
@@ -32,5 +44,42 @@ class Whatsapp(CompanyScopedMixin, TimestampMixin, db.Model):
     #: Header of the rating prompt.
     rating_message: Mapped[str | None] = mapped_column(sa.Text)
     out_of_hours_message: Mapped[str | None] = mapped_column(sa.Text)
+    farewell_message: Mapped[str | None] = mapped_column(sa.Text)
+    #: The provider's settings (tokens, secrets) as encrypted JSON; see utils/crypto.py.
+    provider_config: Mapped[str | None] = mapped_column(sa.Text)
+    #: The provider's id for this number, used to route webhooks (Cloud API
+    #: phone_number_id, Evolution instance name). Not secret.
+    provider_account_id: Mapped[str | None] = mapped_column(sa.String(100), index=True)
+    #: Bearer token of the external send API (/api/messages/send).
+    token: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    qrcode: Mapped[str | None] = mapped_column(sa.Text)
+    retries: Mapped[int] = mapped_column(default=0)
+    #: Auto-transfer of queue-less pending tickets after `time_to_transfer` minutes.
+    transfer_queue_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("queues.id", ondelete="SET NULL"), index=True
+    )
+    time_to_transfer: Mapped[int] = mapped_column(default=0)
+    max_use_bot_queues: Mapped[int] = mapped_column(default=3)
+    time_use_bot_queues: Mapped[int] = mapped_column(default=0)
+    #: Auto-close of inactive open tickets after `expires_ticket` minutes (0 = off).
+    expires_ticket: Mapped[int] = mapped_column(default=0)
+    expires_inactive_message: Mapped[str | None] = mapped_column(sa.Text)
 
     company: Mapped[Company] = relationship()
+    queues: Mapped[list[Queue]] = relationship(
+        secondary=whatsapp_queues, lazy="selectin", order_by="Queue.order_queue, Queue.id"
+    )
+
+
+class ConnectionEvent(CompanyScopedMixin, TimestampMixin, db.Model):
+    """One status change of a connection (its health timeline)."""
+
+    __tablename__ = "connection_events"
+    __table_args__ = (
+        sa.Index("ix_connection_events_whatsapp_created", "whatsapp_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    whatsapp_id: Mapped[int] = mapped_column(sa.ForeignKey("whatsapps.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(sa.String(20))
+    detail: Mapped[str | None] = mapped_column(sa.String(500))
