@@ -134,6 +134,20 @@ def register_commands(app: Flask) -> None:
         dbmod.commit()
         click.echo(f"super user {email} ready (company {user.company_id})")
 
+    @app.cli.group("inbound")
+    def inbound() -> None:
+        """Stored webhook deliveries."""
+
+    @inbound.command("retry")
+    @click.option("--company-id", type=int, default=None)
+    def inbound_retry(company_id: int | None) -> None:
+        """Queue every failed webhook delivery again."""
+        from whaticket.services import inbound_events
+
+        count = inbound_events.retry_failed(company_id)
+        dbmod.commit()
+        click.echo(f"queued {count} failed inbound event(s) again")
+
     @app.cli.command("worker")
     @click.option("--queues", "-q", default="high,default,low", show_default=True)
     @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")

@@ -103,6 +103,9 @@ class Config:
     #: The address providers' webhooks can reach this backend at (Evolution webhook URL).
     PUBLIC_URL = os.environ.get("PUBLIC_URL") or None
 
+    #: External send API: requests per connection token per minute.
+    EXTERNAL_API_MAX_PER_MINUTE = _int("EXTERNAL_API_MAX_PER_MINUTE", 60)
+
     #: Region for phone numbers typed without a country code.
     DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "BR")
     #: Largest contacts CSV/XLSX upload, in bytes.

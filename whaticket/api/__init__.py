@@ -9,6 +9,7 @@ from whaticket.api import (
     companies,
     contact,
     contacts,
+    external,
     fake_gateway,
     messages,
     plans,
@@ -21,6 +22,9 @@ from whaticket.api import (
     ticket_tags,
     tickets,
     users,
+    webhooks_cloud,
+    webhooks_evolution,
+    whatsapp_sessions,
     whatsapps,
 )
 from whaticket.extensions import api
@@ -43,7 +47,13 @@ BLUEPRINTS = [
     ticket.blp,
     messages.blp,
     public.blp,
+    whatsapp_sessions.blp,
+    webhooks_cloud.blp,
+    webhooks_evolution.blp,
 ]
+
+#: Blueprints whose paths are fixed whatever API_PREFIX is (the external API).
+FIXED_BLUEPRINTS = [external.blp]
 
 
 def register_blueprints(app: Flask) -> None:
@@ -51,3 +61,5 @@ def register_blueprints(app: Flask) -> None:
     prefix = app.config["API_PREFIX"]
     for blp in BLUEPRINTS:
         api.register_blueprint(blp, url_prefix=prefix + (blp.url_prefix or ""))
+    for blp in FIXED_BLUEPRINTS:
+        api.register_blueprint(blp)

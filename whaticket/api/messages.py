@@ -110,3 +110,16 @@ def delete_message(message_id: int):
     body = MessageSchema().dump(message)
     dbmod.commit()
     return jsonify(body)
+
+
+@blp.post("/<int:message_id>/retry-media")
+@auth_required
+@blp.response(200, MessageSchema)
+def retry_media(message_id: int):
+    """Try again to download an inbound message's media."""
+    from whaticket.services import media_download
+
+    message = media_download.retry(current_company_id(), message_id)
+    body = MessageSchema().dump(message)
+    dbmod.commit()
+    return jsonify(body)

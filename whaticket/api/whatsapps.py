@@ -1,18 +1,40 @@
-"""WhatsApp connections endpoints (minimal: list, show, create)."""
+"""WhatsApp connections endpoints: list, show, create, update, delete, health timeline."""
 
 from __future__ import annotations
 
+from flask import jsonify
+from flask_jwt_extended import current_user
+
 from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
+from whaticket.models import Whatsapp
+from whaticket.schemas.base import OkSchema
 from whaticket.schemas.whatsapps import (
+    AdminWhatsappSchema,
+    ConnectionEventArgsSchema,
+    ConnectionEventPageSchema,
     WhatsappCreateSchema,
     WhatsappListArgsSchema,
     WhatsappSchema,
+    WhatsappUpdateSchema,
 )
 from whaticket.security import admin_required, auth_required, current_company_id
 from whaticket.services import whatsapps as whatsapp_service
 
 blp = Blueprint("whatsapps", __name__, url_prefix="/whatsapp", description="WhatsApp connections")
+
+
+def _schema(many: bool = False) -> WhatsappSchema:
+    """Admins see the external-API token in full; agents masked (it sends as the company)."""
+    cls = AdminWhatsappSchema if current_user.is_admin else WhatsappSchema
+    return cls(many=many)
+
+
+def _answer(conn: Whatsapp):
+    """Serialise before the commit (no reload needed), then commit and answer."""
+    body = _schema().dump(conn)
+    dbmod.commit()
+    return jsonify(body)
 
 
 @blp.get("")
@@ -21,7 +43,8 @@ blp = Blueprint("whatsapps", __name__, url_prefix="/whatsapp", description="What
 @blp.response(200, WhatsappSchema(many=True))
 def list_connections(_args: dict):
     """The company's connections (any user; `session` is accepted and ignored)."""
-    return whatsapp_service.list_connections(current_company_id())
+    rows = whatsapp_service.list_connections(current_company_id())
+    return jsonify(_schema(many=True).dump(rows))
 
 
 @blp.get("/<int:whatsapp_id>")
@@ -30,7 +53,8 @@ def list_connections(_args: dict):
 @blp.response(200, WhatsappSchema)
 def show_connection(_args: dict, whatsapp_id: int):
     """One connection of the company."""
-    return whatsapp_service.get_connection(current_company_id(), whatsapp_id)
+    conn = whatsapp_service.get_connection(current_company_id(), whatsapp_id)
+    return jsonify(_schema().dump(conn))
 
 
 @blp.post("")
@@ -39,6 +63,35 @@ def show_connection(_args: dict, whatsapp_id: int):
 @blp.response(200, WhatsappSchema)
 def create_connection(data: dict):
     """Create a connection (admins); the company's first one becomes the default."""
-    conn = whatsapp_service.create_connection(current_company_id(), data)
+    return _answer(whatsapp_service.create_connection(current_company_id(), data))
+
+
+@blp.put("/<int:whatsapp_id>")
+@admin_required
+@blp.arguments(WhatsappUpdateSchema)
+@blp.response(200, WhatsappSchema)
+def update_connection(data: dict, whatsapp_id: int):
+    """Update a connection (admins); masked secrets sent back keep the stored ones."""
+    return _answer(whatsapp_service.update_connection(current_company_id(), whatsapp_id, data))
+
+
+@blp.delete("/<int:whatsapp_id>")
+@admin_required
+@blp.response(200, OkSchema)
+def delete_connection(whatsapp_id: int):
+    """Delete a connection (admins); its tickets and messages stay, unlinked."""
+    whatsapp_service.delete_connection(current_company_id(), whatsapp_id)
     dbmod.commit()
-    return conn
+    return {"message": "Whatsapp deleted."}
+
+
+@blp.get("/<int:whatsapp_id>/events")
+@admin_required
+@blp.arguments(ConnectionEventArgsSchema, location="query")
+@blp.response(200, ConnectionEventPageSchema)
+def list_events(args: dict, whatsapp_id: int):
+    """The connection's health timeline, newest first, 50 per page (admins)."""
+    events, count, has_more = whatsapp_service.list_events(
+        current_company_id(), whatsapp_id, args["page_number"]
+    )
+    return {"events": events, "count": count, "has_more": has_more}

@@ -18,6 +18,17 @@ class PeriodicJob:
     interval: int
 
 
+def requeue_stale_inbound() -> int:
+    """Pending webhook deliveries that no worker finished (one died) are queued again."""
+    from whaticket import db as dbmod
+    from whaticket.services import inbound_events
+
+    count = inbound_events.requeue_stale()
+    dbmod.commit()
+    return count
+
+
 PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("stale-online-sweep", users.sweep_stale_online, 60),
+    PeriodicJob("inbound-requeue-stale", requeue_stale_inbound, 120),
 ]

@@ -48,6 +48,8 @@ class MessageSchema(BaseSchema):
     is_deleted = fields.Boolean()
     is_edited = fields.Boolean()
     participant = fields.String(allow_none=True)
+    reactions = fields.List(fields.Dict(), allow_none=True)
+    edit_history = fields.List(fields.Dict(), allow_none=True)
     ticket_id = fields.Integer()
     contact_id = fields.Integer(allow_none=True)
     queue_id = fields.Integer(allow_none=True)

@@ -1,34 +1,95 @@
-"""Connection (Whatsapp) schemas and the fake gateway's payloads."""
+"""Connection (Whatsapp) schemas, session/timeline payloads and the fake gateway's payloads."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import ValidationError, fields, validate, validates
 
-from whaticket.schemas.base import BaseSchema
+from whaticket.schemas.base import BaseSchema, PageArgsSchema
 from whaticket.schemas.fields import Timestamp
+from whaticket.utils.crypto import decrypt_json, mask
 from whaticket.whatsapp.fake import STATUSES
 from whaticket.whatsapp.registry import provider_names
 
 _text = {"allow_none": True, "validate": validate.Length(max=10000)}
+_minutes = {"allow_none": True, "validate": validate.Range(min=0, max=10_000_000)}
+
+#: providerConfig keys whose values are secrets: only their last 4 characters leave the API.
+SECRET_FIELDS = ("accessToken", "appSecret", "verifyToken", "apiKey", "webhookSecret")
+
+
+def known_providers() -> list[str]:
+    """The providers a connection may name: the registered ones plus cloud and evolution."""
+    # cloud/evolution are accepted even before their gateway module registers itself, so a
+    # connection can be configured first; starting its session then fails with a 502.
+    return sorted({*provider_names(), "cloud", "evolution"})
+
+
+def masked_config(stored: str | None) -> dict[str, Any]:
+    """The decrypted provider settings with every secret masked (last 4 characters)."""
+    try:
+        config = decrypt_json(stored)
+    except ValueError:
+        # Encrypted under another key: show nothing rather than fail the whole listing.
+        return {}
+    return {
+        key: mask(value) if key in SECRET_FIELDS and isinstance(value, str) else value
+        for key, value in config.items()
+    }
+
+
+class WhatsappQueueSchema(BaseSchema):
+    """A queue as a connection lists it."""
+
+    id = fields.Integer()
+    name = fields.String()
+    color = fields.String()
 
 
 class WhatsappSchema(BaseSchema):
-    """A connection as `GET /whatsapp` returns it (the SaaS shape; no session column)."""
+    """A connection as `GET /whatsapp` returns it and events carry it (secrets masked)."""
 
     id = fields.Integer(dump_only=True)
     name = fields.String()
     status = fields.String()
     provider = fields.String()
+    provider_config = fields.Method("_provider_config")
+    provider_account_id = fields.String(allow_none=True)
+    qrcode = fields.String(allow_none=True)
+    retries = fields.Integer()
     is_default = fields.Boolean()
     greeting_message = fields.String(allow_none=True)
     complation_message = fields.String(allow_none=True)
+    farewell_message = fields.String(allow_none=True)
     rating_message = fields.String(allow_none=True)
     out_of_hours_message = fields.String(allow_none=True)
+    transfer_queue_id = fields.Integer(allow_none=True)
+    time_to_transfer = fields.Integer()
+    max_use_bot_queues = fields.Integer()
+    time_use_bot_queues = fields.Integer()
+    expires_ticket = fields.Integer()
+    expires_inactive_message = fields.String(allow_none=True)
+    # Agents and socket events see the external-API token masked; admins get it in full
+    # (AdminWhatsappSchema) because they copy it into the third-party system.
+    token = fields.Method("_token")
     company_id = fields.Integer()
     created_at = Timestamp()
     updated_at = Timestamp()
-    # Queues per connection come with the full connection management; the SPA needs the key.
-    queues = fields.Function(lambda _conn: [])
+    queues = fields.List(fields.Nested(WhatsappQueueSchema))
+
+    def _provider_config(self, conn: Any) -> dict[str, Any]:
+        return masked_config(conn.provider_config)
+
+    def _token(self, conn: Any) -> str | None:
+        return mask(conn.token)
+
+
+class AdminWhatsappSchema(WhatsappSchema):
+    """The connection as admins see it in HTTP answers: the external-API token in full."""
+
+    def _token(self, conn: Any) -> str | None:
+        return conn.token
 
 
 class WhatsappListArgsSchema(BaseSchema):
@@ -38,20 +99,64 @@ class WhatsappListArgsSchema(BaseSchema):
 
 
 class WhatsappCreateSchema(BaseSchema):
-    """`POST /whatsapp` (the SPA also sends queueIds, token...: ignored for now)."""
+    """`POST /whatsapp`: every field of the connection (absent ones take their defaults)."""
 
     name = fields.String(required=True, validate=validate.Length(min=2, max=120))
     provider = fields.String(load_default="fake")
+    provider_config = fields.Dict(keys=fields.String(), allow_none=True)
     is_default = fields.Boolean(load_default=False)
     greeting_message = fields.String(**_text)
     complation_message = fields.String(**_text)
+    farewell_message = fields.String(**_text)
     rating_message = fields.String(**_text)
     out_of_hours_message = fields.String(**_text)
+    expires_inactive_message = fields.String(**_text)
+    transfer_queue_id = fields.Integer(allow_none=True)
+    time_to_transfer = fields.Integer(**_minutes)
+    max_use_bot_queues = fields.Integer(**_minutes)
+    time_use_bot_queues = fields.Integer(**_minutes)
+    expires_ticket = fields.Integer(**_minutes)
+    queue_ids = fields.List(fields.Integer(), allow_none=True)
+    token = fields.String(allow_none=True, validate=validate.Length(max=100))
 
     @validates("provider")
     def _known_provider(self, value: str, **_kwargs: object) -> None:
-        if value not in provider_names():
-            raise ValidationError(f"Must be one of: {', '.join(provider_names())}.")
+        if value not in known_providers():
+            raise ValidationError(f"Must be one of: {', '.join(known_providers())}.")
+
+
+class WhatsappUpdateSchema(WhatsappCreateSchema):
+    """`PUT /whatsapp/<id>`: the same fields, all optional (absent ones are kept)."""
+
+    name = fields.String(validate=validate.Length(min=2, max=120))
+    provider = fields.String()
+    is_default = fields.Boolean()
+
+
+class ConnectionEventSchema(BaseSchema):
+    """One entry of a connection's health timeline."""
+
+    status = fields.String()
+    detail = fields.String(allow_none=True)
+    created_at = Timestamp()
+
+
+class ConnectionEventPageSchema(BaseSchema):
+    """`GET /whatsapp/<id>/events`: newest first, 50 per page."""
+
+    events = fields.List(fields.Nested(ConnectionEventSchema))
+    count = fields.Integer()
+    has_more = fields.Boolean()
+
+
+class ConnectionEventArgsSchema(PageArgsSchema):
+    """`pageNumber` of the timeline (searchParam is ignored)."""
+
+
+class SessionMessageSchema(BaseSchema):
+    """`{message}` answered by the session endpoints."""
+
+    message = fields.String()
 
 
 class FakeInboundSchema(BaseSchema):

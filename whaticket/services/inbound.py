@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 
 from whaticket.errors import AppError
@@ -45,6 +47,10 @@ def handle_inbound(company_id: int, whatsapp_id: int, event: InboundMessage) -> 
     message = message_service.store_inbound(ticket, _fields(company_id, ticket, contact.id, event))
     if message is None:
         return None
+    if message.media_error == "ERR_MEDIA_PENDING":
+        from whaticket.services import media_download
+
+        media_download.schedule(message)
 
     if event.from_me:
         ticket.unread_messages = 0
@@ -110,7 +116,9 @@ def _fields(company_id: int, ticket: Ticket, contact_id: int, event: InboundMess
             )
             fields["body"] = fields["body"] or stored.name
     elif event.media_ref:
-        fields["media_error"] = "ERR_MEDIA_NOT_DOWNLOADED"
+        # Fetched by a job after the commit (services/media_download.py).
+        fields["media_error"] = "ERR_MEDIA_PENDING"
+        fields["data_json"] = json.dumps({"mediaRef": event.media_ref})
     return fields
 
 

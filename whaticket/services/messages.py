@@ -196,19 +196,28 @@ def send_media(
     captions: list[str],
     actor: User,
 ) -> list[Message]:
-    """One message per file (data, filename, declared mimetype), each with its caption."""
-    from whaticket.services import media as media_service
-
+    """An agent's files: one message per file (data, filename, declared mimetype)."""
     ticket = ticket_service.get_ticket(company_id, ticket_id)
     if not ticket_service.can_see(actor, ticket):
         raise AppError("ERR_NO_TICKET_FOUND", 404)
+    sent = deliver_media(ticket, files, captions, origin="agent")
+    ticket_service.mark_read(ticket)
+    return sent
+
+
+def deliver_media(
+    ticket: Ticket, files: list[tuple[bytes, str, str]], captions: list[str], *, origin: str
+) -> list[Message]:
+    """Store and send each file with its caption (captions[i], or the last one given)."""
+    from whaticket.services import media as media_service
+
     conn = _connection(ticket)
     sent: list[Message] = []
     for index, (data, filename, mimetype) in enumerate(files):
-        stored = media_service.save(company_id, data, filename, mimetype, subdir="messages")
-        caption = captions[index] if index < len(captions) else ""
+        stored = media_service.save(ticket.company_id, data, filename, mimetype, subdir="messages")
+        caption = captions[min(index, len(captions) - 1)] if captions else ""
         message = _record_outbound(
-            ticket, caption or stored.name, "agent", media_type=stored.media_type
+            ticket, caption or stored.name, origin, media_type=stored.media_type
         )
         message.media_path, message.media_name = stored.path, stored.name
         try:
@@ -224,7 +233,6 @@ def send_media(
             raise SendFailedError(exc) from exc
         _sent(ticket, message, result.provider_id, result.ack)
         sent.append(message)
-    ticket_service.mark_read(ticket)
     return sent
 
 

@@ -107,7 +107,49 @@ class ConnectionUpdate:
     state: SessionState
 
 
-GatewayEvent = InboundMessage | AckUpdate | ConnectionUpdate
+@dataclass(frozen=True)
+class ReactionUpdate:
+    """Someone reacted to a message (an empty emoji removes the reaction)."""
+
+    provider_id: str  # the message reacted to
+    emoji: str
+    from_number: str  # digits, or "me" for our own reactions
+
+
+@dataclass(frozen=True)
+class MessageEdited:
+    """A message's text was edited (by the contact, or on our phone)."""
+
+    provider_id: str
+    body: str
+
+
+@dataclass(frozen=True)
+class MessageRevoked:
+    """A message was deleted for everyone by its sender."""
+
+    provider_id: str
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    """A voice or video call that rang on the connection."""
+
+    provider_id: str
+    from_number: str
+    status: str = "terminate"  # offer, ringing, timeout, reject, accept, terminate
+    is_video: bool = False
+
+
+GatewayEvent = (
+    InboundMessage
+    | AckUpdate
+    | ConnectionUpdate
+    | ReactionUpdate
+    | MessageEdited
+    | MessageRevoked
+    | CallEvent
+)
 
 
 class Gateway(ABC):

@@ -35,4 +35,4 @@ def gateway_for(conn: Whatsapp) -> Gateway:
 
 def _load() -> None:
     """Import the provider modules so they register themselves."""
-    from whaticket.whatsapp import fake  # noqa: F401
+    from whaticket.whatsapp import cloud, evolution, fake  # noqa: F401

@@ -1,0 +1,288 @@
+"""The Cloud API webhook end to end: handshake, signed deliveries to the DB, acks, replies."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from tests import factories
+from tests.stubs.graph import TOKEN, graph_stub_fixture  # noqa: F401 - the graph_stub fixture
+from tests.whatsapp.test_cloud import PNID, TEXT_DELIVERY, with_messages, with_statuses
+from whaticket.extensions import db
+from whaticket.models import Contact, InboundEvent, Message, Ticket
+from whaticket.utils.crypto import encrypt_json
+
+SECRET = "app-secret-1"
+
+
+@pytest.fixture
+def conn(app, company, graph_stub):
+    return factories.WhatsappFactory(
+        company=company,
+        provider="cloud",
+        status="CONNECTED",
+        is_default=True,
+        provider_account_id=PNID,
+        provider_config=encrypt_json(
+            {
+                "phoneNumberId": PNID,
+                "accessToken": TOKEN,
+                "appSecret": SECRET,
+                "verifyToken": "verify-me",
+                "baseUrl": graph_stub.url,
+            }
+        ),
+    )
+
+
+def _count(model, **where) -> int:
+    stmt = sa.select(sa.func.count()).select_from(model)
+    for key, value in where.items():
+        stmt = stmt.where(getattr(model, key) == value)
+    return db.session.scalar(stmt)
+
+
+def _post(client, prefix, payload: dict, secret: str = SECRET, signature: str | None = None):
+    """POST a delivery signed as Meta does (json.dumps escapes like Meta's body, §1.6)."""
+    raw = json.dumps(payload).encode()
+    sig = signature or "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    return client.post(
+        f"{prefix}/webhooks/cloud",
+        data=raw,
+        content_type="application/json",
+        headers={"X-Hub-Signature-256": sig},
+    )
+
+
+# -- GET handshake ---------------------------------------------------------------
+
+
+def test_handshake_good_token(client, prefix, conn):
+    resp = client.get(
+        f"{prefix}/webhooks/cloud",
+        query_string={
+            "hub.mode": "subscribe",
+            "hub.challenge": "1158201444",
+            "hub.verify_token": "verify-me",
+        },
+    )
+    assert resp.status_code == 200
+    assert resp.data == b"1158201444" and resp.mimetype == "text/plain"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"hub.mode": "subscribe", "hub.challenge": "1", "hub.verify_token": "meatyhamhock"},
+        {"hub.mode": "unsubscribe", "hub.challenge": "1", "hub.verify_token": "verify-me"},
+        {"hub.mode": "subscribe", "hub.challenge": "1"},
+        {},
+    ],
+)
+def test_handshake_bad_token(client, prefix, conn, args):
+    resp = client.get(f"{prefix}/webhooks/cloud", query_string=args)
+    assert resp.status_code == 403
+    assert resp.get_json() == {"error": "ERR_INVALID_VERIFY_TOKEN"}
+
+
+# -- POST deliveries -------------------------------------------------------------
+
+
+def test_text_delivery_creates_contact_ticket_message_once(client, prefix, company, conn):
+    resp = _post(client, prefix, TEXT_DELIVERY)
+    assert resp.status_code == 200 and resp.get_json() == {"ok": True}
+    db.session.expire_all()
+    contact = db.session.scalar(sa.select(Contact).where(Contact.company_id == company.id))
+    assert contact.number == "972987654321" and contact.name == "Test Name"
+    ticket = db.session.scalar(sa.select(Ticket))
+    assert ticket.contact_id == contact.id and ticket.whatsapp_id == conn.id
+    assert ticket.status == "pending"
+    message = db.session.scalar(sa.select(Message))
+    assert message.provider_id == "wamid.xyzxyz" and message.body == "Body Text"
+    assert message.ticket_id == ticket.id and not message.from_me
+    event = db.session.scalar(sa.select(InboundEvent))
+    assert event.status == "done" and event.whatsapp_id == conn.id
+
+    counts = [_count(m) for m in (Contact, Ticket, Message, InboundEvent)]
+    again = _post(client, prefix, TEXT_DELIVERY)
+    assert again.status_code == 200
+    db.session.expire_all()
+    assert [_count(m) for m in (Contact, Ticket, Message, InboundEvent)] == counts == [1, 1, 1, 1]
+
+
+@pytest.mark.parametrize("signature", ["sha256=" + "0" * 64, "sha256=nothex", "", "md5=abc", None])
+def test_bad_signature_is_401_and_stores_nothing(client, prefix, conn, signature):
+    raw = json.dumps(TEXT_DELIVERY).encode()
+    headers = {} if signature is None else {"X-Hub-Signature-256": signature}
+    resp = client.post(
+        f"{prefix}/webhooks/cloud", data=raw, content_type="application/json", headers=headers
+    )
+    assert resp.status_code == 401 and resp.get_json() == {"error": "ERR_INVALID_SIGNATURE"}
+    assert [_count(m) for m in (InboundEvent, Contact, Message)] == [0, 0, 0]
+
+
+def test_signed_with_another_secret_is_401(client, prefix, conn):
+    resp = _post(client, prefix, TEXT_DELIVERY, secret="not-the-app-secret")
+    assert resp.status_code == 401 and _count(InboundEvent) == 0
+
+
+def test_unknown_number_is_200_and_stores_nothing(client, prefix, conn):
+    resp = _post(client, prefix, with_messages([], "999000"), secret="whatever")
+    assert resp.status_code == 200 and resp.get_json() == {"ok": True}
+    assert _count(InboundEvent) == 0
+
+
+def test_bad_json_is_400(client, prefix, conn):
+    resp = client.post(f"{prefix}/webhooks/cloud", data=b"{nope", content_type="application/json")
+    assert resp.status_code == 400 and _count(InboundEvent) == 0
+
+
+def test_routes_by_number_across_companies(client, prefix, conn, other_company, graph_stub):
+    other = factories.WhatsappFactory(
+        company=other_company,
+        provider="cloud",
+        status="CONNECTED",
+        provider_account_id="5550001",
+        provider_config=encrypt_json(
+            {"accessToken": TOKEN, "appSecret": "second", "baseUrl": graph_stub.url}
+        ),
+    )
+    payload = copy.deepcopy(TEXT_DELIVERY)
+    value = payload["entry"][0]["changes"][0]["value"]
+    value["metadata"]["phone_number_id"] = "5550001"
+    resp = _post(client, prefix, payload, secret="second")
+    assert resp.status_code == 200
+    db.session.expire_all()
+    assert _count(Message, company_id=other_company.id) == 1
+    assert _count(Message, company_id=conn.company_id) == 0
+    assert db.session.scalar(sa.select(InboundEvent.whatsapp_id)) == other.id
+
+
+def test_unknown_type_is_stored_as_placeholder(client, prefix, conn):
+    payload = with_messages(
+        [
+            {
+                "from": "972987654321",
+                "id": "wamid.unsup",
+                "timestamp": "1697043379",
+                "type": "unsupported",
+                "errors": [{"code": 131051, "title": "Message type unknown"}],
+            }
+        ]
+    )
+    assert _post(client, prefix, payload).status_code == 200
+    db.session.expire_all()
+    message = db.session.scalar(sa.select(Message).where(Message.provider_id == "wamid.unsup"))
+    assert message.media_type == "unsupported"
+    assert message.body == "[unsupported message type: unsupported]"
+
+
+def test_inbound_image_keeps_the_media_reference(client, prefix, conn):
+    payload = with_messages(
+        [
+            {
+                "from": "972987654321",
+                "id": "wamid.img",
+                "timestamp": "1697043379",
+                "type": "image",
+                "image": {"mime_type": "image/jpeg", "sha256": "4654+8g=", "id": "65463453"},
+            }
+        ]
+    )
+    assert _post(client, prefix, payload).status_code == 200
+    db.session.expire_all()
+    message = db.session.scalar(sa.select(Message).where(Message.provider_id == "wamid.img"))
+    assert message is not None and message.media_type == "image"
+
+
+def _outbound(conn, wamid: str) -> Message:
+    contact = factories.ContactFactory(company=conn.company, number="972987654321")
+    ticket = factories.TicketFactory(
+        company=conn.company, contact=contact, whatsapp=conn, status="open"
+    )
+    return factories.MessageFactory(ticket=ticket, provider_id=wamid, from_me=True, ack=1)
+
+
+def _statuses(*names: str) -> dict:
+    base = {"id": "wamid.xyzxyz", "timestamp": "1698266945", "recipient_id": "972987654321"}
+    return with_statuses([{**base, "status": name} for name in names])
+
+
+def test_statuses_move_the_ack_forward_only(client, prefix, conn):
+    message = _outbound(conn, "wamid.xyzxyz")
+    assert _post(client, prefix, _statuses("sent")).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Message, message.id).ack == 2
+    assert _post(client, prefix, _statuses("read")).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Message, message.id).ack == 4
+    # A late "delivered" never overwrites "read".
+    assert _post(client, prefix, _statuses("delivered")).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Message, message.id).ack == 4
+
+
+def test_reaction_is_stored_on_the_message(client, prefix, conn):
+    message = _outbound(conn, "wamid.yzxyzx=")
+    payload = with_messages(
+        [
+            {
+                "from": "972987654321",
+                "id": "wamid.react",
+                "timestamp": "1697044456",
+                "type": "reaction",
+                "reaction": {"message_id": "wamid.yzxyzx=", "emoji": "😮"},
+            }
+        ]
+    )
+    assert _post(client, prefix, payload).status_code == 200
+    db.session.expire_all()
+    reactions = db.session.get(Message, message.id).reactions
+    assert [(r["from"], r["emoji"]) for r in reactions] == [("972987654321", "😮")]
+
+
+# -- agent reply through the cloud connection -------------------------------------
+
+
+def test_agent_reply_reaches_the_stub_and_statuses_move_its_ack(
+    client,
+    prefix,
+    conn,
+    admin,
+    auth,
+    graph_stub,
+):
+    assert _post(client, prefix, TEXT_DELIVERY).status_code == 200
+    ticket = db.session.scalar(sa.select(Ticket))
+    resp = client.post(
+        f"{prefix}/messages/{ticket.id}", json={"body": "Olá, como ajudo?"}, headers=auth(admin)
+    )
+    assert resp.status_code == 200, resp.get_json()
+    sent = resp.get_json()[0]
+    # Answering also sends read receipts for the contact's messages: pick the text send.
+    (req,) = [r for r in graph_stub.requests if (r.json or {}).get("type") == "text"]
+    assert req.path == f"/{PNID}/messages" and req.headers["Authorization"] == f"Bearer {TOKEN}"
+    read = {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.xyzxyz"}
+    assert read in graph_stub.sent()
+    assert req.json == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": "972987654321",
+        "type": "text",
+        "text": {"body": "Olá, como ajudo?", "preview_url": False},
+    }
+    wamid = sent["providerId"]
+    assert wamid.startswith("wamid.")
+
+    for name, ack in (("sent", 2), ("delivered", 3), ("read", 4)):
+        payload = with_statuses(
+            [{"id": wamid, "status": name, "timestamp": "1698266945", "recipient_id": "x"}]
+        )
+        assert _post(client, prefix, payload).status_code == 200
+        db.session.expire_all()
+        assert db.session.get(Message, sent["id"]).ack == ack

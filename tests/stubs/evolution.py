@@ -1,0 +1,303 @@
+"""A stub of the Evolution API (Baileys REST bridge) on 127.0.0.1, for tests.
+
+It speaks the contract of gateways.md §2.2: every request must carry `apikey: <API_KEY>`
+(else 401 with Evolution's error envelope); instances live in memory with a state
+(`close`, `connecting`, `open`); create, connect (a QR code), connectionState, logout,
+delete and webhook/set answer the documented bodies; sendText / sendMedia /
+sendWhatsAppAudio / sendReaction answer the documented message object with a fresh
+`BAE5…` id and `status: "PENDING"`; whatsappNumbers says numbers starting with "000"
+do not exist; getBase64FromMediaMessage serves media added with `add_media`. Every
+request is recorded, and `fail_next()` makes the next request fail (500, or 400 with a
+documented error body).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+API_KEY = "stub-evolution-key"
+#: The raw QR string the connect route answers (`code`), as Baileys produces them.
+QR_CODE = "2@y8eK+bjtEjUWy9/FOMstubQR,abcdef==,ghijk==,lmnop=="
+QR_BASE64 = (
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYAAAAAMAASsJTYQAAAAASUVORK5CYII="
+)
+
+#: Documented error bodies (gateways.md §2.2).
+VALIDATION_ERROR = {
+    "status": 400,
+    "error": "Bad Request",
+    "response": {"message": ["caption is not of a type(s) string"]},
+}
+CONNECTION_CLOSED = {
+    "status": 400,
+    "error": "Bad Request",
+    "response": {"message": ["Connection Closed"]},
+}
+
+
+def not_found(instance: str) -> dict[str, Any]:
+    """The documented 404 body for an unknown instance."""
+    return {
+        "status": 404,
+        "error": "Not Found",
+        "response": {"message": [f'The "{instance}" instance does not exist']},
+    }
+
+
+@dataclass
+class Recorded:
+    """One request the stub received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    json: Any = None
+
+
+class EvolutionStub:
+    """A threaded HTTP server answering as Evolution API 2.3 does (see the module doc)."""
+
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        #: instance name → state (close, connecting, open).
+        self.instances: dict[str, str] = {}
+        #: instance name → the last webhook config set.
+        self.webhooks: dict[str, dict[str, Any]] = {}
+        #: message id → (base64, mimetype, fileName).
+        self.media: dict[str, tuple[str, str, str]] = {}
+        self._fail: list[tuple[int, Any]] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL (http://127.0.0.1:<port>)."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> EvolutionStub:
+        """Serve on a background thread."""
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Shut the server down."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def fail_next(self, status: int = 500, body: Any = None) -> None:
+        """Make the next request answer `status` with `body` (default: a 500 envelope)."""
+        if body is None:
+            body = {
+                "status": status,
+                "error": "Internal Server Error",
+                "response": {"message": ["stub failure"]},
+            }
+        with self._lock:
+            self._fail.append((status, body))
+
+    def add_media(self, message_id: str, b64: str, mimetype: str, file_name: str) -> None:
+        """Make getBase64FromMediaMessage serve this media for `message_id`."""
+        self.media[message_id] = (b64, mimetype, file_name)
+
+    def calls(self, fragment: str) -> list[Recorded]:
+        """The recorded requests whose path contains `fragment`."""
+        return [r for r in self.requests if fragment in r.path]
+
+    # -- HTTP --
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # keep test output quiet
+                pass
+
+            def do_GET(self) -> None:
+                stub._serve(self, "GET")
+
+            def do_POST(self) -> None:
+                stub._serve(self, "POST")
+
+            def do_DELETE(self) -> None:
+                stub._serve(self, "DELETE")
+
+        return Handler
+
+    def _serve(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        """Record the request, then answer it (or the queued failure)."""
+        length = int(h.headers.get("Content-Length") or 0)
+        raw = h.rfile.read(length) if length else b""
+        body = json.loads(raw) if raw else None
+        path = h.path.split("?", 1)[0]
+        self.requests.append(Recorded(method, path, dict(h.headers.items()), body))
+        if h.headers.get("apikey") != API_KEY:
+            self._reply(
+                h,
+                401,
+                {"status": 401, "error": "Unauthorized", "response": {"message": "Unauthorized"}},
+            )
+            return
+        with self._lock:
+            failure = self._fail.pop(0) if self._fail else None
+        if failure is not None:
+            self._reply(h, *failure)
+            return
+        status, answer = self._route(method, path, body or {})
+        self._reply(h, status, answer)
+
+    def _route(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """The documented answer of one route."""
+        parts = path.strip("/").split("/")
+        if method == "POST" and path == "/instance/create":
+            name = body["instanceName"]
+            self.instances[name] = "connecting" if body.get("qrcode") else "close"
+            return 201, {
+                "instance": {
+                    "instanceName": name,
+                    "instanceId": str(uuid.uuid4()),
+                    "integration": body.get("integration"),
+                    "status": self.instances[name],
+                },
+                "hash": uuid.uuid4().hex.upper(),
+                "settings": {"reject_call": False, "groups_ignore": True},
+            }
+        if len(parts) != 3:
+            return 404, {"status": 404, "error": "Not Found", "response": {"message": [path]}}
+        group, action, instance = parts
+        if instance not in self.instances:
+            return 404, not_found(instance)
+        state = self.instances[instance]
+        if (group, action) == ("instance", "connectionState"):
+            return 200, {"instance": {"instanceName": instance, "state": state}}
+        if (group, action) == ("instance", "connect"):
+            if state == "open":
+                return 200, {"instance": {"instanceName": instance, "state": "open"}}
+            self.instances[instance] = "connecting"
+            return 200, {
+                "pairingCode": "WZYEH1YY",
+                "code": QR_CODE,
+                "base64": QR_BASE64,
+                "count": 1,
+            }
+        if (group, action) == ("instance", "logout"):
+            if state == "close":
+                return 400, {
+                    "status": 400,
+                    "error": "Bad Request",
+                    "response": {"message": [f'The "{instance}" instance is not connected']},
+                }
+            self.instances[instance] = "close"
+            msg = "Instance logged out"
+            return 200, {"status": "SUCCESS", "error": False, "response": {"message": msg}}
+        if (group, action) == ("instance", "delete"):
+            del self.instances[instance]
+            msg = "Instance deleted"
+            return 200, {"status": "SUCCESS", "error": False, "response": {"message": msg}}
+        if (group, action) == ("webhook", "set"):
+            hook = body.get("webhook") or {}
+            if not hook.get("url") or "enabled" not in hook:
+                return 400, {
+                    "status": 400,
+                    "error": "Bad Request",
+                    "response": {"message": ["webhook.url is required"]},
+                }
+            self.webhooks[instance] = hook
+            return 201, {"instanceName": instance, "webhook": hook}
+        if group == "message":
+            return self._send(action, body)
+        if (group, action) == ("chat", "markMessageAsRead"):
+            return 201, {"message": "Read messages", "read": "success"}
+        if (group, action) == ("chat", "deleteMessageForEveryone"):
+            return 201, {"key": {"id": body.get("id")}, "status": "PENDING"}
+        if (group, action) == ("chat", "whatsappNumbers"):
+            return 201, [
+                {
+                    "exists": not n.startswith("000"),
+                    "jid": f"{n}@s.whatsapp.net",
+                    "number": n,
+                }
+                for n in body.get("numbers") or []
+            ]
+        if (group, action) == ("chat", "getBase64FromMediaMessage"):
+            msg_id = ((body.get("message") or {}).get("key") or {}).get("id")
+            if msg_id not in self.media:
+                return 400, {
+                    "status": 400,
+                    "error": "Bad Request",
+                    "response": {"message": ["Message not found"]},
+                }
+            b64, mimetype, file_name = self.media[msg_id]
+            return 201, {
+                "mediaType": mimetype.split("/", 1)[0],
+                "fileName": file_name,
+                "caption": None,
+                "size": {"fileLength": len(b64) * 3 // 4},
+                "mimetype": mimetype,
+                "base64": b64,
+            }
+        return 404, {"status": 404, "error": "Not Found", "response": {"message": [path]}}
+
+    def _send(self, action: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """The documented message object of a send (201, status PENDING)."""
+        number = str(body.get("number") or (body.get("key") or {}).get("remoteJid") or "")
+        if number.startswith("000"):
+            # Evolution's onWhatsApp check: BadRequestException(isWA).
+            return 400, {
+                "status": 400,
+                "error": "Bad Request",
+                "response": {
+                    "message": [
+                        {"exists": False, "jid": f"{number}@s.whatsapp.net", "number": number}
+                    ]
+                },
+            }
+        jid = number if "@" in number else f"{number}@s.whatsapp.net"
+        message: dict[str, Any]
+        if action == "sendText":
+            message = {"extendedTextMessage": {"text": body.get("text")}}
+        elif action == "sendReaction":
+            message = {"reactionMessage": {"key": body.get("key"), "text": body.get("reaction")}}
+        elif action == "sendWhatsAppAudio":
+            message = {"audioMessage": {"mimetype": "audio/ogg; codecs=opus", "ptt": True}}
+        elif action == "sendMedia":
+            kind = f"{body.get('mediatype')}Message"
+            message = {kind: {"mimetype": body.get("mimetype"), "caption": body.get("caption")}}
+        else:
+            return 404, {"status": 404, "error": "Not Found", "response": {"message": [action]}}
+        return 201, {
+            "key": {"remoteJid": jid, "fromMe": True, "id": "BAE5" + uuid.uuid4().hex[:12].upper()},
+            "message": message,
+            "messageTimestamp": "1717689097",
+            "status": "PENDING",
+        }
+
+    @staticmethod
+    def _reply(h: BaseHTTPRequestHandler, status: int, body: Any) -> None:
+        """Write a JSON answer."""
+        data = json.dumps(body).encode()
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
+
+
+@pytest.fixture
+def evolution_stub() -> Iterator[EvolutionStub]:
+    """A running Evolution API stub, stopped after the test."""
+    stub = EvolutionStub().start()
+    yield stub
+    stub.stop()

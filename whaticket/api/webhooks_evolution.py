@@ -1,0 +1,54 @@
+"""Evolution API (Baileys bridge) webhook endpoints.
+
+Evolution signs nothing, so each connection's URL carries its own secret path segment
+(`/webhooks/evolution/<whatsappId>/<webhookSecret>`), compared in constant time. A valid
+delivery is stored durably (services/inbound_events) before the 200 answer; a worker job
+turns it into messages, acks and session changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+from flask import Response, jsonify, request
+
+from whaticket import db as dbmod
+from whaticket.api.base import Blueprint
+from whaticket.extensions import db
+from whaticket.models import Whatsapp
+from whaticket.security import PUBLIC
+from whaticket.services import inbound_events
+from whaticket.utils.crypto import decrypt_json
+
+blp = Blueprint(
+    "webhooks_evolution",
+    __name__,
+    url_prefix="/webhooks/evolution",
+    description="Evolution API (Baileys bridge) webhook",
+)
+
+
+@blp.post("/<int:whatsapp_id>/<secret>")
+@blp.doc(security=PUBLIC)
+def receive(whatsapp_id: int, secret: str) -> tuple[Response, int]:
+    """Store one Evolution delivery for the connection (public: the secret authenticates)."""
+    conn = db.session.get(Whatsapp, whatsapp_id)
+    if conn is None or conn.provider != "evolution":
+        return jsonify({"error": "ERR_NO_WAPP_FOUND"}), 404
+    expected = str(decrypt_json(conn.provider_config).get("webhookSecret") or "")
+    # An unset secret must never match an empty or guessed path segment.
+    if not expected or not hmac.compare_digest(secret.encode(), expected.encode()):
+        return jsonify({"error": "ERR_INVALID_WEBHOOK_SECRET"}), 401
+    raw = request.get_data()
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        return jsonify({"error": "ERR_INVALID_JSON"}), 400
+    if not isinstance(payload, dict):
+        return jsonify({"error": "ERR_INVALID_JSON"}), 400
+    # The body hash makes an exact redelivery (Evolution retries up to 10 times) collide.
+    inbound_events.record(conn, raw, dedupe_key=hashlib.sha256(raw).hexdigest())
+    dbmod.commit()
+    return jsonify({"ok": True}), 200
