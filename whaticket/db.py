@@ -112,6 +112,13 @@ def rollback() -> None:
     db.session.rollback()
 
 
+def drop_side_effects_after(mark: int) -> None:
+    """Forget the side effects registered since `mark` (a SAVEPOINT was rolled back)."""
+    callbacks = db.session.info.get(_AFTER_COMMIT)
+    if callbacks is not None:
+        del callbacks[mark:]
+
+
 def pending_side_effects() -> int:
     """How many side effects wait for the current transaction (for tests and debugging)."""
     return len(db.session.info.get(_AFTER_COMMIT, []))

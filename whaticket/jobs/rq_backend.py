@@ -8,6 +8,8 @@ from typing import Any
 from flask import Flask
 from redis import Redis
 from rq import Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 
 from whaticket.jobs import JobBackend, JobFunc
 
@@ -45,6 +47,10 @@ class RQBackend(JobBackend):
     ) -> None:
         """Enqueue now, at a time, or after a delay."""
         q = self.queue(queue)
+        if job_id:
+            job_id = f"{self.prefix}-{job_id}"  # job ids are global in Redis: namespace them
+        if job_id and at is None and in_ is None and self._waiting(job_id):
+            return  # the same job is already queued and will see this work too
         opts: dict[str, Any] = {"job_id": job_id} if job_id else {}
         if at is not None:
             q.enqueue_at(at, func, *args, **opts)
@@ -52,3 +58,11 @@ class RQBackend(JobBackend):
             q.enqueue_in(in_, func, *args, **opts)
         else:
             q.enqueue(func, *args, **opts)
+
+    def _waiting(self, job_id: str) -> bool:
+        """Whether a job with this id is queued and not started yet."""
+        try:
+            job = Job.fetch(job_id, connection=self.connection)
+        except NoSuchJobError:
+            return False
+        return job.get_status(refresh=False) == JobStatus.QUEUED

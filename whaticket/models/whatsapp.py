@@ -66,8 +66,9 @@ class Whatsapp(CompanyScopedMixin, TimestampMixin, db.Model):
     expires_inactive_message: Mapped[str | None] = mapped_column(sa.Text)
 
     company: Mapped[Company] = relationship()
+    # Loaded when used: most code paths (every ticket row joins its connection) never do.
     queues: Mapped[list[Queue]] = relationship(
-        secondary=whatsapp_queues, lazy="selectin", order_by="Queue.order_queue, Queue.id"
+        secondary=whatsapp_queues, lazy="select", order_by="Queue.order_queue, Queue.id"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from whaticket.errors import AppError
 from whaticket.extensions import db
@@ -59,9 +60,11 @@ def handle_inbound(company_id: int, whatsapp_id: int, event: InboundMessage) -> 
         db.session.execute(
             sa.update(Ticket)
             .where(Ticket.id == ticket.id)
-            .values(unread_messages=Ticket.unread_messages + 1)
+            .values(unread_messages=Ticket.unread_messages + 1),
+            execution_options={"synchronize_session": False},
         )
-        db.session.refresh(ticket, ["unread_messages"])
+        # The loaded value plus one is what the events show; the row itself is exact.
+        set_committed_value(ticket, "unread_messages", (ticket.unread_messages or 0) + 1)
     ticket.last_message = message.body or message.media_name or ""
     ticket.from_me = event.from_me
     db.session.flush()

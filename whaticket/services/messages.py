@@ -259,10 +259,11 @@ def delete_message(company_id: int, message_id: int, actor: User) -> Message:
 
 
 def store_inbound(ticket: Ticket, fields: dict[str, Any]) -> Message | None:
-    """Store an inbound (or phone-sent) message once per provider id; None on a redelivery."""
-    existing = _by_provider_id(ticket.company_id, ticket.whatsapp_id, fields["provider_id"])
-    if existing is not None:
-        return None
+    """Store an inbound (or phone-sent) message once per provider id; None on a redelivery.
+
+    The unique key decides: callers check for the id first to skip work, and a
+    concurrent delivery that slips past that check loses here.
+    """
     try:
         with savepoint():
             message = Message(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from whaticket.models import Message, Ticket
@@ -9,18 +10,23 @@ from whaticket.realtime import rooms
 from whaticket.realtime.emit import emit
 
 
-def ticket_payload(ticket: Ticket) -> dict[str, Any]:
-    """The ticket as events carry it."""
+@cache
+def _schemas() -> tuple[Any, Any]:
+    """Schema instances built once: building one costs more than dumping a row with it."""
+    from whaticket.schemas.messages import MessageSchema
     from whaticket.schemas.tickets import TicketSchema
 
-    return TicketSchema().dump(ticket)
+    return TicketSchema(), MessageSchema()
+
+
+def ticket_payload(ticket: Ticket) -> dict[str, Any]:
+    """The ticket as events carry it."""
+    return _schemas()[0].dump(ticket)
 
 
 def message_payload(message: Message) -> dict[str, Any]:
     """The message as events carry it."""
-    from whaticket.schemas.messages import MessageSchema
-
-    return MessageSchema().dump(message)
+    return _schemas()[1].dump(message)
 
 
 def _watch_rooms(cid: int, status: str, queue_id: int | None, user_id: int | None) -> list[str]:
