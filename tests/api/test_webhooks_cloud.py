@@ -286,3 +286,78 @@ def test_agent_reply_reaches_the_stub_and_statuses_move_its_ack(
         assert _post(client, prefix, payload).status_code == 200
         db.session.expire_all()
         assert db.session.get(Message, sent["id"]).ack == ack
+
+
+def test_inbound_image_is_downloaded_by_a_job(client, prefix, conn, graph_stub, admin, auth):
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    graph_stub.add_media("77001", png, "image/png")
+    payload = with_messages(
+        [
+            {
+                "from": "5511987654321",
+                "id": "wamid.IMG1",
+                "timestamp": "1700000000",
+                "type": "image",
+                "image": {"id": "77001", "mime_type": "image/png", "caption": "foto"},
+            }
+        ]
+    )
+    assert _post(client, prefix, payload).status_code == 200
+    db.session.expire_all()
+    message = db.session.scalar(sa.select(Message).where(Message.provider_id == "wamid.IMG1"))
+    assert message.media_path and message.media_error is None and message.media_type == "image"
+    shown = client.get(f"{prefix}/messages/{message.ticket_id}", headers=auth(admin)).get_json()
+    url = shown["messages"][-1]["mediaUrl"]
+    with client.get(url.split("localhost:8080", 1)[-1]) as media:
+        assert media.status_code == 200 and media.data == png
+
+
+def test_failed_download_keeps_the_message_and_can_be_retried(
+    client, prefix, conn, graph_stub, admin, auth
+):
+    payload = with_messages(
+        [
+            {
+                "from": "5511987654321",
+                "id": "wamid.IMG2",
+                "timestamp": "1700000000",
+                "type": "image",
+                "image": {"id": "missing-media", "mime_type": "image/png"},
+            }
+        ]
+    )
+    assert _post(client, prefix, payload).status_code == 200
+    db.session.expire_all()
+    message = db.session.scalar(sa.select(Message).where(Message.provider_id == "wamid.IMG2"))
+    assert message.media_path is None and message.media_error
+    graph_stub.add_media("missing-media", b"%PDF-1.4 test", "application/pdf")
+    resp = client.post(f"{prefix}/messages/{message.id}/retry-media", headers=auth(admin))
+    assert resp.status_code == 200
+    db.session.expire_all()
+    message = db.session.get(Message, message.id)
+    assert message.media_path and message.media_error is None
+
+
+def test_template_send_reaches_the_graph_api(
+    client, prefix, company, conn, graph_stub, admin, auth, other_admin
+):
+    ticket = factories.TicketFactory(
+        company=company, whatsapp=conn, status="open", user_id=admin.id
+    )
+    body = {"template": {"name": "hello_world", "language": "en_US"}}
+    resp = client.post(f"{prefix}/messages/{ticket.id}/template", json=body, headers=auth(admin))
+    assert resp.status_code == 200, resp.get_json()
+    sent = [r for r in graph_stub.sent() if r.get("type") == "template"]
+    assert sent and sent[-1]["template"] == {"name": "hello_world", "language": {"code": "en_US"}}
+    assert resp.get_json()["providerId"].startswith("wamid.")
+    bad = client.post(
+        f"{prefix}/messages/{ticket.id}/template", json={"template": {}}, headers=auth(admin)
+    )
+    assert bad.status_code == 400 and "template" in bad.get_json()["fields"]
+    assert (
+        client.post(
+            f"{prefix}/messages/{ticket.id}/template", json=body, headers=auth(other_admin)
+        ).status_code
+        == 404
+    )
+    assert client.post(f"{prefix}/messages/{ticket.id}/template", json=body).status_code == 401

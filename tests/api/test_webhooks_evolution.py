@@ -243,3 +243,33 @@ def test_revoke_reaction_and_edit_land_on_the_message(client, prefix, conn):
     db.session.expire_all()
     assert db.session.get(Message, message.id).is_deleted
     assert _count(Message) == 1  # none of these created a message
+
+
+def test_creating_an_evolution_connection_registers_the_webhook(
+    client, prefix, admin, auth, evolution_stub, app
+):
+    from tests.stubs.evolution import API_KEY
+
+    resp = client.post(
+        f"{prefix}/whatsapp",
+        json={
+            "name": "Bridge",
+            "provider": "evolution",
+            "providerConfig": {
+                "baseUrl": evolution_stub.url,
+                "apiKey": API_KEY,
+                "instance": "created-inst",
+            },
+        },
+        headers=auth(admin),
+    )
+    assert resp.status_code == 200, resp.get_json()
+    whatsapp_id = resp.get_json()["id"]
+    hooks = evolution_stub.calls("/webhook/set/created-inst")
+    assert len(hooks) == 1
+    url = json.dumps(hooks[0].json)
+    assert f"/webhooks/evolution/{whatsapp_id}/" in url
+    db.session.expire_all()
+    from whaticket.models import Whatsapp
+
+    assert db.session.get(Whatsapp, whatsapp_id).status in ("qrcode", "CONNECTED", "OPENING")

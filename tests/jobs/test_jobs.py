@@ -146,9 +146,8 @@ def test_rq_rollback_enqueues_nothing(redis_app):
 
 
 def test_periodic_sweep_fires_once_across_worker_processes(redis_app):
-    from whaticket.jobs.worker import build_cron
-
     from whaticket.jobs.periodic import PERIODIC_JOBS
+    from whaticket.jobs.worker import build_cron
 
     backend = jobs.get_backend()
     conn = backend.connection

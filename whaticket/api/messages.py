@@ -13,6 +13,7 @@ from whaticket.schemas.messages import (
     MessagePageSchema,
     MessageSchema,
     MessageSendSchema,
+    TemplateSendSchema,
 )
 from whaticket.security import auth_required, current_company_id
 from whaticket.services import messages as message_service
@@ -120,6 +121,20 @@ def retry_media(message_id: int):
     from whaticket.services import media_download
 
     message = media_download.retry(current_company_id(), message_id)
+    body = MessageSchema().dump(message)
+    dbmod.commit()
+    return jsonify(body)
+
+
+@blp.post("/<int:ticket_id>/template")
+@auth_required
+@blp.arguments(TemplateSendSchema)
+@blp.response(200, MessageSchema)
+def send_template(data: dict, ticket_id: int):
+    """Send an approved template (Cloud API connections; for closed 24-hour windows)."""
+    message = message_service.send_template(
+        current_company_id(), ticket_id, data["template"], current_user
+    )
     body = MessageSchema().dump(message)
     dbmod.commit()
     return jsonify(body)

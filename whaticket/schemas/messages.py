@@ -84,6 +84,20 @@ class MessageSendSchema(BaseSchema):
     quoted_msg = fields.Raw(allow_none=True)
 
 
+class TemplateSchema(BaseSchema):
+    """A Cloud API template: its approved name, language code and components."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=512))
+    language = fields.String(required=True, validate=validate.Length(min=2, max=15))
+    components = fields.List(fields.Dict(), load_default=None)
+
+
+class TemplateSendSchema(BaseSchema):
+    """`POST /messages/<ticketId>/template`."""
+
+    template = fields.Nested(TemplateSchema, required=True)
+
+
 class MessageListArgsSchema(BaseSchema):
     """`GET /messages/<ticketId>?pageNumber=`."""
 

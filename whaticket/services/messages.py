@@ -184,6 +184,37 @@ def deliver_text(
     return message
 
 
+def send_template(
+    company_id: int,
+    ticket_id: int,
+    template: dict[str, Any],
+    actor: User,
+) -> Message:
+    """An approved template (the Cloud API's only way to write after 24 hours of silence)."""
+    ticket = ticket_service.get_ticket(company_id, ticket_id)
+    if not ticket_service.can_see(actor, ticket):
+        raise AppError("ERR_NO_TICKET_FOUND", 404)
+    conn = _connection(ticket)
+    gateway = gateway_for(conn)
+    if not hasattr(gateway, "send_template"):
+        raise AppError("ERR_TEMPLATES_NOT_SUPPORTED", 400)
+    message = _record_outbound(ticket, f"[template: {template['name']}]", "agent")
+    try:
+        result = gateway.send_template(
+            conn,
+            _recipient(ticket),
+            template["name"],
+            template["language"],
+            template.get("components"),
+        )
+    except GatewayError as exc:
+        _failed(message, exc)
+        raise SendFailedError(exc) from exc
+    _sent(ticket, message, result.provider_id, result.ack)
+    ticket_service.mark_read(ticket)
+    return message
+
+
 def send_bot_text(ticket: Ticket, text: str) -> Message:
     """A bot/system text (farewell, rating prompt, notices): never fails the caller."""
     return deliver_text(ticket, render_for(ticket, text), origin="bot", raise_on_failure=False)

@@ -292,6 +292,12 @@ def create_connection(company_id: int, data: dict[str, Any]) -> Whatsapp:
     _greeting_rule(conn)
     db.session.add(conn)
     _finish_write(conn)
+    if provider == "evolution":
+        # Creating an Evolution connection registers our webhook URL with the bridge.
+        from whaticket import jobs
+        from whaticket.services import sessions
+
+        jobs.enqueue(sessions.start_job, company_id, conn.id)
     return conn
 
 
