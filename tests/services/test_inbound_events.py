@@ -170,3 +170,20 @@ def test_media_that_cannot_be_fetched_keeps_an_error_and_can_be_retried(
         client.post(f"{prefix}/messages/999999/retry-media", headers=auth(admin)).status_code == 404
     )
     assert client.post(f"{prefix}/messages/{message.id}/retry-media").status_code == 401
+
+
+def test_retry_media_is_refused_to_other_companies(app, client, prefix, conn, other_admin, auth):
+    from whaticket.services.inbound import handle_inbound
+    from whaticket.whatsapp.base import InboundMessage
+
+    handle_inbound(
+        conn.company_id,
+        conn.id,
+        InboundMessage(
+            provider_id="MEDIA-2", chat_id="5511987654321", media_ref="remote", media_type="image"
+        ),
+    )
+    dbmod.commit()
+    message = db.session.scalar(sa.select(Message))
+    resp = client.post(f"{prefix}/messages/{message.id}/retry-media", headers=auth(other_admin))
+    assert resp.status_code == 404

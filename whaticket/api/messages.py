@@ -120,7 +120,7 @@ def retry_media(message_id: int):
     """Try again to download an inbound message's media."""
     from whaticket.services import media_download
 
-    message = media_download.retry(current_company_id(), message_id)
+    message = media_download.retry(current_company_id(), message_id, current_user)
     body = MessageSchema().dump(message)
     dbmod.commit()
     return jsonify(body)

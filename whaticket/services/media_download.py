@@ -9,7 +9,7 @@ from flask import current_app
 from whaticket import jobs
 from whaticket.errors import AppError
 from whaticket.extensions import db
-from whaticket.models import Message, Ticket, Whatsapp
+from whaticket.models import Message, Ticket, User, Whatsapp
 from whaticket.services import ticket_events as events
 from whaticket.whatsapp.base import GatewayError
 
@@ -66,10 +66,15 @@ def download(message_id: int, attempt: int = 1) -> None:
     current_app.logger.info("media of message %s stored", message_id)
 
 
-def retry(company_id: int, message_id: int) -> Message:
+def retry(company_id: int, message_id: int, actor: User) -> Message:
     """`POST /messages/<id>/retry-media`: try a failed download again."""
+    from whaticket.services.tickets import can_see
+
     message = db.session.get(Message, message_id)
     if message is None or message.company_id != company_id:
+        raise AppError("ERR_NO_MESSAGE_FOUND", 404)
+    ticket = db.session.get(Ticket, message.ticket_id)
+    if ticket is None or not can_see(actor, ticket):
         raise AppError("ERR_NO_MESSAGE_FOUND", 404)
     if message.media_path or not media_ref(message):
         raise AppError("ERR_NO_MEDIA_TO_RETRY", 400)
