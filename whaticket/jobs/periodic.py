@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from whaticket.jobs import users
+from whaticket.jobs import automation, users
 
 
 @dataclass(frozen=True)
@@ -31,4 +31,6 @@ def requeue_stale_inbound() -> int:
 PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("stale-online-sweep", users.sweep_stale_online, 60),
     PeriodicJob("inbound-requeue-stale", requeue_stale_inbound, 120),
+    PeriodicJob("ticket-auto-close", automation.auto_close_tickets, 60),
+    PeriodicJob("ticket-auto-transfer", automation.auto_transfer_tickets, 60),
 ]
