@@ -5,7 +5,7 @@ from whaticket.models.contact import Contact, ContactCustomField
 from whaticket.models.inbound_event import InboundEvent
 from whaticket.models.message import Message
 from whaticket.models.plan import FEATURE_FLAGS, Plan
-from whaticket.models.queue import Queue, user_queues
+from whaticket.models.queue import Queue, QueueOption, user_queues
 from whaticket.models.quick_message import QuickMessage
 from whaticket.models.refresh_token import RefreshToken
 from whaticket.models.setting import Setting
@@ -25,6 +25,7 @@ __all__ = [
     "Message",
     "Plan",
     "Queue",
+    "QueueOption",
     "QuickMessage",
     "RefreshToken",
     "Setting",

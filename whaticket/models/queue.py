@@ -42,5 +42,30 @@ class Queue(CompanyScopedMixin, TimestampMixin, db.Model):
     #: Position in the chatbot menu.
     order_queue: Mapped[int | None] = mapped_column()
     schedules: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    #: Media sent with the greeting (path under MEDIA_ROOT/<company_id>/).
+    media_path: Mapped[str | None] = mapped_column(sa.String(500))
+    media_name: Mapped[str | None] = mapped_column(sa.String(255))
 
     company: Mapped[Company] = relationship()
+
+
+class QueueOption(CompanyScopedMixin, TimestampMixin, db.Model):
+    """A node of a queue's chatbot tree: what the customer types, and what the bot answers."""
+
+    __tablename__ = "queue_options"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    queue_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("queues.id", ondelete="CASCADE"), index=True
+    )
+    #: The parent node; roots have none. Deleting a node deletes its subtree.
+    parent_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("queue_options.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(sa.String(255))
+    message: Mapped[str | None] = mapped_column(sa.Text)
+    #: What the customer types to choose this node ("1", "2", ...).
+    option: Mapped[str] = mapped_column(sa.String(20))
+    #: Path under MEDIA_ROOT/<company_id>/ (never absolute).
+    media_path: Mapped[str | None] = mapped_column(sa.String(500))
+    media_name: Mapped[str | None] = mapped_column(sa.String(255))
