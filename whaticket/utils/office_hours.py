@@ -1,0 +1,68 @@
+"""Office hours: is a weekly schedule open at a given moment, in the company's time zone?"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _parse(hhmm: str | None) -> time | None:
+    """ "08:30" -> time(8, 30); empty or malformed -> None."""
+    if not hhmm:
+        return None
+    try:
+        hours, minutes = (int(part) for part in hhmm.split(":")[:2])
+        return time(hours, minutes)
+    except (ValueError, TypeError):
+        return None
+
+
+def _day(schedules: Iterable[dict[str, Any]], weekday: str) -> tuple[time, time] | None:
+    """The (start, end) of a weekday; None when the day has no hours (closed)."""
+    for entry in schedules:
+        if str(entry.get("weekdayEn", "")).lower() == weekday:
+            start, end = _parse(entry.get("startTime")), _parse(entry.get("endTime"))
+            if start is None or end is None:
+                return None
+            return start, end
+    return None
+
+
+def is_open(
+    schedules: list[dict[str, Any]] | None,
+    now: datetime,
+    tz: str = "America/Sao_Paulo",
+    closed_dates: Iterable[date] = (),
+) -> bool:
+    """Whether `now` falls inside the schedule (SaaS shape: weekdayEn, startTime, endTime).
+
+    An empty schedule means always open. A range whose end is before its start crosses
+    midnight: Monday 22:00-02:00 is open Monday 23:00 and Tuesday 01:00. A closed date
+    (holiday) closes its whole local day, and the night that starts on it.
+    """
+    if not schedules:
+        return True
+    closed = set(closed_dates)
+    local = now.astimezone(ZoneInfo(tz))
+    if local.date() in closed:
+        return False
+    today = WEEKDAYS[local.weekday()]
+    yesterday = WEEKDAYS[(local.weekday() - 1) % 7]
+    clock = local.time().replace(second=0, microsecond=0)
+    hours = _day(schedules, today)
+    if hours is not None:
+        start, end = hours
+        if start <= end and start <= clock <= end:
+            return True
+        if start > end and clock >= start:  # today's range runs past midnight
+            return True
+    spill = _day(schedules, yesterday)
+    if spill is not None:
+        start, end = spill
+        if start > end and clock <= end:  # yesterday's range reaches into today
+            return local.date() - timedelta(days=1) not in closed
+    return False
