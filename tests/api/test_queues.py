@@ -23,6 +23,8 @@ ROW_KEYS = {
     "outOfHoursMessage",
     "orderQueue",
     "schedules",
+    "mediaPath",
+    "mediaName",
     "companyId",
     "createdAt",
     "updatedAt",

@@ -59,3 +59,51 @@ def delete_queue(queue_id: int) -> dict[str, str]:
     queue_service.delete_queue(current_company_id(), queue_id)
     dbmod.commit()
     return {"message": "Queue deleted"}
+
+
+#: OpenAPI body of the media upload endpoints (multipart field `file`).
+MEDIA_UPLOAD_BODY = {
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            }
+        }
+    }
+}
+
+
+def uploaded_file() -> tuple[bytes, str, str]:
+    """The multipart `file` as (bytes, name, declared type); 400 fields.file when missing."""
+    from flask import request
+
+    from whaticket.errors import AppError
+
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise AppError("ERR_VALIDATION", 400, {"file": ["Missing data for required field."]})
+    return upload.read(), upload.filename, upload.mimetype or ""
+
+
+@blp.post("/<int:queue_id>/media-upload")
+@admin_required
+@blp.doc(requestBody=MEDIA_UPLOAD_BODY)
+@blp.response(200, QueueSchema)
+def upload_queue_media(queue_id: int) -> Queue:
+    """Attach the media sent after the queue greeting (admins; size and type limits apply)."""
+    data, name, mimetype = uploaded_file()
+    queue = queue_service.set_queue_media(current_company_id(), queue_id, data, name, mimetype)
+    dbmod.commit()
+    return queue
+
+
+@blp.delete("/<int:queue_id>/media-upload")
+@admin_required
+@blp.response(200, QueueSchema)
+def delete_queue_media(queue_id: int) -> Queue:
+    """Remove the queue's greeting media and its file (admins)."""
+    queue = queue_service.clear_queue_media(current_company_id(), queue_id)
+    dbmod.commit()
+    return queue

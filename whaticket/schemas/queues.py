@@ -20,6 +20,15 @@ MESSAGE_MAX = 10000
 ORDER_MAX = 1_000_000
 
 
+def media_url(company_id: int, rel: str | None) -> str | None:
+    """The signed public URL of a stored file, or None when there is none."""
+    if not rel:
+        return None
+    from whaticket.services.media import public_url
+
+    return public_url(company_id, rel)
+
+
 class StrippedName(fields.String):
     """A queue name: surrounding blanks dropped, then 1 to 120 characters."""
 
@@ -117,12 +126,17 @@ class QueueSchema(BaseSchema):
     out_of_hours_message = fields.String(allow_none=True)
     order_queue = fields.Integer(allow_none=True)
     schedules = fields.Method("_schedules")
+    media_path = fields.Method("_media_url")
+    media_name = fields.String(allow_none=True)
     company_id = fields.Integer()
     created_at = Timestamp()
     updated_at = Timestamp()
 
     def _schedules(self, queue: Any) -> list[dict[str, Any]]:
         return list(getattr(queue, "schedules", None) or [])
+
+    def _media_url(self, queue: Any) -> str | None:
+        return media_url(queue.company_id, getattr(queue, "media_path", None))
 
 
 class _QueueWriteSchema(BaseSchema):

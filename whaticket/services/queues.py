@@ -161,3 +161,40 @@ def payload(queue: Queue) -> dict[str, Any]:
     from whaticket.schemas.queues import QueueSchema
 
     return QueueSchema().dump(queue)
+
+
+#: Where queue greeting media is stored, under MEDIA_ROOT/<company_id>/.
+MEDIA_SUBDIR = "queues"
+
+
+def set_queue_media(
+    company_id: int, queue_id: int, data: bytes, filename: str | None, mimetype: str | None
+) -> Queue:
+    """Store a file as the queue's greeting media, replacing (and later deleting) the old one."""
+    from whaticket.db import after_commit
+    from whaticket.services import media
+
+    queue = get_queue(company_id, queue_id)
+    stored = media.save(company_id, data, filename, mimetype, subdir=MEDIA_SUBDIR)
+    old = queue.media_path
+    queue.media_path, queue.media_name = stored.path, stored.name
+    db.session.flush()
+    if old:
+        after_commit(lambda: media.delete(company_id, old))
+    emit_to_company(company_id, "queue", {"action": "update", "queue": payload(queue)})
+    return queue
+
+
+def clear_queue_media(company_id: int, queue_id: int) -> Queue:
+    """Remove the queue's greeting media (the file goes once the change commits)."""
+    from whaticket.db import after_commit
+    from whaticket.services import media
+
+    queue = get_queue(company_id, queue_id)
+    old = queue.media_path
+    queue.media_path = queue.media_name = None
+    db.session.flush()
+    if old:
+        after_commit(lambda: media.delete(company_id, old))
+    emit_to_company(company_id, "queue", {"action": "update", "queue": payload(queue)})
+    return queue
