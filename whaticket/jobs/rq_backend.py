@@ -23,6 +23,15 @@ def redis_connection(app: Flask) -> Redis:
     return conn
 
 
+def app_redis() -> Redis | None:
+    """The current app's Redis client, or None without REDIS_URL (single-process mode)."""
+    from flask import current_app
+
+    if not current_app.config.get("REDIS_URL"):
+        return None
+    return redis_connection(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
 class RQBackend(JobBackend):
     """Enqueue on RQ; delayed jobs use RQ's own scheduler (enqueue_at / enqueue_in)."""
 

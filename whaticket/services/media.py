@@ -15,6 +15,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from flask import current_app
@@ -232,3 +233,23 @@ def is_inline(mimetype: str) -> bool:
     """True for types a browser may display in place (images, audio, video; not SVG)."""
     value = base_type(mimetype)
     return value.startswith(_INLINE_MAJORS) and value not in _NEVER_INLINE
+
+
+def replace(
+    row: Any,
+    company_id: int,
+    data: bytes,
+    filename: str | None,
+    mimetype: str | None,
+    subdir: str,
+) -> StoredMedia:
+    """Store a file as `row`'s media (media_path/media_name); the file it replaces is
+    deleted only after the commit, so a rolled-back request keeps it."""
+    from whaticket.db import after_commit
+
+    stored = save(company_id, data, filename, mimetype, subdir=subdir)
+    old = row.media_path
+    row.media_path, row.media_name = stored.path, stored.name
+    if old:
+        after_commit(lambda: delete(company_id, old))
+    return stored

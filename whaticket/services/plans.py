@@ -69,3 +69,18 @@ def delete_plan(plan_id: int) -> None:
         raise AppError("ERR_PLAN_IN_USE", 400)
     db.session.delete(plan)
     db.session.flush()
+
+
+def enforce_limit(company_id: int, model: Any, limit: str, error: str) -> None:
+    """400 `error` when the company already has as many `model` rows as its plan's `limit`
+    (users, connections or queues) allows; a company without a plan has no limits."""
+    company = db.session.get(Company, company_id)
+    if company is None:
+        raise AppError("ERR_NO_COMPANY_FOUND", 404)
+    if company.plan is None:
+        return
+    used = db.session.scalar(
+        sa.select(sa.func.count(model.id)).where(model.company_id == company_id)
+    )
+    if (used or 0) >= getattr(company.plan, limit):
+        raise AppError(error, 400)

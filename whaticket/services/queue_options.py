@@ -150,12 +150,8 @@ def set_media(
 ) -> QueueOption:
     """Store a file as the option's media, replacing (and later deleting) any previous one."""
     option = get_option(company_id, option_id)
-    stored = media.save(company_id, data, filename, mimetype, subdir=MEDIA_SUBDIR)
-    old = option.media_path
-    option.media_path, option.media_name = stored.path, stored.name
+    media.replace(option, company_id, data, filename, mimetype, MEDIA_SUBDIR)
     db.session.flush()
-    if old:
-        after_commit(lambda: media.delete(company_id, old))
     return option
 
 

@@ -8,10 +8,11 @@ import sqlalchemy as sa
 
 from whaticket.errors import AppError
 from whaticket.extensions import db
-from whaticket.models import Company, Queue, User, Whatsapp
+from whaticket.models import Queue, User, Whatsapp
 from whaticket.models.queue import user_queues
 from whaticket.models.whatsapp import whatsapp_queues
 from whaticket.realtime.emit import emit_to_company
+from whaticket.services import plans as plan_service
 from whaticket.utils.queries import value_taken
 
 #: Plain columns a create or update copies from the payload.
@@ -38,16 +39,7 @@ def get_queue(company_id: int, queue_id: int) -> Queue:
 
 def enforce_queue_limit(company_id: int) -> None:
     """400 ERR_QUEUE_LIMIT_REACHED when the company's plan has no room for another queue."""
-    company = db.session.get(Company, company_id)
-    if company is None:
-        raise AppError("ERR_NO_COMPANY_FOUND", 404)
-    if company.plan is None:
-        return
-    used = db.session.scalar(
-        sa.select(sa.func.count(Queue.id)).where(Queue.company_id == company_id)
-    )
-    if (used or 0) >= company.plan.queues:
-        raise AppError("ERR_QUEUE_LIMIT_REACHED", 400)
+    plan_service.enforce_limit(company_id, Queue, "queues", "ERR_QUEUE_LIMIT_REACHED")
 
 
 def _check_unique(company_id: int, data: dict[str, Any], exclude_id: int | None = None) -> None:
@@ -171,16 +163,11 @@ def set_queue_media(
     company_id: int, queue_id: int, data: bytes, filename: str | None, mimetype: str | None
 ) -> Queue:
     """Store a file as the queue's greeting media, replacing (and later deleting) the old one."""
-    from whaticket.db import after_commit
     from whaticket.services import media
 
     queue = get_queue(company_id, queue_id)
-    stored = media.save(company_id, data, filename, mimetype, subdir=MEDIA_SUBDIR)
-    old = queue.media_path
-    queue.media_path, queue.media_name = stored.path, stored.name
+    media.replace(queue, company_id, data, filename, mimetype, MEDIA_SUBDIR)
     db.session.flush()
-    if old:
-        after_commit(lambda: media.delete(company_id, old))
     emit_to_company(company_id, "queue", {"action": "update", "queue": payload(queue)})
     return queue
 

@@ -7,17 +7,10 @@ import time
 
 from flask import current_app
 
+from whaticket.jobs.rq_backend import app_redis
+
 _memory: dict[str, tuple[int, float]] = {}
 _lock = threading.Lock()
-
-
-def _redis():
-    """The app's Redis client, or None in the embedded single-process mode."""
-    if not current_app.config.get("REDIS_URL"):
-        return None
-    from whaticket.jobs.rq_backend import redis_connection
-
-    return redis_connection(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 def _key(bucket: str) -> str:
@@ -27,7 +20,7 @@ def _key(bucket: str) -> str:
 def hit(bucket: str, window: int) -> int:
     """Count one event in `bucket` for a `window`-second window; return the count so far."""
     key = _key(bucket)
-    redis = _redis()
+    redis = app_redis()
     if redis is not None:
         pipe = redis.pipeline()
         pipe.incr(key)
@@ -46,7 +39,7 @@ def hit(bucket: str, window: int) -> int:
 def count(bucket: str) -> int:
     """The current count of `bucket` (0 when its window has passed)."""
     key = _key(bucket)
-    redis = _redis()
+    redis = app_redis()
     if redis is not None:
         return int(redis.get(key) or 0)
     with _lock:
@@ -57,7 +50,7 @@ def count(bucket: str) -> int:
 def reset(bucket: str) -> None:
     """Forget `bucket` (e.g. a successful login clears the e-mail's failures)."""
     key = _key(bucket)
-    redis = _redis()
+    redis = app_redis()
     if redis is not None:
         redis.delete(key)
         return
@@ -68,7 +61,7 @@ def reset(bucket: str) -> None:
 def retry_after(bucket: str, window: int) -> int:
     """Seconds until `bucket` resets (the window when unknown)."""
     key = _key(bucket)
-    redis = _redis()
+    redis = app_redis()
     if redis is not None:
         ttl = redis.ttl(key)
         return int(ttl) if ttl and ttl > 0 else window

@@ -10,9 +10,10 @@ from flask import current_app
 
 from whaticket.errors import AppError
 from whaticket.extensions import db
-from whaticket.models import Company, Queue, User, Whatsapp
+from whaticket.models import Queue, User, Whatsapp
 from whaticket.realtime.emit import emit_to_company
 from whaticket.security import hash_password
+from whaticket.services import plans as plan_service
 from whaticket.utils.pagination import paginate, search_filter
 from whaticket.utils.queries import value_taken
 
@@ -67,14 +68,7 @@ def _check_whatsapp(company_id: int, whatsapp_id: int | None) -> None:
 
 def enforce_user_limit(company_id: int) -> None:
     """400 ERR_USER_LIMIT_REACHED when the company's plan has no room for another user."""
-    company = db.session.get(Company, company_id)
-    if company is None:
-        raise AppError("ERR_NO_COMPANY_FOUND", 404)
-    if company.plan is None:
-        return
-    used = db.session.scalar(sa.select(sa.func.count(User.id)).where(User.company_id == company_id))
-    if (used or 0) >= company.plan.users:
-        raise AppError("ERR_USER_LIMIT_REACHED", 400)
+    plan_service.enforce_limit(company_id, User, "users", "ERR_USER_LIMIT_REACHED")
 
 
 def create_user(

@@ -10,10 +10,11 @@ from flask import current_app
 
 from whaticket.errors import AppError
 from whaticket.extensions import db
-from whaticket.models import Company, Queue, Whatsapp
+from whaticket.models import Queue, Whatsapp
 from whaticket.models.whatsapp import ConnectionEvent
 from whaticket.realtime.emit import emit_to_company
 from whaticket.schemas.whatsapps import SECRET_FIELDS, WhatsappSchema, known_providers
+from whaticket.services import plans as plan_service
 from whaticket.utils.crypto import decrypt_json, encrypt_json
 from whaticket.utils.queries import value_taken
 
@@ -115,16 +116,7 @@ def list_events(
 
 def enforce_connection_limit(company_id: int) -> None:
     """400 ERR_CONNECTION_LIMIT_REACHED when the plan has no room for another connection."""
-    company = db.session.get(Company, company_id)
-    if company is None:
-        raise AppError("ERR_NO_COMPANY_FOUND", 404)
-    if company.plan is None:
-        return
-    used = db.session.scalar(
-        sa.select(sa.func.count(Whatsapp.id)).where(Whatsapp.company_id == company_id)
-    )
-    if (used or 0) >= company.plan.connections:
-        raise AppError("ERR_CONNECTION_LIMIT_REACHED", 400)
+    plan_service.enforce_limit(company_id, Whatsapp, "connections", "ERR_CONNECTION_LIMIT_REACHED")
 
 
 def _invalid(field: str, message: str) -> AppError:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app
 
 from whaticket.db import utcnow
+from whaticket.jobs.rq_backend import app_redis
 from whaticket.whatsapp.base import (
     ACK_DELIVERED,
     ACK_ERROR,
@@ -78,15 +79,6 @@ _lock = threading.Lock()
 # -- outbox storage ------------------------------------------------------------
 
 
-def _redis():
-    """The app's Redis client, or None without REDIS_URL (single-process mode)."""
-    if not current_app.config.get("REDIS_URL"):
-        return None
-    from whaticket.jobs.rq_backend import redis_connection
-
-    return redis_connection(current_app._get_current_object())  # type: ignore[attr-defined]
-
-
 def outbox_key(whatsapp_id: int) -> str:
     """The outbox key of a connection (namespaced when FAKE_GATEWAY_NAMESPACE is set)."""
     # Tests give every app its own RATELIMIT_NAMESPACE: reuse it so ids reused by a
@@ -101,7 +93,7 @@ def record(whatsapp_id: int, entry: dict[str, Any]) -> None:
     """Append one entry to a connection's outbox (keeping the newest N)."""
     key = outbox_key(whatsapp_id)
     keep = int(current_app.config.get("FAKE_GATEWAY_OUTBOX_MAX") or 500)
-    redis = _redis()
+    redis = app_redis()
     if redis is not None:
         pipe = redis.pipeline()
         pipe.rpush(key, json.dumps(entry))
@@ -117,7 +109,7 @@ def record(whatsapp_id: int, entry: dict[str, Any]) -> None:
 def read_outbox(whatsapp_id: int) -> list[dict[str, Any]]:
     """Everything recorded for a connection, oldest first (newest last)."""
     key = outbox_key(whatsapp_id)
-    redis = _redis()
+    redis = app_redis()
     if redis is not None:
         return [json.loads(raw) for raw in redis.lrange(key, 0, -1)]
     with _lock:
@@ -127,7 +119,7 @@ def read_outbox(whatsapp_id: int) -> list[dict[str, Any]]:
 def clear_outbox(whatsapp_id: int) -> None:
     """Forget a connection's outbox."""
     key = outbox_key(whatsapp_id)
-    redis = _redis()
+    redis = app_redis()
     if redis is not None:
         redis.delete(key)
         return
