@@ -6,6 +6,7 @@ from whaticket.models.inbound_event import InboundEvent
 from whaticket.models.message import Message
 from whaticket.models.plan import FEATURE_FLAGS, Plan
 from whaticket.models.queue import Queue, QueueOption, user_queues
+from whaticket.models.queue_integration import QueueIntegration
 from whaticket.models.quick_message import QuickMessage
 from whaticket.models.refresh_token import RefreshToken
 from whaticket.models.setting import Setting
@@ -25,6 +26,7 @@ __all__ = [
     "Message",
     "Plan",
     "Queue",
+    "QueueIntegration",
     "QueueOption",
     "QuickMessage",
     "RefreshToken",

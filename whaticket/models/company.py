@@ -34,6 +34,12 @@ class Company(TimestampMixin, db.Model):
     recurrence: Mapped[str | None] = mapped_column(sa.String(20))
     #: Office-hours schedule used when the scheduleType setting is "company".
     schedules: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    #: IANA time zone of the schedules, the templating tags and the reports.
+    timezone: Mapped[str] = mapped_column(
+        sa.String(64), default="America/Sao_Paulo", server_default="America/Sao_Paulo"
+    )
+    #: Holidays and other closed days, as ISO dates ("2026-12-25").
+    closed_dates: Mapped[list[str] | None] = mapped_column(sa.JSON, default=list)
     plan_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("plans.id", ondelete="RESTRICT"), index=True
     )

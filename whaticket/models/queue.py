@@ -45,6 +45,10 @@ class Queue(CompanyScopedMixin, TimestampMixin, db.Model):
     #: Media sent with the greeting (path under MEDIA_ROOT/<company_id>/).
     media_path: Mapped[str | None] = mapped_column(sa.String(500))
     media_name: Mapped[str | None] = mapped_column(sa.String(255))
+    #: The integration (webhook, n8n, Typebot) a ticket entering this queue is handed to.
+    integration_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("queue_integrations.id", ondelete="SET NULL"), index=True
+    )
 
     company: Mapped[Company] = relationship()
 

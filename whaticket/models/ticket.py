@@ -54,7 +54,17 @@ class Ticket(CompanyScopedMixin, TimestampMixin, db.Model):
     chatbot: Mapped[bool] = mapped_column(default=False)
     #: The current node of the chatbot option tree (FK added with queue options).
     queue_option_id: Mapped[int | None] = mapped_column()
+    #: Menus the bot sent in this episode (maxUseBotQueues caps it).
     amount_used_bot_queues: Mapped[int] = mapped_column(default=0)
+    #: Invalid answers since the bot last prompted: one re-prompt, then silence.
+    bot_retries: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: An integration (Typebot, webhook) is running on this ticket.
+    use_integration: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    integration_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("queue_integrations.id", ondelete="SET NULL"), index=True
+    )
+    typebot_session_id: Mapped[str | None] = mapped_column(sa.String(100))
+    typebot_session_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     contact_id: Mapped[int] = mapped_column(
         sa.ForeignKey("contacts.id", ondelete="CASCADE"), index=True
     )
@@ -104,6 +114,10 @@ class TicketTracking(CompanyScopedMixin, TimestampMixin, db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     rating_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     rated: Mapped[bool] = mapped_column(default=False)
+    #: When the out-of-hours notice went out (once per episode).
+    out_of_hours_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When the server sent the greeting on accept (once per episode).
+    greeted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class UserRating(CompanyScopedMixin, TimestampMixin, db.Model):

@@ -64,6 +64,10 @@ class Whatsapp(CompanyScopedMixin, TimestampMixin, db.Model):
     #: Auto-close of inactive open tickets after `expires_ticket` minutes (0 = off).
     expires_ticket: Mapped[int] = mapped_column(default=0)
     expires_inactive_message: Mapped[str | None] = mapped_column(sa.Text)
+    #: The integration that answers queue-less tickets of this connection before the menu.
+    integration_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("queue_integrations.id", ondelete="SET NULL"), index=True
+    )
 
     company: Mapped[Company] = relationship()
     # Loaded when used: most code paths (every ticket row joins its connection) never do.
