@@ -30,6 +30,8 @@ COMPANY_KEYS = {
     "dueDate",
     "recurrence",
     "schedules",
+    "timezone",
+    "closedDates",
     "planId",
     "plan",
     "createdAt",

@@ -153,6 +153,32 @@ def test_send_text(gw, conn, graph_stub):
     }
 
 
+def test_send_interactive_buttons_and_list(gw, conn, graph_stub):
+    gw.send_interactive(conn, "5511987654321", "Escolha:", [("1", "Vendas"), ("#", "Menu inicial")])
+    body = graph_stub.sent()[-1]
+    assert body["type"] == "interactive"
+    assert body["interactive"] == {
+        "type": "button",
+        "body": {"text": "Escolha:"},
+        "action": {
+            "buttons": [
+                {"type": "reply", "reply": {"id": "1", "title": "Vendas"}},
+                {"type": "reply", "reply": {"id": "#", "title": "Menu inicial"}},
+            ]
+        },
+    }
+    # Four choices do not fit in buttons: a list, with long titles cut to 24 characters.
+    choices = [(str(i), f"Departamento numero {i} de vendas") for i in range(1, 5)]
+    gw.send_interactive(conn, "5511987654321", "Escolha:", choices)
+    listed = graph_stub.sent()[-1]["interactive"]
+    assert listed["type"] == "list"
+    rows = listed["action"]["sections"][0]["rows"]
+    assert [r["id"] for r in rows] == ["1", "2", "3", "4"]
+    assert all(len(r["title"]) <= 24 for r in rows)
+    with pytest.raises(NotImplementedError):  # more than a list holds: the caller sends text
+        gw.send_interactive(conn, "5511987654321", "x", [(str(i), "t") for i in range(11)])
+
+
 def test_send_quoted_text(gw, conn, graph_stub):
     gw.send_text(conn, "5511987654321", "see https://x.io", quoted_provider_id="wamid.Q")
     body = graph_stub.sent()[-1]

@@ -12,6 +12,7 @@ from whaticket.schemas.companies import (
     CompanyDeleteArgsSchema,
     CompanyPageSchema,
     CompanyPlanSchema,
+    CompanySchedulesSchema,
     CompanySchema,
     CompanyUpdateSchema,
     CompanyWithSettingsSchema,
@@ -76,6 +77,17 @@ def create_company(data: dict):
 def update_company(data: dict, company_id: int):
     """Update a company (super users)."""
     company = company_service.update_company(company_id, data)
+    dbmod.commit()
+    return company
+
+
+@blp.put("/<int:company_id>/schedules")
+@auth_required
+@blp.arguments(CompanySchedulesSchema)
+@blp.response(200, CompanySchema)
+def update_schedules(data: dict, company_id: int):
+    """Office hours, time zone and closed dates of the caller's company (admins)."""
+    company = company_service.update_schedules(current_user, company_id, data)
     dbmod.commit()
     return company
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from marshmallow import ValidationError, fields, validate, validates
 
 from whaticket.schemas.base import BaseSchema
 from whaticket.schemas.fields import NullableId, Timestamp
 from whaticket.schemas.plans import PlanFlagsSchema, TrimmedLength
+from whaticket.schemas.queues import ScheduleSchema
 from whaticket.schemas.settings import SettingSchema
 
 
@@ -30,10 +34,15 @@ class CompanySchema(BaseSchema):
     due_date = Timestamp(allow_none=True)
     recurrence = fields.String(allow_none=True)
     schedules = fields.List(fields.Dict())
+    timezone = fields.String()
+    closed_dates = fields.Method("_closed_dates")
     plan_id = fields.Integer(allow_none=True)
     plan = fields.Nested(PlanRefSchema, allow_none=True)
     created_at = Timestamp()
     updated_at = Timestamp()
+
+    def _closed_dates(self, company: Any) -> list[str]:
+        return sorted(str(day) for day in (getattr(company, "closed_dates", None) or []))
 
 
 class CompanyWithSettingsSchema(CompanySchema):
@@ -94,6 +103,29 @@ class CompanyUpdateSchema(BaseSchema):
     due_date = Timestamp(allow_none=True)
     recurrence = fields.String(allow_none=True, validate=validate.Length(max=20))
     campaigns_enabled = fields.Boolean(allow_none=True)
+
+
+class CompanySchedulesSchema(BaseSchema):
+    """`PUT /companies/<id>/schedules`: office hours, time zone and closed dates."""
+
+    schedules = fields.List(fields.Nested(ScheduleSchema), validate=validate.Length(max=7))
+    timezone = fields.String(validate=validate.Length(min=1, max=64))
+    closed_dates = fields.List(fields.Date(), validate=validate.Length(max=400))
+
+    @validates("timezone")
+    def _known_zone(self, value: str, **_kw: Any) -> None:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError(
+                "Unknown time zone (use an IANA name such as America/Sao_Paulo)."
+            ) from exc
+
+    @validates("schedules")
+    def _one_per_day(self, value: list[dict[str, Any]], **_kw: Any) -> None:
+        days = [item.get("weekdayEn") for item in value if isinstance(item, dict)]
+        if len(days) != len(set(days)):
+            raise ValidationError("Each weekday may appear only once.")
 
 
 class CompanyDeleteArgsSchema(BaseSchema):

@@ -35,8 +35,7 @@ def _close_inactive(ticket: Ticket, conn: Whatsapp, now: datetime) -> None:
         message_service.send_bot_text(ticket, text)
     ticket.status = "closed"
     ticket.unread_messages = 0
-    ticket.chatbot = False
-    ticket.queue_option_id = None
+    ticket_service.reset_bot(ticket)
     tracking.finished_at = now
     tracking.whatsapp_id = ticket.whatsapp_id
     tracking.user_id = tracking.user_id or ticket.user_id

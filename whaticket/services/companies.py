@@ -48,6 +48,21 @@ def visible_company(actor: User, company_id: int) -> Company:
     return get_company(company_id)
 
 
+def update_schedules(actor: User, company_id: int, data: dict[str, Any]) -> Company:
+    """Set the office hours, time zone and closed dates (the company's admins, or super)."""
+    company = visible_company(actor, company_id)
+    if not (actor.super or actor.is_admin):
+        raise AppError("ERR_NO_PERMISSION", 403)
+    if "schedules" in data:
+        company.schedules = list(data["schedules"])
+    if "timezone" in data:
+        company.timezone = data["timezone"]
+    if "closed_dates" in data:
+        company.closed_dates = sorted({day.isoformat() for day in data["closed_dates"]})
+    db.session.flush()
+    return company
+
+
 def _check_name(name: str, exclude_id: int | None = None) -> None:
     if value_taken(Company.name, name, exclude_id=exclude_id):
         raise AppError("ERR_COMPANY_NAME_ALREADY_EXISTS", 400)

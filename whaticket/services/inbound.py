@@ -3,28 +3,33 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
+from whaticket.db import utcnow
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Message, Ticket, Whatsapp
 from whaticket.models.message import ACK_DELIVERED, ACK_SENT
+from whaticket.services import chatbot, ratings
 from whaticket.services import contacts as contact_service
 from whaticket.services import messages as message_service
-from whaticket.services import ratings
 from whaticket.services import settings as settings_service
 from whaticket.services import ticket_events as events
 from whaticket.services import tickets as ticket_service
 from whaticket.whatsapp.base import InboundMessage
 
 
-def handle_inbound(company_id: int, whatsapp_id: int, event: InboundMessage) -> Message | None:
+def handle_inbound(
+    company_id: int, whatsapp_id: int, event: InboundMessage, now: datetime | None = None
+) -> Message | None:
     """Store one inbound (or phone-sent) message; None when ignored or already stored.
 
     A provider may deliver the same message twice, or two processes may receive it at
-    once: the unique (company, connection, provider id) key makes the second a no-op.
+    once: the unique (company, connection, provider id) key makes the second a no-op, so
+    the bot answers each message once. `now` is the bot's clock (tests set it).
     """
     conn = db.session.get(Whatsapp, whatsapp_id)
     if conn is None or conn.company_id != company_id:
@@ -75,8 +80,8 @@ def handle_inbound(company_id: int, whatsapp_id: int, event: InboundMessage) -> 
     events.emit_ticket_update(
         ticket, old_status=ticket.status, old_user_id=ticket.user_id, old_queue_id=ticket.queue_id
     )
-    if not event.from_me:
-        _rating_reply(ticket, message)
+    if not event.from_me and not _rating_reply(ticket, message):
+        chatbot.on_inbound(ticket, message, now or utcnow())
     return message
 
 
@@ -125,11 +130,11 @@ def _fields(company_id: int, ticket: Ticket, contact_id: int, event: InboundMess
     return fields
 
 
-def _rating_reply(ticket: Ticket, message: Message) -> None:
-    """An answer to the rating prompt closes the episode with a rating."""
+def _rating_reply(ticket: Ticket, message: Message) -> bool:
+    """An answer to the rating prompt closes the episode with a rating; True when it did."""
     if ticket.status != "open":
-        return
+        return False
     tracking = ticket_service.open_tracking(ticket)
     if tracking.rating_at is None or tracking.rated:
-        return
-    ratings.apply_rating(ticket, tracking, message.body)
+        return False
+    return ratings.apply_rating(ticket, tracking, message.body)

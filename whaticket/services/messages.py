@@ -124,12 +124,11 @@ def _failed(message: Message, exc: GatewayError) -> None:
 
 def render_for(ticket: Ticket, text: str) -> str:
     """Mustache tags rendered for the ticket's contact, in the company's time zone."""
-    return render(
-        text,
-        contact_name=ticket.contact.name,
-        now=utcnow(),
-        tz=current_app.config.get("DEFAULT_TIMEZONE", "America/Sao_Paulo"),
+    company = ticket.company
+    tz = (company.timezone if company else None) or current_app.config.get(
+        "DEFAULT_TIMEZONE", "America/Sao_Paulo"
     )
+    return render(text, contact_name=ticket.contact.name, now=utcnow(), tz=tz)
 
 
 def send_text(
@@ -149,6 +148,10 @@ def send_text(
         quoted = db.session.get(Message, quoted_msg_id)
         if quoted is None or quoted.ticket_id != ticket.id:
             raise AppError("ERR_VALIDATION", 400, {"quotedMsg": ["Unknown message."]})
+    echo = ticket_service.greeting_echo(ticket, body)
+    if echo is not None:
+        ticket_service.mark_read(ticket)
+        return echo
     text = render_for(ticket, body)
     message = deliver_text(ticket, text, origin="agent", quoted=quoted)
     ticket_service.mark_read(ticket)
@@ -218,6 +221,77 @@ def send_template(
 def send_bot_text(ticket: Ticket, text: str) -> Message:
     """A bot/system text (farewell, rating prompt, notices): never fails the caller."""
     return deliver_text(ticket, render_for(ticket, text), origin="bot", raise_on_failure=False)
+
+
+def menu_text(header: str, choices: list[tuple[str, str]], footer: list[str]) -> str:
+    """A menu as WhatsApp text: header, one "*[ key ]* - title" line per choice, footer."""
+    parts = [header] if header else []
+    if choices:
+        parts.append("\n".join(f"*[ {key} ]* - {title}" for key, title in choices))
+    if footer:
+        parts.append("\n".join(footer))
+    return "\n\n".join(parts)
+
+
+#: The navigation lines of a text menu, as choices of an interactive one.
+_NAV_CHOICES = {
+    "[ 0 ] Menu anterior": ("0", "Menu anterior"),
+    "[ # ] Menu inicial": ("#", "Menu inicial"),
+}
+
+
+def send_bot_menu(
+    ticket: Ticket,
+    header: str,
+    choices: list[tuple[str, str]],
+    footer: list[str],
+    *,
+    style: str = "text",
+) -> Message:
+    """A bot menu: buttons or a list where `style` asks and the provider has them, else text.
+
+    The stored row always holds the text rendering, so the history reads the same whatever
+    the provider showed.
+    """
+    text = render_for(ticket, menu_text(header, choices, footer))
+    conn = _connection(ticket)
+    gateway = gateway_for(conn)
+    send_interactive = getattr(gateway, "send_interactive", None)
+    if style not in ("button", "list") or send_interactive is None or ticket.is_group:
+        return deliver_text(ticket, text, origin="bot", raise_on_failure=False)
+    nav = [_NAV_CHOICES[line] for line in footer if line in _NAV_CHOICES]
+    message = _record_outbound(ticket, text, "bot")
+    try:
+        result = send_interactive(
+            conn,
+            _recipient(ticket),
+            render_for(ticket, header) or "Escolha uma opção",
+            choices + nav,
+            kind=style,
+        )
+    except NotImplementedError:
+        # Too many choices for this provider's widgets: plain text instead.
+        db.session.delete(message)
+        db.session.flush()
+        return deliver_text(ticket, text, origin="bot", raise_on_failure=False)
+    except GatewayError as exc:
+        _failed(message, exc)
+        current_app.logger.warning("bot menu on ticket %s failed: %s", ticket.id, exc)
+        return message
+    _sent(ticket, message, result.provider_id, result.ack)
+    return message
+
+
+def send_bot_file(ticket: Ticket, data: bytes, filename: str) -> Message | None:
+    """A bot's file (queue or option media): never fails the caller."""
+    import mimetypes
+
+    mimetype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    try:
+        return deliver_media(ticket, [(data, filename, mimetype)], [], origin="bot")[0]
+    except AppError as exc:
+        current_app.logger.warning("bot file on ticket %s failed: %s", ticket.id, exc.code)
+        return None
 
 
 def send_media(

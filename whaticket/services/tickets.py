@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -114,11 +115,22 @@ def reopen_as_pending(ticket: Ticket) -> None:
     ticket.status = "pending"
     ticket.user_id = None
     ticket.queue_id = None
-    ticket.chatbot = False
-    ticket.queue_option_id = None
+    reset_bot(ticket)
     db.session.flush()
     open_tracking(ticket)
     events.emit_ticket_update(ticket, old_status=old[0], old_user_id=old[1], old_queue_id=old[2])
+
+
+def reset_bot(ticket: Ticket) -> None:
+    """A new episode starts with a fresh bot: no menu state, counters or integration."""
+    ticket.chatbot = False
+    ticket.queue_option_id = None
+    ticket.bot_retries = 0
+    ticket.amount_used_bot_queues = 0
+    ticket.use_integration = False
+    ticket.integration_id = None
+    ticket.typebot_session_id = None
+    ticket.typebot_session_at = None
 
 
 # -- agent actions ---------------------------------------------------------------
@@ -284,7 +296,9 @@ def update_ticket(company_id: int, ticket_id: int, data: dict[str, Any], actor: 
     if "queue_id" in data:
         ticket.queue_id = data["queue_id"]
     if status == "open":
-        ticket.chatbot = False  # an agent took over: the bot stops
+        # An agent took over: the bot and any integration stop.
+        ticket.chatbot = False
+        ticket.use_integration = False
     elif "chatbot" in data:
         ticket.chatbot = bool(data["chatbot"])
     if "queue_option_id" in data:
@@ -300,6 +314,8 @@ def update_ticket(company_id: int, ticket_id: int, data: dict[str, Any], actor: 
         tracking.rating_at, tracking.rated = None, False
         tracking.user_id = ticket.user_id
     db.session.flush()
+    if status == "open" and old_status != "open":
+        _greet_on_accept(ticket, tracking, message_service)
     events.emit_ticket_update(
         ticket, old_status=old_status, old_user_id=old_user, old_queue_id=old_queue
     )
@@ -314,8 +330,55 @@ def finish_episode(ticket: Ticket, tracking: TicketTracking, message_service: An
     tracking.finished_at = utcnow()
     tracking.whatsapp_id = ticket.whatsapp_id
     tracking.user_id = tracking.user_id or ticket.user_id
-    ticket.chatbot = False
-    ticket.queue_option_id = None
+    reset_bot(ticket)
+
+
+#: What the server says when an agent accepts a ticket (sendGreetingAccepted).
+ACCEPT_GREETING = (
+    "*Mensagem Automática:*\n{{ms}} *{{name}}*, meu nome é *%s* e agora vou prosseguir "
+    "com seu atendimento!"
+)
+#: Marks of that greeting, to recognise the copy the SaaS frontend posts after accepting.
+_GREETING_MARKS = ("mensagem automática", "vou prosseguir com seu atendimento")
+#: How long after the server's greeting a frontend copy is taken as the same greeting.
+GREETING_ECHO_WINDOW = timedelta(minutes=10)
+
+
+def _greet_on_accept(ticket: Ticket, tracking: TicketTracking, message_service: Any) -> None:
+    """With sendGreetingAccepted, greet the customer once per episode in the agent's name."""
+    if ticket.is_group or ticket.user_id is None or tracking.greeted_at is not None:
+        return
+    if settings_service.get_value(ticket.company_id, "sendGreetingAccepted") != "enabled":
+        return
+    agent = db.session.get(User, ticket.user_id)
+    if agent is None:
+        return
+    tracking.greeted_at = utcnow()
+    message_service.send_bot_text(ticket, ACCEPT_GREETING % agent.name)
+
+
+def greeting_echo(ticket: Ticket, body: str) -> Message | None:
+    """The server's accept greeting, when `body` is the frontend's copy of it.
+
+    The unchanged SaaS frontend posts the same greeting itself right after accepting;
+    answering with the message already sent keeps the customer from reading it twice.
+    """
+    text = body.lower()
+    if not all(mark in text for mark in _GREETING_MARKS):
+        return None
+    tracking = open_tracking(ticket)
+    if tracking.greeted_at is None or utcnow() - tracking.greeted_at > GREETING_ECHO_WINDOW:
+        return None
+    return db.session.scalar(
+        sa.select(Message)
+        .where(
+            Message.ticket_id == ticket.id,
+            Message.origin == "bot",
+            Message.created_at >= tracking.greeted_at - timedelta(seconds=1),
+        )
+        .order_by(Message.id)
+        .limit(1)
+    )
 
 
 def _transfer_notice(ticket: Ticket, data: dict[str, Any], message_service: Any) -> None:

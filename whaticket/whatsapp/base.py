@@ -191,6 +191,22 @@ class Gateway(ABC):
     ) -> SendResult:
         """Send one file (image, video, audio, document) with an optional caption."""
 
+    def send_interactive(
+        self,
+        conn: Whatsapp,
+        to: str,
+        body: str,
+        choices: list[tuple[str, str]],
+        *,
+        kind: str = "button",
+    ) -> SendResult:
+        """Send a menu as reply buttons or a list of (id, title) choices.
+
+        Providers without such widgets (or with too many choices for them) raise
+        NotImplementedError, and the caller sends the menu as text.
+        """
+        raise NotImplementedError
+
     @abstractmethod
     def send_reaction(self, conn: Whatsapp, to: str, provider_id: str, emoji: str) -> SendResult:
         """React to a message."""

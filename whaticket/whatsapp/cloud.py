@@ -48,6 +48,10 @@ if TYPE_CHECKING:
 DEFAULT_BASE_URL = "https://graph.facebook.com/v23.0"
 #: (connect, read) seconds: a send must never hold a web request or a worker for long.
 TIMEOUT = (5, 30)
+#: Meta's interactive-message limits.
+BUTTONS_MAX, BUTTON_TITLE_MAX = 3, 20
+LIST_MAX_ROWS, ROW_TITLE_MAX = 10, 24
+BODY_MAX = 1024
 #: Meta error codes worth retrying later: throttling and temporary failures (§1.3).
 RETRYABLE_CODES = frozenset(
     {1, 2, 4, 17, 341, 80007, 130429, 131000, 131016, 131048, 131056, 133004, 135000}
@@ -257,6 +261,48 @@ class CloudGateway(Gateway):
         payload["text"] = {"body": body, "preview_url": bool(re.search(r"https?://", body))}
         if quoted_provider_id:
             payload["context"] = {"message_id": quoted_provider_id}
+        return self._send(conn, payload)
+
+    def send_interactive(
+        self,
+        conn: Whatsapp,
+        to: str,
+        body: str,
+        choices: list[tuple[str, str]],
+        *,
+        kind: str = "button",
+    ) -> SendResult:
+        """Reply buttons (up to 3) or a list message (up to 10 rows); more is text's job.
+
+        Titles are cut to Meta's limits (20 characters on buttons, 24 on rows); the bot
+        matches a reply by its cut title too.
+        """
+        if not choices or len(choices) > LIST_MAX_ROWS:
+            raise NotImplementedError
+        payload = self._envelope(to, "interactive")
+        text = body[:BODY_MAX] or "-"
+        if kind == "button" and len(choices) <= BUTTONS_MAX:
+            buttons = [
+                {"type": "reply", "reply": {"id": key[:256], "title": title[:BUTTON_TITLE_MAX]}}
+                for key, title in choices
+            ]
+            payload["interactive"] = {
+                "type": "button",
+                "body": {"text": text},
+                "action": {"buttons": buttons},
+            }
+        else:
+            rows = [
+                {"id": key[:200], "title": title[:ROW_TITLE_MAX], "description": title[:72]}
+                if len(title) > ROW_TITLE_MAX
+                else {"id": key[:200], "title": title}
+                for key, title in choices
+            ]
+            payload["interactive"] = {
+                "type": "list",
+                "body": {"text": text},
+                "action": {"button": "Opções", "sections": [{"title": "Menu", "rows": rows}]},
+            }
         return self._send(conn, payload)
 
     def upload_media(self, conn: Whatsapp, media: Media) -> str:

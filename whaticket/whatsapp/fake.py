@@ -321,6 +321,26 @@ class FakeGateway(Gateway):
             voice=voice or None,
         )
 
+    def send_interactive(
+        self,
+        conn: Whatsapp,
+        to: str,
+        body: str,
+        choices: list[tuple[str, str]],
+        *,
+        kind: str = "button",
+    ) -> SendResult:
+        """Record a menu of buttons or a list (any number of choices)."""
+        self._check(conn, to)
+        return self._sent(
+            conn,
+            to,
+            "interactive",
+            body,
+            interactive=kind,
+            choices=[{"id": key, "title": title} for key, title in choices],
+        )
+
     def send_reaction(self, conn: Whatsapp, to: str, provider_id: str, emoji: str) -> SendResult:
         """Record a reaction to `provider_id`."""
         self._check(conn, to)

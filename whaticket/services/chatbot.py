@@ -1,0 +1,460 @@
+"""The chatbot: out-of-hours notice, queue menu, option tree and integrations, per inbound message.
+
+All state lives on the ticket row (queue_id, chatbot, queue_option_id, bot_retries,
+amount_used_bot_queues, use_integration) and on the open episode (chatbot_at,
+out_of_hours_at), so any web or worker process can continue a conversation.
+
+Rules the reference left loose, as built here:
+- The bot never speaks while an agent holds the ticket (status open or an agent set).
+- Out of hours, one notice per episode and nothing else from the bot.
+- An invalid answer gets one re-prompt ("Opção inválida" plus the menu); further invalid
+  answers get silence until a valid answer, or until `timeUseBotQueues` minutes have
+  passed since the last prompt (0 = never). `maxUseBotQueues` caps how many times the
+  main menu is sent in one episode (0 = no cap).
+- A customer may answer with the number or the name of a queue or option.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from whaticket.extensions import db
+from whaticket.models import Message, Queue, QueueIntegration, QueueOption, Ticket, Whatsapp
+from whaticket.models.company import Company
+from whaticket.services import settings as settings_service
+from whaticket.services import ticket_events as events
+from whaticket.services import tickets as ticket_service
+from whaticket.services.settings import DEFAULTS
+from whaticket.utils.office_hours import is_open
+
+INVALID_OPTION = "Opção inválida, por favor, escolha uma opção válida."
+BACK = "[ 0 ] Menu anterior"
+MAIN_MENU = "[ # ] Menu inicial"
+
+
+@dataclass
+class Choice:
+    """One line of a menu: what the customer types and what it is called."""
+
+    key: str
+    title: str
+
+
+def company_tz(company: Company) -> str:
+    """The company's IANA time zone (the default when unset)."""
+    return company.timezone or "America/Sao_Paulo"
+
+
+def closed_dates(company: Company) -> list[date]:
+    """The company's holidays as dates (malformed entries are ignored)."""
+    out = []
+    for raw in company.closed_dates or []:
+        try:
+            out.append(date.fromisoformat(str(raw)))
+        except ValueError:
+            continue
+    return out
+
+
+def _setting(company_id: int, key: str) -> str:
+    return settings_service.get_value(company_id, key, DEFAULTS.get(key)) or ""
+
+
+def _agent_holds(ticket: Ticket) -> bool:
+    """An agent is talking to the contact: the bot stays out of it."""
+    return ticket.status == "open" or ticket.user_id is not None
+
+
+# -- office hours ----------------------------------------------------------------
+
+
+def out_of_hours_text(ticket: Ticket, conn: Whatsapp, now: datetime) -> str | None:
+    """The notice to send if the ticket's schedule is closed at `now`, else None.
+
+    An empty notice still counts as closed (""), so the bot keeps quiet out of hours.
+    """
+    mode = _setting(ticket.company_id, "scheduleType")
+    company = db.session.get(Company, ticket.company_id)
+    assert company is not None
+    tz, holidays = company_tz(company), closed_dates(company)
+    if mode == "company":
+        if is_open(company.schedules, now, tz, holidays):
+            return None
+        return (conn.out_of_hours_message or "").strip()
+    if mode == "queue" and ticket.queue_id is not None:
+        queue = db.session.get(Queue, ticket.queue_id)
+        if queue is None or is_open(queue.schedules, now, tz, holidays):
+            return None
+        return (queue.out_of_hours_message or "").strip()
+    return None
+
+
+def _notify_out_of_hours(ticket: Ticket, text: str, now: datetime) -> None:
+    """Send the out-of-hours notice once per episode."""
+    tracking = ticket_service.open_tracking(ticket)
+    if tracking.out_of_hours_at is not None:
+        return
+    tracking.out_of_hours_at = now
+    if text:
+        _send(ticket, text)
+
+
+# -- sending -------------------------------------------------------------------
+
+
+def _send(ticket: Ticket, text: str) -> None:
+    from whaticket.services import messages as message_service
+
+    message_service.send_bot_text(ticket, text)
+
+
+def _send_media(ticket: Ticket, company_id: int, path: str | None, name: str | None) -> None:
+    """Send a queue's or option's media file, if it has one."""
+    if not path:
+        return
+    from whaticket.errors import AppError
+    from whaticket.services import media as media_service
+    from whaticket.services import messages as message_service
+
+    try:
+        data = media_service.absolute_path(company_id, path).read_bytes()
+    except (AppError, OSError):
+        current_app.logger.warning("media %s of company %s is missing", path, company_id)
+        return
+    message_service.send_bot_file(ticket, data, name or "file")
+
+
+def _send_menu(ticket: Ticket, header: str, choices: list[Choice], footer: list[str]) -> None:
+    """A menu as text, or as buttons/list where chatBotType asks and the provider can."""
+    from whaticket.services import messages as message_service
+
+    style = _setting(ticket.company_id, "chatBotType")
+    message_service.send_bot_menu(
+        ticket, header, [(c.key, c.title) for c in choices], footer, style=style
+    )
+
+
+# -- the main queue menu ---------------------------------------------------------
+
+
+def _queues(conn: Whatsapp) -> list[Queue]:
+    return list(conn.queues)
+
+
+def _queue_choices(queues: list[Queue]) -> list[Choice]:
+    return [Choice(str(i), q.name) for i, q in enumerate(queues, start=1)]
+
+
+#: Title lengths providers cut menu entries to (Cloud API buttons and list rows).
+_CUT_TITLES = (20, 24)
+
+#: What a tapped navigation button or row answers, mapped to the typed shortcut.
+_NAV_REPLIES = {"menu inicial": "#", "menu anterior": "0"}
+
+
+def _pick(body: str, choices: list[Choice]) -> int | None:
+    """The index of the choice the customer typed or tapped: key, title, or "key - title"."""
+    text = body.strip().lower()
+    if not text:
+        return None
+    candidates = {text, text.split(" - ", 1)[0].strip()}
+    for index, choice in enumerate(choices):
+        title = choice.title.strip().lower()
+        titles = {title} | {title[:cut].strip() for cut in _CUT_TITLES}
+        if choice.key.lower() in candidates or text in titles:
+            return index
+    return None
+
+
+def _shortcut(body: str) -> str:
+    """The body with tapped navigation entries turned into "#" and "0"."""
+    text = body.strip()
+    return _NAV_REPLIES.get(text.lower(), text)
+
+
+def _may_prompt(ticket: Ticket, conn: Whatsapp, now: datetime, *, main_menu: bool) -> bool:
+    """The throttles: the per-episode menu cap and the quiet period after a re-prompt."""
+    cap = conn.max_use_bot_queues
+    if main_menu and cap > 0 and ticket.amount_used_bot_queues >= cap:
+        return False
+    if ticket.bot_retries >= 2:
+        tracking = ticket_service.open_tracking(ticket)
+        wait = conn.time_use_bot_queues
+        last = tracking.chatbot_at
+        if wait <= 0 or last is None or now - last < timedelta(minutes=wait):
+            return False
+        ticket.bot_retries = 0  # quiet long enough: start over with a fresh prompt
+    return True
+
+
+def _prompted(ticket: Ticket, now: datetime, *, main_menu: bool) -> None:
+    tracking = ticket_service.open_tracking(ticket)
+    tracking.chatbot_at = now
+    if main_menu:
+        ticket.amount_used_bot_queues = (ticket.amount_used_bot_queues or 0) + 1
+
+
+def show_main_menu(ticket: Ticket, conn: Whatsapp, now: datetime, *, invalid: bool = False) -> None:
+    """Send the connection greeting with the numbered queue list (throttled)."""
+    queues = _queues(conn)
+    if not _may_prompt(ticket, conn, now, main_menu=True):
+        return
+    greeting = (conn.greeting_message or "").strip()
+    header = f"{INVALID_OPTION}\n\n{greeting}".strip() if invalid else greeting
+    _send_menu(ticket, header, _queue_choices(queues), [])
+    ticket.chatbot = True
+    _prompted(ticket, now, main_menu=True)
+
+
+def enter_queue(
+    ticket: Ticket, conn: Whatsapp, queue: Queue, message: Message, now: datetime
+) -> None:
+    """Route the ticket to a queue: pending there, greeting, media, its options or integration."""
+    old_status, old_user, old_queue = ticket.status, ticket.user_id, ticket.queue_id
+    tracking = ticket_service.open_tracking(ticket)
+    ticket.queue_id = queue.id
+    ticket.queue_option_id = None
+    ticket.bot_retries = 0
+    ticket.status = "pending"
+    tracking.queue_id, tracking.queued_at = queue.id, now
+    has_options = _children(queue.id, None) != []
+    ticket.chatbot = has_options
+    db.session.flush()
+    events.emit_ticket_update(
+        ticket, old_status=old_status, old_user_id=old_user, old_queue_id=old_queue
+    )
+
+    closed = out_of_hours_text(ticket, conn, now)
+    if closed is not None:
+        # Routed, but nobody is there: tell the customer once and leave it for the morning.
+        _notify_out_of_hours(ticket, closed, now)
+        ticket.chatbot = False
+        return
+    integration = _integration(queue.integration_id, ticket.company_id)
+    if integration is not None and integration.type == "typebot":
+        ticket.use_integration, ticket.integration_id = True, integration.id
+        ticket.chatbot = False
+        _send_greeting_and_media(ticket, queue)
+        _run_integration(ticket, message, integration, now)
+        return
+    if has_options:
+        _show_options(ticket, queue, None, now, header=(queue.greeting_message or "").strip())
+        _send_media(ticket, ticket.company_id, queue.media_path, queue.media_name)
+    else:
+        _send_greeting_and_media(ticket, queue)
+
+
+def _send_greeting_and_media(ticket: Ticket, queue: Queue) -> None:
+    greeting = (queue.greeting_message or "").strip()
+    if greeting:
+        _send(ticket, greeting)
+    _send_media(ticket, ticket.company_id, queue.media_path, queue.media_name)
+
+
+# -- the option tree ----------------------------------------------------------------
+
+
+def _children(queue_id: int, parent_id: int | None) -> list[QueueOption]:
+    stmt = sa.select(QueueOption).where(QueueOption.queue_id == queue_id)
+    if parent_id is None:
+        stmt = stmt.where(QueueOption.parent_id.is_(None))
+    else:
+        stmt = stmt.where(QueueOption.parent_id == parent_id)
+    stmt = stmt.order_by(sa.func.length(QueueOption.option), QueueOption.option, QueueOption.id)
+    return list(db.session.scalars(stmt))
+
+
+def _show_options(
+    ticket: Ticket,
+    queue: Queue,
+    node: QueueOption | None,
+    now: datetime,
+    *,
+    header: str,
+    invalid: bool = False,
+) -> None:
+    """Send a level of the tree: the header (node message), its children, back/main lines."""
+    children = _children(queue.id, node.id if node else None)
+    footer = [BACK, MAIN_MENU] if node is not None else [MAIN_MENU]
+    if invalid:
+        header = f"{INVALID_OPTION}\n\n{header}".strip()
+    if children:
+        _send_menu(ticket, header, [Choice(c.option, c.title) for c in children], footer)
+    elif header:
+        _send(ticket, header)
+    _prompted(ticket, now, main_menu=False)
+
+
+def _walk_options(ticket: Ticket, conn: Whatsapp, message: Message, now: datetime) -> None:
+    """Answer inside a queue's option tree: "0" back, a child's key, or an invalid answer."""
+    queue = db.session.get(Queue, ticket.queue_id)
+    if queue is None:
+        return
+    node = db.session.get(QueueOption, ticket.queue_option_id) if ticket.queue_option_id else None
+    if node is not None and node.queue_id != queue.id:
+        node = None  # a stale pointer (the option was moved or deleted)
+    body = _shortcut(message.body or "")
+    if body == "0":
+        parent = db.session.get(QueueOption, node.parent_id) if node and node.parent_id else None
+        ticket.queue_option_id = parent.id if parent else None
+        ticket.bot_retries = 0
+        header = (parent.message or parent.title) if parent else (queue.greeting_message or "")
+        _show_options(ticket, queue, parent, now, header=header.strip())
+        return
+    children = _children(queue.id, node.id if node else None)
+    if not children:
+        return  # a leaf: the customer is talking to the department now, not to the bot
+    index = _pick(body, [Choice(c.option, c.title) for c in children])
+    if index is None:
+        if not _may_prompt(ticket, conn, now, main_menu=False):
+            return
+        ticket.bot_retries += 1
+        if ticket.bot_retries >= 2:
+            return  # one re-prompt only: then silence instead of flooding
+        header = (node.message or node.title) if node else (queue.greeting_message or "")
+        _show_options(ticket, queue, node, now, header=header.strip(), invalid=True)
+        return
+    chosen = children[index]
+    ticket.queue_option_id = chosen.id
+    ticket.bot_retries = 0
+    _show_options(ticket, queue, chosen, now, header=(chosen.message or chosen.title).strip())
+    _send_media(ticket, ticket.company_id, chosen.media_path, chosen.media_name)
+
+
+# -- integrations ------------------------------------------------------------------
+
+
+def _integration(integration_id: int | None, company_id: int) -> QueueIntegration | None:
+    if integration_id is None:
+        return None
+    integration = db.session.get(QueueIntegration, integration_id)
+    if integration is None or integration.company_id != company_id:
+        return None
+    return integration
+
+
+def _run_integration(
+    ticket: Ticket, message: Message, integration: QueueIntegration, now: datetime
+) -> bool:
+    """Hand the message to an integration; True when it answered (the bot keeps quiet)."""
+    from whaticket.services import integrations
+
+    try:
+        return integrations.run(ticket, message, integration, now)
+    except Exception:  # an integration must never lose the inbound message
+        current_app.logger.exception(
+            "integration %s failed on ticket %s", integration.id, ticket.id
+        )
+        return False
+
+
+def _feed_webhooks(ticket: Ticket, conn: Whatsapp, message: Message, now: datetime) -> None:
+    """Webhook/n8n integrations receive every inbound message of their queue or connection."""
+    owner = db.session.get(Queue, ticket.queue_id) if ticket.queue_id else conn
+    integration = _integration(getattr(owner, "integration_id", None), ticket.company_id)
+    if integration is not None and integration.type in ("webhook", "n8n"):
+        _run_integration(ticket, message, integration, now)
+
+
+# -- entry point ------------------------------------------------------------------------
+
+
+def on_inbound(ticket: Ticket, message: Message, now: datetime) -> None:
+    """Everything the bot does after a customer's message was stored (not for groups)."""
+    conn = ticket.whatsapp
+    if conn is None or ticket.is_group or message.from_me:
+        return
+    _feed_webhooks(ticket, conn, message, now)
+    if _agent_holds(ticket):
+        return
+
+    closed = out_of_hours_text(ticket, conn, now)
+    if closed is not None:
+        _notify_out_of_hours(ticket, closed, now)
+        return
+
+    body = _shortcut(message.body or "")
+    queues = _queues(conn)
+    if body == "#" and (ticket.queue_id is not None or ticket.chatbot):
+        # Back to the main menu from anywhere in the tree.
+        old_queue = ticket.queue_id
+        ticket.queue_id = ticket.queue_option_id = None
+        ticket.use_integration, ticket.integration_id = False, None
+        ticket.bot_retries = 0
+        db.session.flush()
+        events.emit_ticket_update(
+            ticket, old_status=ticket.status, old_user_id=None, old_queue_id=old_queue
+        )
+        _start_menu(ticket, conn, queues, message, now)
+        return
+
+    # A running integration (Typebot) answers first.
+    if ticket.use_integration and ticket.integration_id:
+        integration = _integration(ticket.integration_id, ticket.company_id)
+        running = integration is not None and integration.type == "typebot"
+        if running and _run_integration(ticket, message, integration, now):  # type: ignore[arg-type]
+            return
+
+    if ticket.queue_id is None:
+        tracking = ticket_service.open_tracking(ticket)
+        integration = _integration(conn.integration_id, ticket.company_id)
+        if (
+            integration is not None
+            and integration.type == "typebot"
+            and tracking.chatbot_at is None
+        ):
+            # A connection-level bot opens a new episode, before any menu.
+            tracking.chatbot_at = now
+            ticket.use_integration, ticket.integration_id = True, integration.id
+            if _run_integration(ticket, message, integration, now):
+                return
+        if len(queues) <= 1 or not ticket.chatbot or tracking.chatbot_at is None:
+            _start_menu(ticket, conn, queues, message, now)
+        else:
+            _answer_main_menu(ticket, conn, queues, message, now)
+        return
+
+    if ticket.chatbot:
+        _walk_options(ticket, conn, message, now)
+
+
+def _start_menu(
+    ticket: Ticket, conn: Whatsapp, queues: list[Queue], message: Message, now: datetime
+) -> None:
+    """First contact of an episode: greeting (no queues), direct queue (one), or the menu."""
+    tracking = ticket_service.open_tracking(ticket)
+    if not queues:
+        greeting = (conn.greeting_message or "").strip()
+        if greeting and tracking.chatbot_at is None:
+            _send(ticket, greeting)
+        tracking.chatbot_at = tracking.chatbot_at or now
+        return
+    if len(queues) == 1:
+        greeting = (conn.greeting_message or "").strip()
+        if greeting and _setting(ticket.company_id, "sendGreetingMessageOneQueues") == "enabled":
+            _send(ticket, greeting)
+        tracking.chatbot_at = tracking.chatbot_at or now
+        enter_queue(ticket, conn, queues[0], message, now)
+        return
+    ticket.bot_retries = 0
+    show_main_menu(ticket, conn, now)
+
+
+def _answer_main_menu(
+    ticket: Ticket, conn: Whatsapp, queues: list[Queue], message: Message, now: datetime
+) -> None:
+    """The customer answered the queue menu: route, or re-prompt once, then keep quiet."""
+    index = _pick(message.body or "", _queue_choices(queues))
+    if index is not None:
+        enter_queue(ticket, conn, queues[index], message, now)
+        return
+    if not _may_prompt(ticket, conn, now, main_menu=True):
+        return
+    ticket.bot_retries += 1
+    if ticket.bot_retries >= 2:
+        return
+    show_main_menu(ticket, conn, now, invalid=True)
