@@ -25,6 +25,7 @@ ROW_KEYS = {
     "schedules",
     "mediaPath",
     "mediaName",
+    "integrationId",
     "companyId",
     "createdAt",
     "updatedAt",

@@ -34,6 +34,7 @@ ROW_KEYS = {
     "retries",
     "farewellMessage",
     "transferQueueId",
+    "integrationId",
     "timeToTransfer",
     "maxUseBotQueues",
     "timeUseBotQueues",

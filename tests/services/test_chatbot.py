@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests import factories
+from whaticket import db as dbmod
 from whaticket.extensions import db
 from whaticket.models import Message, QueueOption, Ticket, TicketTracking
 from whaticket.services import settings as settings_service
@@ -52,14 +53,14 @@ class Chat:
             push_name="Maria Cliente",
         )
         handle_inbound(self.company.id, self.conn.id, event, now=self.now)
-        db.session.commit()
+        dbmod.commit()  # as the inbound job does: events and jobs run after the commit
         return self.sent()
 
     def sent(self) -> list[dict]:
-        """Outbox entries since the last look."""
+        """Messages sent since the last look (read receipts left out)."""
         entries = fake.read_outbox(self.conn.id)
         new, self._seen = entries[self._seen :], len(entries)
-        return new
+        return [entry for entry in new if entry["type"] != "read"]
 
     def texts(self, body: str, **kwargs) -> list[str]:
         """`say`, keeping only the bodies sent."""

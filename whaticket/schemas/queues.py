@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, post_load, validate, validates, validates_schema
 
 from whaticket.schemas.base import BaseSchema
-from whaticket.schemas.fields import Timestamp
+from whaticket.schemas.fields import NullableId, Timestamp
 
 #: #RGB or #RRGGBB.
 HEX_COLOR = r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"
@@ -128,6 +128,7 @@ class QueueSchema(BaseSchema):
     schedules = fields.Method("_schedules")
     media_path = fields.Method("_media_url")
     media_name = fields.String(allow_none=True)
+    integration_id = fields.Integer(allow_none=True)
     company_id = fields.Integer()
     created_at = Timestamp()
     updated_at = Timestamp()
@@ -148,6 +149,7 @@ class _QueueWriteSchema(BaseSchema):
     schedules = fields.List(fields.Nested(ScheduleSchema), validate=validate.Length(max=7))
     user_ids = fields.List(fields.Integer(), validate=validate.Length(max=1000))
     whatsapp_ids = fields.List(fields.Integer(), validate=validate.Length(max=1000))
+    integration_id = NullableId()
 
     @validates("schedules")
     def _one_per_day(self, value: list[dict[str, Any]], **_kw: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate, validates
 
 from whaticket.schemas.base import BaseSchema, PageArgsSchema
-from whaticket.schemas.fields import Timestamp
+from whaticket.schemas.fields import NullableId, Timestamp
 from whaticket.utils.crypto import decrypt_json, mask
 from whaticket.whatsapp.fake import STATUSES
 from whaticket.whatsapp.registry import provider_names
@@ -65,6 +65,7 @@ class WhatsappSchema(BaseSchema):
     rating_message = fields.String(allow_none=True)
     out_of_hours_message = fields.String(allow_none=True)
     transfer_queue_id = fields.Integer(allow_none=True)
+    integration_id = fields.Integer(allow_none=True)
     time_to_transfer = fields.Integer()
     max_use_bot_queues = fields.Integer()
     time_use_bot_queues = fields.Integer()
@@ -112,6 +113,7 @@ class WhatsappCreateSchema(BaseSchema):
     out_of_hours_message = fields.String(**_text)
     expires_inactive_message = fields.String(**_text)
     transfer_queue_id = fields.Integer(allow_none=True)
+    integration_id = NullableId()
     time_to_transfer = fields.Integer(**_minutes)
     max_use_bot_queues = fields.Integer(**_minutes)
     time_use_bot_queues = fields.Integer(**_minutes)

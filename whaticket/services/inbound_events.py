@@ -1,4 +1,4 @@
-"""Durable inbound: store each webhook delivery before answering, process it on the worker."""
+"""Durable inbound: store each webhook delivery before answering; jobs/inbound.py applies it."""
 
 from __future__ import annotations
 
@@ -51,64 +51,16 @@ def record(
         return None  # a concurrent delivery of the same bytes won
     # One drain job per connection processes its deliveries in arrival order; a job id
     # keeps a burst of deliveries from queueing a burst of jobs.
-    jobs.enqueue(drain, conn.id, queue="high", job_id=f"whaticket-inbound-drain-{conn.id}")
+    from whaticket.jobs import inbound as inbound_jobs
+
+    jobs.enqueue(
+        inbound_jobs.drain, conn.id, queue="high", job_id=f"whaticket-inbound-drain-{conn.id}"
+    )
     return event
 
 
-def drain(whatsapp_id: int, batch: int = 25) -> int:
-    """Job: process the connection's due deliveries, oldest first; return how many ran."""
-    session = db.session()
-    # One commit per delivery keeps failures apart; not expiring on each commit keeps the
-    # connection, contacts and tickets loaded across the batch instead of reloading them.
-    previous, session.expire_on_commit = session.expire_on_commit, False
-    try:
-        return _drain(whatsapp_id, batch)
-    finally:
-        session.expire_on_commit = previous
-
-
-def _drain(whatsapp_id: int, batch: int) -> int:
-    from whaticket import db as dbmod
-
-    done = 0
-    while True:
-        now = utcnow()
-        events = list(
-            db.session.scalars(
-                sa.select(InboundEvent)
-                .where(
-                    InboundEvent.whatsapp_id == whatsapp_id,
-                    InboundEvent.status == "pending",
-                    sa.or_(
-                        InboundEvent.next_attempt_at.is_(None),
-                        InboundEvent.next_attempt_at <= now,
-                    ),
-                )
-                .order_by(InboundEvent.id)
-                .limit(batch)
-            )
-        )
-        failures: list[tuple[int, Exception]] = []
-        for event in events:
-            # Each delivery in its own SAVEPOINT: one bad delivery is rolled back alone
-            # (with the emits and jobs it registered) and the batch commits once.
-            mark = dbmod.pending_side_effects()
-            try:
-                with savepoint():
-                    dispatch(event)
-                    _done(event)
-            except Exception as exc:  # recorded on the row and retried with backoff
-                dbmod.drop_side_effects_after(mark)
-                failures.append((event.id, exc))
-            done += 1
-        dbmod.commit()
-        for event_id, exc in failures:
-            _failed(event_id, exc)
-        if len(events) < batch:
-            return done
-
-
-def _done(event: InboundEvent) -> None:
+def mark_done(event: InboundEvent) -> None:
+    """The delivery was applied."""
     event.attempts += 1
     event.status = "done"
     event.processed_at = utcnow()
@@ -116,28 +68,9 @@ def _done(event: InboundEvent) -> None:
     db.session.flush()
 
 
-def process(event_id: int) -> None:
-    """Turn one stored delivery into messages, acks and session changes (safe to rerun)."""
-    from whaticket import db as dbmod
-
-    event = db.session.get(InboundEvent, event_id)
-    if event is None or event.status != "pending":
-        return
-    if event.next_attempt_at is not None and event.next_attempt_at > utcnow():
-        return  # not due yet: its scheduled retry will come
-    try:
-        dispatch(event)
-        _done(event)
-    except Exception as exc:  # recorded on the row and retried with backoff
-        dbmod.rollback()
-        _failed(event_id, exc)
-        return
-    dbmod.commit()
-
-
-def _failed(event_id: int, exc: Exception) -> None:
+def mark_failed(event_id: int, exc: Exception) -> None:
     """Keep the failure on the row and schedule the next attempt (or give up)."""
-    from whaticket import db as dbmod
+    from whaticket.jobs import inbound as inbound_jobs
 
     event = db.session.get(InboundEvent, event_id)
     if event is None:
@@ -151,16 +84,8 @@ def _failed(event_id: int, exc: Exception) -> None:
     else:
         delay = BACKOFF[event.attempts - 1]
         event.next_attempt_at = utcnow() + timedelta(seconds=delay)
-        jobs.enqueue(retry_one, event.id, in_=delay, queue="high")
-    dbmod.commit()
-
-
-def retry_one(event_id: int) -> None:
-    """Job: the scheduled retry of one delivery."""
-    event = db.session.get(InboundEvent, event_id)
-    if event is not None and event.status == "pending":
-        event.next_attempt_at = None  # due now
-        process(event_id)
+        jobs.enqueue(inbound_jobs.retry_one, event.id, in_=delay, queue="high")
+    db.session.flush()
 
 
 def dispatch(event: InboundEvent) -> None:
@@ -188,6 +113,8 @@ def dispatch(event: InboundEvent) -> None:
 
 def retry_failed(company_id: int | None = None) -> int:
     """Queue every failed event again (optionally of one company); return how many."""
+    from whaticket.jobs import inbound as inbound_jobs
+
     stmt = sa.select(InboundEvent).where(InboundEvent.status == "failed")
     if company_id is not None:
         stmt = stmt.where(InboundEvent.company_id == company_id)
@@ -196,7 +123,7 @@ def retry_failed(company_id: int | None = None) -> int:
         event.status = "pending"
         event.attempts = 0
         event.next_attempt_at = None
-        jobs.enqueue(retry_one, event.id, queue="high")
+        jobs.enqueue(inbound_jobs.retry_one, event.id, queue="high")
         count += 1
     db.session.flush()
     return count
@@ -204,6 +131,8 @@ def retry_failed(company_id: int | None = None) -> int:
 
 def requeue_stale(older_than: timedelta = timedelta(minutes=5)) -> int:
     """Periodic safety net: pending events nobody processed (a worker died) run again."""
+    from whaticket.jobs import inbound as inbound_jobs
+
     cutoff = utcnow() - older_than
     stale = list(
         db.session.scalars(
@@ -218,7 +147,7 @@ def requeue_stale(older_than: timedelta = timedelta(minutes=5)) -> int:
         )
     )
     for event_id in stale:
-        jobs.enqueue(retry_one, event_id, queue="high")
+        jobs.enqueue(inbound_jobs.retry_one, event_id, queue="high")
     return len(stale)
 
 

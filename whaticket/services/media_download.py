@@ -28,12 +28,14 @@ def media_ref(message: Message) -> str | None:
 
 def schedule(message: Message, delay: float | None = None) -> None:
     """Download this message's media on the worker once the transaction commits."""
-    jobs.enqueue(download, message.id, in_=delay, queue="default")
+    from whaticket.jobs import media as media_jobs
+
+    jobs.enqueue(media_jobs.download, message.id, in_=delay, queue="default")
 
 
-def download(message_id: int, attempt: int = 1) -> None:
-    """Job: fetch, store and attach the media; keep a media error when it cannot."""
-    from whaticket import db as dbmod
+def fetch(message_id: int, attempt: int = 1) -> None:
+    """Fetch, store and attach the media; keep a media error when it cannot (no commit)."""
+    from whaticket.jobs import media as media_jobs
     from whaticket.services import media as media_service
     from whaticket.whatsapp.registry import gateway_for
 
@@ -49,20 +51,17 @@ def download(message_id: int, attempt: int = 1) -> None:
     except GatewayError as exc:
         message.media_error = exc.code[:500]
         if exc.retryable and attempt <= len(BACKOFF):
-            jobs.enqueue(download, message_id, attempt + 1, in_=BACKOFF[attempt - 1])
+            jobs.enqueue(media_jobs.download, message_id, attempt + 1, in_=BACKOFF[attempt - 1])
         _emit(message)
-        dbmod.commit()
         return
     except AppError as exc:  # too large, refused type
         message.media_error = exc.code
         _emit(message)
-        dbmod.commit()
         return
     message.media_path, message.media_name = stored.path, stored.name
     message.media_type = stored.media_type
     message.media_error = None
     _emit(message)
-    dbmod.commit()
     current_app.logger.info("media of message %s stored", message_id)
 
 

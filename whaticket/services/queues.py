@@ -16,7 +16,14 @@ from whaticket.services import plans as plan_service
 from whaticket.utils.queries import value_taken
 
 #: Plain columns a create or update copies from the payload.
-_COLUMNS = ("name", "color", "greeting_message", "out_of_hours_message", "order_queue")
+_COLUMNS = (
+    "name",
+    "color",
+    "greeting_message",
+    "out_of_hours_message",
+    "order_queue",
+    "integration_id",
+)
 
 
 def list_queues(company_id: int) -> list[Queue]:
@@ -89,6 +96,10 @@ def _attach(queue: Queue, model: Any, table: sa.Table, column: str, rows: list) 
 
 def _resolve_links(company_id: int, data: dict[str, Any]) -> tuple[list | None, list | None]:
     """The users and connections named in the payload (None: key not sent)."""
+    from whaticket.services.queue_integrations import company_integration_id
+
+    if "integration_id" in data:
+        company_integration_id(company_id, data["integration_id"], "integrationId")
     users = whatsapps = None
     if "user_ids" in data:
         users = _company_rows(company_id, User, data["user_ids"], "userIds", "user")

@@ -92,20 +92,3 @@ def disconnect(company_id: int, whatsapp_id: int) -> Whatsapp:
     return apply_state(
         company_id, conn.id, SessionState("DISCONNECTED", state.qrcode), "disconnected"
     )
-
-
-def start_job(company_id: int, whatsapp_id: int) -> None:
-    """Job: start a new connection's session in the background (an Evolution connection
-    registers its webhook URL with the bridge this way); a failure is logged and left
-    for the admin's start button."""
-    from flask import current_app
-
-    from whaticket import db as dbmod
-
-    try:
-        start(company_id, whatsapp_id)
-    except (AppError, GatewayError) as exc:
-        dbmod.rollback()
-        current_app.logger.warning("starting connection %s failed: %s", whatsapp_id, exc)
-        return
-    dbmod.commit()

@@ -15,6 +15,7 @@ from whaticket.models.whatsapp import ConnectionEvent
 from whaticket.realtime.emit import emit_to_company
 from whaticket.schemas.whatsapps import SECRET_FIELDS, WhatsappSchema, known_providers
 from whaticket.services import plans as plan_service
+from whaticket.services.queue_integrations import company_integration_id
 from whaticket.utils.crypto import decrypt_json, encrypt_json
 from whaticket.utils.queries import value_taken
 
@@ -262,6 +263,7 @@ def create_connection(company_id: int, data: dict[str, Any]) -> Whatsapp:
     if value_taken(Whatsapp.name, name, where=(Whatsapp.company_id == company_id,)):
         raise AppError("ERR_DUPLICATED_WAPP_NAME", 400)
     _check_transfer_queue(company_id, data.get("transfer_queue_id"))
+    integration_id = company_integration_id(company_id, data.get("integration_id"), "integrationId")
     first = not db.session.scalar(
         sa.select(Whatsapp.id).where(Whatsapp.company_id == company_id).limit(1)
     )
@@ -272,6 +274,7 @@ def create_connection(company_id: int, data: dict[str, Any]) -> Whatsapp:
         status="CONNECTED" if provider == "fake" else "DISCONNECTED",
         is_default=bool(data.get("is_default")) or first,
         transfer_queue_id=data.get("transfer_queue_id"),
+        integration_id=integration_id,
         token=_token(data.get("token"), None),
         **{key: data.get(key) for key in _MESSAGE_FIELDS},
         **{
@@ -287,9 +290,9 @@ def create_connection(company_id: int, data: dict[str, Any]) -> Whatsapp:
     if provider == "evolution":
         # Creating an Evolution connection registers our webhook URL with the bridge.
         from whaticket import jobs
-        from whaticket.services import sessions
+        from whaticket.jobs import sessions as session_jobs
 
-        jobs.enqueue(sessions.start_job, company_id, conn.id)
+        jobs.enqueue(session_jobs.start_session, company_id, conn.id)
     return conn
 
 
@@ -321,6 +324,10 @@ def update_connection(company_id: int, whatsapp_id: int, data: dict[str, Any]) -
     if "transfer_queue_id" in data:
         _check_transfer_queue(company_id, data["transfer_queue_id"])
         conn.transfer_queue_id = data["transfer_queue_id"]
+    if "integration_id" in data:
+        conn.integration_id = company_integration_id(
+            company_id, data["integration_id"], "integrationId"
+        )
     if "queue_ids" in data:
         conn.queues = _queues(company_id, data["queue_ids"] or [])
     if "token" in data and (data["token"] or "") != (conn.token or ""):
