@@ -1,7 +1,10 @@
 """Every model, imported here so Alembic, the shell and factories see them all."""
 
+from whaticket.models.campaign import Campaign, CampaignSetting, CampaignShipping
 from whaticket.models.company import Company
 from whaticket.models.contact import Contact, ContactCustomField
+from whaticket.models.contact_list import ContactList, ContactListItem
+from whaticket.models.file_list import FileList, FileListOption
 from whaticket.models.inbound_event import InboundEvent
 from whaticket.models.message import Message
 from whaticket.models.plan import FEATURE_FLAGS, Plan
@@ -9,6 +12,7 @@ from whaticket.models.queue import Queue, QueueOption, user_queues
 from whaticket.models.queue_integration import QueueIntegration
 from whaticket.models.quick_message import QuickMessage
 from whaticket.models.refresh_token import RefreshToken
+from whaticket.models.schedule import Schedule
 from whaticket.models.setting import Setting
 from whaticket.models.tag import Tag
 from whaticket.models.ticket import Ticket, TicketTracking, UserRating, ticket_tags
@@ -18,10 +22,17 @@ from whaticket.models.whatsapp import ConnectionEvent, Whatsapp, whatsapp_queues
 
 __all__ = [
     "FEATURE_FLAGS",
+    "Campaign",
+    "CampaignSetting",
+    "CampaignShipping",
     "Company",
     "ConnectionEvent",
     "Contact",
     "ContactCustomField",
+    "ContactList",
+    "ContactListItem",
+    "FileList",
+    "FileListOption",
     "InboundEvent",
     "Message",
     "Plan",
@@ -30,6 +41,7 @@ __all__ = [
     "QueueOption",
     "QuickMessage",
     "RefreshToken",
+    "Schedule",
     "Setting",
     "Tag",
     "Ticket",
