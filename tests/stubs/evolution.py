@@ -14,14 +14,15 @@ documented error body).
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+
+from tests.stubs.base import StubServer
 
 API_KEY = "stub-evolution-key"
 #: The raw QR string the connect route answers (`code`), as Baileys produces them.
@@ -63,11 +64,13 @@ class Recorded:
     json: Any = None
 
 
-class EvolutionStub:
+class EvolutionStub(StubServer[Recorded]):
     """A threaded HTTP server answering as Evolution API 2.3 does (see the module doc)."""
 
+    methods = ("GET", "POST", "DELETE")
+
     def __init__(self) -> None:
-        self.requests: list[Recorded] = []
+        super().__init__()
         #: instance name → state (close, connecting, open).
         self.instances: dict[str, str] = {}
         #: instance name → the last webhook config set.
@@ -75,27 +78,6 @@ class EvolutionStub:
         #: message id → (base64, mimetype, fileName).
         self.media: dict[str, tuple[str, str, str]] = {}
         self._fail: list[tuple[int, Any]] = []
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """The base URL (http://127.0.0.1:<port>)."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> EvolutionStub:
-        """Serve on a background thread."""
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Shut the server down."""
-        self._server.shutdown()
-        self._server.server_close()
 
     def fail_next(self, status: int = 500, body: Any = None) -> None:
         """Make the next request answer `status` with `body` (default: a 500 envelope)."""
@@ -112,34 +94,11 @@ class EvolutionStub:
         """Make getBase64FromMediaMessage serve this media for `message_id`."""
         self.media[message_id] = (b64, mimetype, file_name)
 
-    def calls(self, fragment: str) -> list[Recorded]:
-        """The recorded requests whose path contains `fragment`."""
-        return [r for r in self.requests if fragment in r.path]
-
     # -- HTTP --
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # keep test output quiet
-                pass
-
-            def do_GET(self) -> None:
-                stub._serve(self, "GET")
-
-            def do_POST(self) -> None:
-                stub._serve(self, "POST")
-
-            def do_DELETE(self) -> None:
-                stub._serve(self, "DELETE")
-
-        return Handler
 
     def _serve(self, h: BaseHTTPRequestHandler, method: str) -> None:
         """Record the request, then answer it (or the queued failure)."""
-        length = int(h.headers.get("Content-Length") or 0)
-        raw = h.rfile.read(length) if length else b""
+        raw = self._read_body(h)
         body = json.loads(raw) if raw else None
         path = h.path.split("?", 1)[0]
         self.requests.append(Recorded(method, path, dict(h.headers.items()), body))
@@ -283,16 +242,6 @@ class EvolutionStub:
             "messageTimestamp": "1717689097",
             "status": "PENDING",
         }
-
-    @staticmethod
-    def _reply(h: BaseHTTPRequestHandler, status: int, body: Any) -> None:
-        """Write a JSON answer."""
-        data = json.dumps(body).encode()
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(data)))
-        h.end_headers()
-        h.wfile.write(data)
 
 
 @pytest.fixture

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+
+from tests.stubs.base import StubServer
 
 TOKEN = "stub-access-token"
 
@@ -79,35 +80,15 @@ class Recorded:
     files: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)
 
 
-class GraphStub:
-    """The stub server: start(), `url`, `requests`, fail_next(), stop()."""
+class GraphStub(StubServer[Recorded]):
+    """The stub server: start(), `url` (the connection's `baseUrl`), `requests`,
+    fail_next(), stop()."""
 
     def __init__(self, phone_number_id: str = "1122334455667") -> None:
+        super().__init__()
         self.phone_number_id = phone_number_id
-        self.requests: list[Recorded] = []
         self.media: dict[str, tuple[str, bytes]] = {}
         self._fail: list[tuple[int, dict[str, Any], dict[str, str]]] = []
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        """Base URL to put in the connection's `baseUrl`."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> GraphStub:
-        """Serve in a background thread."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Shut the server down and free its port."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
     def fail_next(
         self, code: int, *, status: int | None = None, retry_after: str | None = None
@@ -131,25 +112,9 @@ class GraphStub:
 
     # -- HTTP --
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # keep test output quiet
-                pass
-
-            def do_GET(self) -> None:
-                stub._serve(self, "GET")
-
-            def do_POST(self) -> None:
-                stub._serve(self, "POST")
-
-        return Handler
-
     def _serve(self, h: BaseHTTPRequestHandler, method: str) -> None:
         """Record the request, then answer it by route."""
-        length = int(h.headers.get("Content-Length") or 0)
-        raw = h.rfile.read(length) if length else b""
+        raw = self._read_body(h)
         rec = Recorded(method=method, path=h.path, headers=dict(h.headers.items()))
         ctype = h.headers.get("Content-Type", "")
         if ctype.startswith("application/json") and raw:
@@ -232,20 +197,6 @@ class GraphStub:
         h.send_header("Content-Length", str(len(data)))
         h.end_headers()
         h.wfile.write(data)
-
-    @staticmethod
-    def _reply(
-        h: BaseHTTPRequestHandler, status: int, body: Any, headers: dict[str, str] | None = None
-    ) -> None:
-        """Answer JSON."""
-        raw = json.dumps(body).encode()
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(raw)))
-        for key, value in (headers or {}).items():
-            h.send_header(key, value)
-        h.end_headers()
-        h.wfile.write(raw)
 
 
 def _multipart(ctype: str, raw: bytes) -> tuple[dict[str, str], dict[str, tuple[str, str, bytes]]]:

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+
+from tests.stubs.base import StubServer
 
 SLUG = "atendimento-bot"
 #: A 1x1 PNG served at /media/pic.png.
@@ -65,11 +66,14 @@ class Recorded:
     json: Any = None
 
 
-class TypebotStub:
-    """A threaded HTTP server answering as the Typebot chat API does (see the module doc)."""
+class TypebotStub(StubServer[Recorded]):
+    """A threaded HTTP server answering as the Typebot chat API does (see the module doc).
+
+    Its `url` is the base URL to set as an integration's urlN8N.
+    """
 
     def __init__(self) -> None:
-        self.requests: list[Recorded] = []
+        super().__init__()
         #: sessionId -> the prefilled variables it was started with.
         self.sessions: dict[str, dict[str, Any]] = {}
         #: Message text (lower case) -> the messages answered for it (overrides the flow).
@@ -77,57 +81,16 @@ class TypebotStub:
         self.trigger_text = '#{"stopBot": true}'
         self._fail: list[int] = []
         self._count = 0
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """The base URL (http://127.0.0.1:<port>), as an integration's urlN8N."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> TypebotStub:
-        """Serve on a background thread."""
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Shut the server down."""
-        self._server.shutdown()
-        self._server.server_close()
 
     def fail_next(self, n: int = 1, status: int = 500) -> None:
         """Make the next `n` requests answer `status`."""
         with self._lock:
             self._fail.extend([status] * n)
 
-    def calls(self, fragment: str) -> list[Recorded]:
-        """The recorded requests whose path contains `fragment`."""
-        return [r for r in self.requests if fragment in r.path]
-
     # -- HTTP --
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # keep test output quiet
-                pass
-
-            def do_GET(self) -> None:
-                stub._serve(self, "GET")
-
-            def do_POST(self) -> None:
-                stub._serve(self, "POST")
-
-        return Handler
-
     def _serve(self, h: BaseHTTPRequestHandler, method: str) -> None:
-        length = int(h.headers.get("Content-Length") or 0)
-        raw = h.rfile.read(length) if length else b""
+        raw = self._read_body(h)
         body = json.loads(raw) if raw else None
         path = h.path.split("?", 1)[0]
         with self._lock:
@@ -216,15 +179,6 @@ class TypebotStub:
         if key == "silencio":
             return {"messages": []}
         return {"messages": [], "input": choice_input()}
-
-    @staticmethod
-    def _reply(h: BaseHTTPRequestHandler, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(data)))
-        h.end_headers()
-        h.wfile.write(data)
 
 
 @pytest.fixture

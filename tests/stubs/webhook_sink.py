@@ -7,13 +7,14 @@ bytes); `fail_next(n, status)` makes the next n requests answer `status`.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+
+from tests.stubs.base import StubServer
 
 
 @dataclass
@@ -30,62 +31,31 @@ class Delivery:
         return json.loads(self.raw)
 
 
-class WebhookSink:
-    """A threaded HTTP server that records requests (see the module doc)."""
+class WebhookSink(StubServer[Delivery]):
+    """A threaded HTTP server that records requests (see the module doc).
+
+    Its `url` is the URL to configure as the webhook (http://127.0.0.1:<port>/hook).
+    """
+
+    methods = ("POST",)
+    url_path = "/hook"
 
     def __init__(self) -> None:
-        self.requests: list[Delivery] = []
+        super().__init__()
         self._fail: list[int] = []
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """The URL to configure as the webhook (http://127.0.0.1:<port>/hook)."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}/hook"
-
-    def start(self) -> WebhookSink:
-        """Serve on a background thread."""
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Shut the server down."""
-        self._server.shutdown()
-        self._server.server_close()
 
     def fail_next(self, n: int = 1, status: int = 500) -> None:
         """Answer the next `n` requests with `status`."""
         with self._lock:
             self._fail.extend([status] * n)
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        sink = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # keep test output quiet
-                pass
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                with sink._lock:
-                    sink.requests.append(
-                        Delivery("POST", self.path, dict(self.headers.items()), raw)
-                    )
-                    status = sink._fail.pop(0) if sink._fail else 200
-                data = json.dumps({"ok": status < 400}).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        return Handler
+    def _serve(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        """Record the request, then answer 200 (or the queued failure)."""
+        raw = self._read_body(h)
+        with self._lock:
+            self.requests.append(Delivery(method, h.path, dict(h.headers.items()), raw))
+            status = self._fail.pop(0) if self._fail else 200
+        self._reply(h, status, {"ok": status < 400})
 
 
 @pytest.fixture
