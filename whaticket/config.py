@@ -122,6 +122,18 @@ class Config:
     OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
     JSON_SORT_KEYS = False
 
+    # -- Campaigns ------------------------------------------------------------------
+    #: Dispatcher jobs per running campaign (claims keep them from sending twice).
+    CAMPAIGN_DISPATCHERS = _int("CAMPAIGN_DISPATCHERS", 2)
+    #: Seconds one dispatcher run lasts before handing over to a fresh job.
+    CAMPAIGN_DISPATCH_BUDGET = _int("CAMPAIGN_DISPATCH_BUDGET", 120)
+    #: Seconds after which a claimed contact is presumed left behind by a dead worker.
+    CAMPAIGN_CLAIM_STALE = _int("CAMPAIGN_CLAIM_STALE", 300)
+    #: Seconds a running campaign may go without a dispatcher before the watchdog acts.
+    CAMPAIGN_STALL = _int("CAMPAIGN_STALL", 120)
+    #: RQ queue-name prefix (several apps may share one Redis).
+    RQ_QUEUE_PREFIX = os.environ.get("RQ_QUEUE_PREFIX", "whaticket")
+
     # -- Fake WhatsApp provider and media storage --------------------------------
     #: "true"/"false"; unset means on everywhere except APP_ENV=production.
     FAKE_GATEWAY_ENABLED = os.environ.get("FAKE_GATEWAY_ENABLED") or None

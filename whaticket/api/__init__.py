@@ -6,11 +6,16 @@ from flask import Flask
 
 from whaticket.api import (
     auth,
+    campaign_settings,
+    campaigns,
     companies,
     contact,
+    contact_list_items,
+    contact_lists,
     contacts,
     external,
     fake_gateway,
+    file_lists,
     messages,
     plans,
     public,
@@ -18,6 +23,7 @@ from whaticket.api import (
     queue_options,
     queues,
     quick_messages,
+    schedules,
     settings,
     tags,
     ticket,
@@ -44,6 +50,7 @@ BLUEPRINTS = [
     ticket_tags.blp,
     ticket_notes.blp,
     quick_messages.blp,
+    schedules.blp,
     queues.blp,
     queue_options.blp,
     queue_integrations.blp,
@@ -56,6 +63,11 @@ BLUEPRINTS = [
     whatsapp_sessions.blp,
     webhooks_cloud.blp,
     webhooks_evolution.blp,
+    contact_lists.blp,
+    contact_list_items.blp,
+    file_lists.blp,
+    campaigns.blp,
+    campaign_settings.blp,
 ]
 
 #: Blueprints whose paths are fixed whatever API_PREFIX is (the external API).

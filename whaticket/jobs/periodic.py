@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from whaticket.jobs import automation, users
+from whaticket.jobs import automation, campaigns, schedules, users
 
 
 @dataclass(frozen=True)
@@ -33,4 +33,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("inbound-requeue-stale", requeue_stale_inbound, 120),
     PeriodicJob("ticket-auto-close", automation.auto_close_tickets, 60),
     PeriodicJob("ticket-auto-transfer", automation.auto_transfer_tickets, 60),
+    PeriodicJob("campaign-start-due", campaigns.start_due_campaigns, 30),
+    PeriodicJob("campaign-watchdog", campaigns.watchdog, 30),
+    PeriodicJob("scheduled-messages", schedules.send_due_schedules, 30),
 ]

@@ -13,7 +13,7 @@ from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Message, Ticket, Whatsapp
 from whaticket.models.message import ACK_DELIVERED, ACK_SENT
-from whaticket.services import chatbot, ratings
+from whaticket.services import campaign_dispatch, chatbot, ratings
 from whaticket.services import contacts as contact_service
 from whaticket.services import messages as message_service
 from whaticket.services import settings as settings_service
@@ -80,8 +80,15 @@ def handle_inbound(
     events.emit_ticket_update(
         ticket, old_status=ticket.status, old_user_id=ticket.user_id, old_queue_id=ticket.queue_id
     )
-    if not event.from_me and not _rating_reply(ticket, message):
-        chatbot.on_inbound(ticket, message, now or utcnow())
+    if not event.from_me:
+        now = now or utcnow()
+        # A reply to a campaign: counted, and a confirmation request answered (the main
+        # message follows, so the bot keeps quiet for this one).
+        confirmed = not event.is_group and campaign_dispatch.on_reply(
+            company_id, contact.number, now
+        )
+        if not _rating_reply(ticket, message) and not confirmed:
+            chatbot.on_inbound(ticket, message, now)
     return message
 
 

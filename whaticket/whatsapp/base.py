@@ -175,8 +175,13 @@ class Gateway(ABC):
         *,
         is_group: bool = False,
         quoted_provider_id: str | None = None,
+        client_ref: str | None = None,
     ) -> SendResult:
-        """Send a text message to `to` (digits, or a group id with is_group)."""
+        """Send a text message to `to` (digits, or a group id with is_group).
+
+        `client_ref` is our own id for the send (campaigns use it to find out after a
+        crash whether a send went out); providers that cannot keep it ignore it.
+        """
 
     @abstractmethod
     def send_media(
@@ -188,6 +193,7 @@ class Gateway(ABC):
         caption: str = "",
         is_group: bool = False,
         voice: bool = False,
+        client_ref: str | None = None,
     ) -> SendResult:
         """Send one file (image, video, audio, document) with an optional caption."""
 
@@ -204,6 +210,14 @@ class Gateway(ABC):
 
         Providers without such widgets (or with too many choices for them) raise
         NotImplementedError, and the caller sends the menu as text.
+        """
+        raise NotImplementedError
+
+    def find_sent(self, conn: Whatsapp, to: str, client_ref: str) -> str | None:
+        """The provider id of the send made with `client_ref`, or None when there was none.
+
+        Providers that cannot look a send up raise NotImplementedError: the caller must
+        then treat the send as unknown (and never risk sending it twice).
         """
         raise NotImplementedError
 

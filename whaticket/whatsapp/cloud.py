@@ -255,6 +255,7 @@ class CloudGateway(Gateway):
         *,
         is_group: bool = False,
         quoted_provider_id: str | None = None,
+        client_ref: str | None = None,
     ) -> SendResult:
         """Send a text message, quoting `quoted_provider_id` when given."""
         payload = self._envelope(to, "text", is_group=is_group)
@@ -330,6 +331,7 @@ class CloudGateway(Gateway):
         caption: str = "",
         is_group: bool = False,
         voice: bool = False,
+        client_ref: str | None = None,
     ) -> SendResult:
         """Upload the file, then send it by id as image, video, audio or document."""
         main = (media.mimetype or "").split("/", 1)[0]

@@ -377,6 +377,7 @@ class EvolutionGateway(Gateway):
         *,
         is_group: bool = False,
         quoted_provider_id: str | None = None,
+        client_ref: str | None = None,
     ) -> SendResult:
         """Send a text (a reply when `quoted_provider_id` is given)."""
         payload: dict[str, Any] = {"number": self._number(to, is_group), "text": body}
@@ -395,6 +396,7 @@ class EvolutionGateway(Gateway):
         caption: str = "",
         is_group: bool = False,
         voice: bool = False,
+        client_ref: str | None = None,
     ) -> SendResult:
         """Send a file as base64 (voice notes through sendWhatsAppAudio)."""
         number = self._number(to, is_group)

@@ -73,6 +73,7 @@ REJECTED_PREFIX = "000"
 
 _KEY_PREFIX = "whaticket:fake:outbox:"
 _memory: dict[str, list[dict[str, Any]]] = {}
+_refs: dict[str, dict[str, str]] = {}
 _lock = threading.Lock()
 
 
@@ -90,20 +91,41 @@ def outbox_key(whatsapp_id: int) -> str:
 
 
 def record(whatsapp_id: int, entry: dict[str, Any]) -> None:
-    """Append one entry to a connection's outbox (keeping the newest N)."""
+    """Append one entry to a connection's outbox (keeping the newest N).
+
+    An entry with a `clientRef` also records which send that reference became, in the
+    same Redis transaction: a process killed mid-send leaves both or neither, so
+    `find_sent` can always tell whether the send happened.
+    """
     key = outbox_key(whatsapp_id)
     keep = int(current_app.config.get("FAKE_GATEWAY_OUTBOX_MAX") or 500)
+    ref = entry.get("clientRef")
     redis = app_redis()
     if redis is not None:
-        pipe = redis.pipeline()
+        pipe = redis.pipeline(transaction=True)
         pipe.rpush(key, json.dumps(entry))
         pipe.ltrim(key, -keep, -1)
+        if ref:
+            pipe.hset(key + ":refs", ref, entry["id"])
         pipe.execute()
         return
     with _lock:
         items = _memory.setdefault(key, [])
         items.append(entry)
         del items[:-keep]
+        if ref:
+            _refs.setdefault(key + ":refs", {})[ref] = entry["id"]
+
+
+def lookup_ref(whatsapp_id: int, client_ref: str) -> str | None:
+    """The provider id a client reference was sent as, or None."""
+    key = outbox_key(whatsapp_id) + ":refs"
+    redis = app_redis()
+    if redis is not None:
+        value = redis.hget(key, client_ref)
+        return value.decode() if isinstance(value, bytes) else value
+    with _lock:
+        return _refs.get(key, {}).get(client_ref)
 
 
 def read_outbox(whatsapp_id: int) -> list[dict[str, Any]]:
@@ -121,10 +143,11 @@ def clear_outbox(whatsapp_id: int) -> None:
     key = outbox_key(whatsapp_id)
     redis = app_redis()
     if redis is not None:
-        redis.delete(key)
+        redis.delete(key, key + ":refs")
         return
     with _lock:
         _memory.pop(key, None)
+        _refs.pop(key + ":refs", None)
 
 
 # -- events --------------------------------------------------------------------
@@ -281,11 +304,18 @@ class FakeGateway(Gateway):
         *,
         is_group: bool = False,
         quoted_provider_id: str | None = None,
+        client_ref: str | None = None,
     ) -> SendResult:
         """Record a text message."""
         self._check(conn, to)
         return self._sent(
-            conn, to, "text", body, isGroup=is_group or None, quotedId=quoted_provider_id
+            conn,
+            to,
+            "text",
+            body,
+            isGroup=is_group or None,
+            quotedId=quoted_provider_id,
+            clientRef=client_ref,
         )
 
     def send_media(
@@ -297,6 +327,7 @@ class FakeGateway(Gateway):
         caption: str = "",
         is_group: bool = False,
         voice: bool = False,
+        client_ref: str | None = None,
     ) -> SendResult:
         """Record a file; its bytes go to the company's media folder so mediaUrl opens it."""
         from whaticket.errors import AppError
@@ -319,7 +350,12 @@ class FakeGateway(Gateway):
             filename=media.filename,
             isGroup=is_group or None,
             voice=voice or None,
+            clientRef=client_ref,
         )
+
+    def find_sent(self, conn: Whatsapp, to: str, client_ref: str) -> str | None:
+        """Look the send up (every process shares the references through Redis)."""
+        return lookup_ref(conn.id, client_ref)
 
     def send_interactive(
         self,

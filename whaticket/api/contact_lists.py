@@ -1,0 +1,138 @@
+"""Contact list endpoints (`/contact-lists`): page, picker, CRUD, CSV/XLSX import, from a tag."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request
+
+from whaticket import db as dbmod
+from whaticket.api.base import Blueprint
+from whaticket.errors import AppError
+from whaticket.models import ContactList
+from whaticket.schemas.base import OkSchema
+from whaticket.schemas.contact_lists import (
+    ContactListCreateSchema,
+    ContactListFromTagSchema,
+    ContactListImportSchema,
+    ContactListListArgsSchema,
+    ContactListPageArgsSchema,
+    ContactListPageSchema,
+    ContactListSchema,
+    ContactListUpdateSchema,
+)
+from whaticket.security import auth_required, current_company_id
+from whaticket.services import contact_lists as list_service
+from whaticket.services import contacts as contact_service
+
+blp = Blueprint("contact_lists", __name__, url_prefix="/contact-lists", description="Contact lists")
+
+#: Room for the multipart envelope around the file itself.
+_MULTIPART_SLACK = 64 * 1024
+
+_UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            }
+        }
+    },
+}
+
+
+@blp.get("")
+@auth_required
+@blp.arguments(ContactListPageArgsSchema, location="query")
+@blp.response(200, ContactListPageSchema)
+def list_lists(args: dict) -> dict[str, Any]:
+    """A page of the company's lists (20, by name) with item and valid-item counts."""
+    rows, count, has_more = list_service.list_lists(
+        current_company_id(), args["search_param"], args["page_number"]
+    )
+    return {"records": rows, "count": count, "has_more": has_more}
+
+
+@blp.get("/list")
+@auth_required
+@blp.arguments(ContactListListArgsSchema, location="query")
+@blp.response(200, ContactListSchema(many=True))
+def list_all(args: dict) -> list[ContactList]:
+    """Every list of the caller's company; a companyId in the query never widens it."""
+    return list_service.list_all(current_company_id())
+
+
+@blp.post("")
+@auth_required
+@blp.arguments(ContactListCreateSchema)
+@blp.response(200, ContactListSchema)
+def create_list(data: dict) -> ContactList:
+    """Create an empty list (any user of the company, as in the SaaS)."""
+    record = list_service.create_list(current_company_id(), data)
+    dbmod.commit()
+    return record
+
+
+@blp.get("/<int:list_id>")
+@auth_required
+@blp.response(200, ContactListSchema)
+def show_list(list_id: int) -> ContactList:
+    """One list of the caller's company."""
+    return list_service.get_list(current_company_id(), list_id)
+
+
+@blp.put("/<int:list_id>")
+@auth_required
+@blp.arguments(ContactListUpdateSchema)
+@blp.response(200, ContactListSchema)
+def update_list(data: dict, list_id: int) -> ContactList:
+    """Rename a list."""
+    record = list_service.update_list(current_company_id(), list_id, data)
+    dbmod.commit()
+    return record
+
+
+@blp.delete("/<int:list_id>")
+@auth_required
+@blp.response(200, OkSchema)
+def delete_list(list_id: int) -> dict[str, str]:
+    """Delete a list and its items."""
+    list_service.delete_list(current_company_id(), list_id)
+    dbmod.commit()
+    return {"message": "Contact list deleted"}
+
+
+@blp.post("/<int:list_id>/upload")
+@auth_required
+@blp.doc(requestBody=_UPLOAD_BODY)
+@blp.response(200, ContactListImportSchema)
+def upload_items(list_id: int) -> dict[str, Any]:
+    """Import items from a CSV or XLSX file (multipart `file`; contact upload columns)."""
+    max_bytes = int(
+        current_app.config.get("CONTACTS_UPLOAD_MAX_BYTES") or contact_service.UPLOAD_MAX_BYTES
+    )
+    # Refuse an oversized body before werkzeug spools it to disk.
+    if (request.content_length or 0) > max_bytes + _MULTIPART_SLACK:
+        raise AppError("ERR_FILE_TOO_LARGE", 413)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise AppError("ERR_VALIDATION", 400, {"file": ["Missing data for required field."]})
+    result = list_service.import_items(
+        current_company_id(), list_id, upload.filename, upload.stream
+    )
+    dbmod.commit()
+    return result
+
+
+@blp.post("/<int:list_id>/from-tag")
+@auth_required
+@blp.arguments(ContactListFromTagSchema)
+@blp.response(200, ContactListImportSchema)
+def fill_from_tag(data: dict, list_id: int) -> dict[str, Any]:
+    """Add the contacts of the tickets carrying a tag to the list (items marked valid)."""
+    result = list_service.fill_from_tag(current_company_id(), list_id, data["tag_id"])
+    dbmod.commit()
+    return result

@@ -1,0 +1,226 @@
+"""Campaign jobs: scheduled start, the paced dispatcher loop, confirmed sends, the watchdog.
+
+Each step commits on its own: the claim before the provider is called, the mark right
+after, so a worker killed at any point leaves a state the next run can resume from.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from whaticket import db as dbmod
+from whaticket import jobs
+from whaticket.extensions import db
+from whaticket.models import Campaign, CampaignShipping, Whatsapp
+from whaticket.models.company import Company
+from whaticket.services import campaign_dispatch as dispatch_service
+from whaticket.services import campaign_settings, campaigns
+from whaticket.services.campaign_dispatch import clock
+
+#: How long one dispatcher run may last before it hands over to a fresh job (seconds).
+DEFAULT_BUDGET = 120
+#: Waits shorter than this are slept; longer ones become a delayed job.
+MAX_SLEEP = 30
+#: A running campaign silent for this long (seconds) is restarted by the watchdog.
+DEFAULT_STALL = 120
+#: Progress events at most this often per dispatcher (seconds).
+EMIT_EVERY = 1.0
+
+
+def start_scheduled(campaign_id: int, scheduled_for: str) -> None:
+    """Start a PROGRAMADA campaign at its time (a re-armed campaign's old job does nothing)."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None or campaign.status != "PROGRAMADA" or campaign.scheduled_at is None:
+        return
+    if campaign.scheduled_at.isoformat() != scheduled_for:
+        return
+    _start(campaign)
+
+
+def start_due_campaigns() -> int:
+    """Periodic safety net: PROGRAMADA campaigns whose time has come (a lost job) start."""
+    now = clock().now()
+    ids = list(
+        db.session.scalars(
+            sa.select(Campaign.id).where(
+                Campaign.status == "PROGRAMADA", Campaign.scheduled_at <= now
+            )
+        )
+    )
+    for campaign_id in ids:
+        campaign = db.session.get(Campaign, campaign_id)
+        if campaign is not None:
+            _start(campaign)
+    return len(ids)
+
+
+def _start(campaign: Campaign) -> None:
+    # Only one process moves PROGRAMADA → EM_ANDAMENTO: the UPDATE matches once.
+    won = db.session.execute(
+        sa.update(Campaign)
+        .where(Campaign.id == campaign.id, Campaign.status == "PROGRAMADA")
+        .values(status="INATIVA"),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    if won != 1:
+        dbmod.rollback()
+        return
+    db.session.refresh(campaign)
+    try:
+        campaigns.start_campaign(campaign, clock().now())
+    except Exception:
+        current_app.logger.exception("campaign %s could not start", campaign.id)
+        dbmod.rollback()
+        return
+    dbmod.commit()
+
+
+def dispatch(campaign_id: int) -> int:
+    """Send the campaign's due contacts, paced, until done, paused, out of budget or waiting.
+
+    Returns how many sends this run made.
+    """
+    clk = clock()
+    started = clk.now()
+    budget = timedelta(
+        seconds=float(current_app.config.get("CAMPAIGN_DISPATCH_BUDGET") or DEFAULT_BUDGET)
+    )
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        return 0
+    company = db.session.get(Company, campaign.company_id)
+    tz = (company.timezone if company else None) or "America/Sao_Paulo"
+    cfg = campaign_settings.config(campaign.company_id)
+    sent = 0
+    last_beat = last_emit = last_recover = None
+    while True:
+        now = clk.now()
+        db.session.expire(campaign)
+        if campaign.status != "EM_ANDAMENTO" or campaign.paused_reason:
+            dbmod.rollback()
+            return sent
+        conn = db.session.get(Whatsapp, campaign.whatsapp_id) if campaign.whatsapp_id else None
+        if conn is None:
+            campaign.paused_reason = "ERR_NO_WAPP_FOUND"
+            campaigns.emit(campaign, "update")
+            dbmod.commit()
+            return sent
+        if now - started > budget:
+            dispatch_service.enqueue_dispatchers_one(campaign_id)
+            dbmod.commit()
+            return sent
+        if last_beat is None or (now - last_beat).total_seconds() >= 5:
+            campaign.heartbeat_at = now
+            last_beat = now
+        if last_recover is None or (now - last_recover).total_seconds() >= 30:
+            dispatch_service.recover_stale(campaign, conn, now)
+            last_recover = now
+        dbmod.commit()
+
+        wait_until = dispatch_service.quiet_until(
+            cfg, tz, now
+        ) or dispatch_service.cap_reached_until(cfg, conn.id, tz, now)
+        if wait_until is not None:
+            _resume_at(campaign_id, wait_until)
+            dbmod.commit()
+            return sent
+
+        if cfg.paced:
+            slot = dispatch_service.reserve_slot(campaign_id, cfg, now)
+            dbmod.commit()
+            if slot is None:
+                return sent
+            wait = (slot - clk.now()).total_seconds()
+            if wait > MAX_SLEEP:
+                _resume_at(campaign_id, slot)
+                dbmod.commit()
+                return sent
+            clk.sleep(wait)
+            db.session.expire(campaign)
+            if campaign.status != "EM_ANDAMENTO":  # cancelled while we waited
+                dbmod.rollback()
+                return sent
+            now = clk.now()
+
+        shipping = dispatch_service.claim_next(campaign_id, now)
+        dbmod.commit()
+        if shipping is None:
+            busy, next_retry = dispatch_service.has_work(campaign_id)
+            if not busy:
+                if dispatch_service.finish_if_done(campaign, now):
+                    campaigns.emit(campaign, "update")
+                dbmod.commit()
+                return sent
+            if next_retry is not None and next_retry > now:
+                _resume_at(campaign_id, next_retry)
+            dbmod.commit()
+            return sent  # the rest are claimed by other dispatchers or waiting to retry
+
+        outcome = dispatch_service.send_claimed(campaign, shipping, conn, clk.now())
+        if outcome.kind == "paused":
+            campaign.paused_reason = outcome.error
+            campaigns.emit(campaign, "update")
+            dbmod.commit()
+            return sent
+        if outcome.kind in ("sent", "asked"):
+            sent += 1
+        if last_emit is None or (clk.now() - last_emit).total_seconds() >= EMIT_EVERY:
+            campaigns.emit(campaign, "update")
+            last_emit = clk.now()
+        dbmod.commit()
+
+
+def _resume_at(campaign_id: int, when: datetime) -> None:
+    """Hand the campaign to a dispatcher that starts at `when`."""
+    jobs.enqueue(dispatch, campaign_id, at=when, queue="low")
+
+
+def send_confirmed(shipping_id: int) -> None:
+    """After a contact confirmed: send the campaign's main message to that contact once."""
+    clk = clock()
+    now = clk.now()
+    shipping = db.session.get(CampaignShipping, shipping_id)
+    if shipping is None or shipping.status != "asked" or not shipping.confirmed_at:
+        return
+    campaign = db.session.get(Campaign, shipping.campaign_id)
+    if campaign is None or campaign.status == "CANCELADA" or campaign.whatsapp_id is None:
+        return
+    if dispatch_service.claim(shipping_id, ("asked",), now) is None:
+        dbmod.rollback()
+        return  # another run took it
+    dbmod.commit()
+    conn = db.session.get(Whatsapp, campaign.whatsapp_id)
+    outcome = dispatch_service.send_claimed(campaign, shipping, conn, now)  # type: ignore[arg-type]
+    if outcome.kind in ("paused", "retry"):
+        # Back to waiting for its main message; try again in a minute.
+        shipping.status = "asked"
+        jobs.enqueue(send_confirmed, shipping_id, in_=60)
+    campaigns.emit(campaign, "update")
+    dbmod.commit()
+
+
+def watchdog() -> int:
+    """Periodic: resume campaigns no dispatcher has touched lately, or whose line came back."""
+    now = clock().now()
+    stall = float(current_app.config.get("CAMPAIGN_STALL") or DEFAULT_STALL)
+    cutoff = now - timedelta(seconds=stall)
+    revived = 0
+    for campaign in db.session.scalars(
+        sa.select(Campaign).where(Campaign.status == "EM_ANDAMENTO")
+    ).all():
+        if campaign.paused_reason:
+            conn = db.session.get(Whatsapp, campaign.whatsapp_id) if campaign.whatsapp_id else None
+            if conn is None or conn.status != "CONNECTED":
+                continue
+            campaign.paused_reason = None  # the connection is back: carry on
+        elif campaign.heartbeat_at is not None and campaign.heartbeat_at > cutoff:
+            continue
+        campaign.heartbeat_at = now
+        dispatch_service.enqueue_dispatchers(campaign.id)
+        campaigns.emit(campaign, "update")
+        revived += 1
+    dbmod.commit()
+    return revived

@@ -1,0 +1,174 @@
+"""Campaign schemas: the row as the frontend shows it, payloads, report and shipping rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate
+
+from whaticket.schemas.base import BaseSchema
+from whaticket.schemas.fields import NullableId, Timestamp
+from whaticket.schemas.queues import media_url
+
+MESSAGE_MAX = 4096
+
+
+class _Ref(BaseSchema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class CampaignSchema(BaseSchema):
+    """A campaign row with its list and connection."""
+
+    id = fields.Integer()
+    name = fields.String()
+    status = fields.String()
+    confirmation = fields.Boolean()
+    message1 = fields.String()
+    message2 = fields.String()
+    message3 = fields.String()
+    message4 = fields.String()
+    message5 = fields.String()
+    confirmation_message1 = fields.String()
+    confirmation_message2 = fields.String()
+    confirmation_message3 = fields.String()
+    confirmation_message4 = fields.String()
+    confirmation_message5 = fields.String()
+    media_path = fields.Method("_media_url")
+    media_name = fields.String(allow_none=True)
+    scheduled_at = Timestamp(allow_none=True)
+    started_at = Timestamp(allow_none=True)
+    completed_at = Timestamp(allow_none=True)
+    paused_reason = fields.String(allow_none=True)
+    contact_list_id = fields.Integer(allow_none=True)
+    contact_list = fields.Nested(_Ref, allow_none=True)
+    whatsapp_id = fields.Integer(allow_none=True)
+    whatsapp = fields.Nested(_Ref, allow_none=True)
+    file_list_id = fields.Integer(allow_none=True)
+    company_id = fields.Integer()
+    created_at = Timestamp()
+    updated_at = Timestamp()
+
+    def _media_url(self, campaign: Any) -> str | None:
+        return media_url(campaign.company_id, getattr(campaign, "media_path", None))
+
+
+class CampaignReportSchema(BaseSchema):
+    """`GET /campaigns/<id>/report`."""
+
+    planned = fields.Integer()
+    sent = fields.Integer()
+    delivered = fields.Integer()
+    read = fields.Integer()
+    replied = fields.Integer()
+    failed = fields.Integer()
+    pending = fields.Integer()
+    confirmation_asked = fields.Integer(data_key="confirmationAsked")
+    confirmed = fields.Integer()
+
+
+class CampaignDetailSchema(CampaignSchema):
+    """`GET /campaigns/<id>`: the row plus its report (shipping rows are paged apart)."""
+
+    report = fields.Nested(CampaignReportSchema)
+
+
+class CampaignPageSchema(BaseSchema):
+    """`{records, count, hasMore}`."""
+
+    records = fields.List(fields.Nested(CampaignSchema))
+    count = fields.Integer()
+    has_more = fields.Boolean()
+
+
+class Message(fields.String):
+    """A campaign text: up to MESSAGE_MAX characters; null means empty."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_none", True)
+        kwargs.setdefault("validate", validate.Length(max=MESSAGE_MAX))
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return super()._deserialize(value, attr, data, **kwargs) or ""
+
+
+class TagListId(NullableId):
+    """The SaaS sends a tag id, or the text "Nenhuma" (none)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | None:
+        if isinstance(value, str) and not value.strip().isdigit():
+            if value.strip().lower() in ("", "nenhuma", "none"):
+                return None
+            raise ValidationError("Must be a tag id.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class _CampaignWriteSchema(BaseSchema):
+    confirmation = fields.Boolean()
+    scheduled_at = Timestamp(allow_none=True)
+    contact_list_id = NullableId()
+    whatsapp_id = NullableId()
+    file_list_id = NullableId()
+    tag_list_id = TagListId()
+    message1 = Message()
+    message2 = Message()
+    message3 = Message()
+    message4 = Message()
+    message5 = Message()
+    confirmation_message1 = Message()
+    confirmation_message2 = Message()
+    confirmation_message3 = Message()
+    confirmation_message4 = Message()
+    confirmation_message5 = Message()
+    #: Sent by the SaaS form; the status follows from scheduledAt and the actions.
+    status = fields.String(load_only=True, allow_none=True)
+
+
+class CampaignCreateSchema(_CampaignWriteSchema):
+    """`POST /campaigns`."""
+
+    name = fields.String(required=True, validate=validate.Length(min=3, max=255))
+
+
+class CampaignUpdateSchema(_CampaignWriteSchema):
+    """`PUT /campaigns/<id>`: only the keys sent change."""
+
+    name = fields.String(validate=validate.Length(min=3, max=255))
+
+
+class ShippingSchema(BaseSchema):
+    """One contact of a campaign and where its send stands."""
+
+    id = fields.Integer()
+    number = fields.String()
+    name = fields.String(allow_none=True)
+    status = fields.String()
+    variant = fields.Integer()
+    message = fields.String(allow_none=True)
+    confirmation = fields.Boolean(allow_none=True)
+    confirmation_requested_at = Timestamp(allow_none=True)
+    confirmed_at = Timestamp(allow_none=True)
+    delivered_at = Timestamp(allow_none=True)
+    replied_at = Timestamp(allow_none=True)
+    attempts = fields.Integer()
+    error = fields.String(allow_none=True)
+
+
+class ShippingPageSchema(BaseSchema):
+    """`{records, count, hasMore}` of shipping rows."""
+
+    records = fields.List(fields.Nested(ShippingSchema))
+    count = fields.Integer()
+    has_more = fields.Boolean()
+
+
+class ShippingArgsSchema(BaseSchema):
+    """`?status=&pageNumber=`."""
+
+    status = fields.String(
+        load_default=None,
+        validate=validate.OneOf(("pending", "claimed", "asked", "sent", "failed")),
+    )
+    page_number = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))

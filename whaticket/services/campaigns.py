@@ -1,0 +1,324 @@
+"""Campaigns: CRUD, the status machine, start/cancel/restart, media and the delivery report.
+
+INATIVA → PROGRAMADA (a scheduledAt) → EM_ANDAMENTO (started) → FINALIZADA (nothing left
+to send); CANCELADA from PROGRAMADA or EM_ANDAMENTO. A campaign is editable only while it
+is not running and not finished (the reference checked the *payload* status instead).
+Sending itself is in services/campaign_dispatch.py and jobs/campaigns.py.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from whaticket import jobs
+from whaticket.db import after_commit, utcnow
+from whaticket.errors import AppError
+from whaticket.extensions import db
+from whaticket.models import (
+    Campaign,
+    CampaignShipping,
+    ContactList,
+    ContactListItem,
+    FileList,
+    Message,
+    Whatsapp,
+)
+from whaticket.models.campaign import VARIANTS
+from whaticket.models.message import ACK_DELIVERED, ACK_READ
+from whaticket.realtime.emit import emit_to_company
+from whaticket.services import media
+from whaticket.utils.pagination import paginate, search_filter
+
+EDITABLE = ("INATIVA", "PROGRAMADA", "CANCELADA")
+STARTABLE = ("INATIVA", "PROGRAMADA", "CANCELADA", "EM_ANDAMENTO")
+MEDIA_SUBDIR = "campaigns"
+_TEXT_FIELDS = tuple(f"message{i}" for i in VARIANTS) + tuple(
+    f"confirmation_message{i}" for i in VARIANTS
+)
+
+
+def get_campaign(company_id: int, campaign_id: int) -> Campaign:
+    """A campaign of the company; another company's is 404 like a missing one."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None or campaign.company_id != company_id:
+        raise AppError("ERR_NO_CAMPAIGN_FOUND", 404)
+    return campaign
+
+
+def list_campaigns(
+    company_id: int, search: str, page_number: int
+) -> tuple[list[Campaign], int, bool]:
+    """A page of the company's campaigns, by name."""
+    stmt = sa.select(Campaign).where(Campaign.company_id == company_id)
+    if search:
+        stmt = stmt.where(search_filter(search, Campaign.name))
+    return paginate(stmt.order_by(Campaign.name, Campaign.id), page_number)
+
+
+def list_all(company_id: int) -> list[Campaign]:
+    """Every campaign of the company (a companyId in the query never widens it)."""
+    return list(
+        db.session.scalars(
+            sa.select(Campaign).where(Campaign.company_id == company_id).order_by(Campaign.name)
+        )
+    )
+
+
+def _company_row(company_id: int, model: Any, row_id: int | None, field: str) -> None:
+    """A referenced row must belong to the company (400 on that field otherwise)."""
+    if row_id is None:
+        return
+    row = db.session.get(model, row_id)
+    if row is None or row.company_id != company_id:
+        raise AppError("ERR_VALIDATION", 400, {field: ["Unknown id."]})
+
+
+def _apply(company_id: int, campaign: Campaign, data: dict[str, Any]) -> None:
+    """Copy the payload's fields (references company-checked)."""
+    _company_row(company_id, ContactList, data.get("contact_list_id"), "contactListId")
+    _company_row(company_id, Whatsapp, data.get("whatsapp_id"), "whatsappId")
+    _company_row(company_id, FileList, data.get("file_list_id"), "fileListId")
+    for key in ("name", "confirmation", "scheduled_at", "contact_list_id", "whatsapp_id"):
+        if key in data:
+            setattr(campaign, key, data[key])
+    if "file_list_id" in data:
+        campaign.file_list_id = data["file_list_id"]
+    for key in _TEXT_FIELDS:
+        if key in data:
+            setattr(campaign, key, data[key] or "")
+    if data.get("tag_list_id"):
+        from whaticket.services.contact_lists import build_from_tag
+
+        name = f"{campaign.name} | TAG: {data['tag_list_id']} - {utcnow().isoformat()}"
+        campaign.contact_list_id = build_from_tag(company_id, data["tag_list_id"], name).id
+
+
+def _check_startable(campaign: Campaign) -> None:
+    """What a campaign needs before it may be scheduled or started."""
+    problems: dict[str, list[str]] = {}
+    if campaign.contact_list_id is None:
+        problems["contactListId"] = ["A contact list is required."]
+    if campaign.whatsapp_id is None:
+        problems["whatsappId"] = ["A connection is required."]
+    if not variants(campaign, confirmation=False):
+        problems["message1"] = ["At least one message is required."]
+    if campaign.confirmation and not variants(campaign, confirmation=True):
+        problems["confirmationMessage1"] = ["A confirmation message is required."]
+    if problems:
+        raise AppError("ERR_VALIDATION", 400, problems)
+
+
+def variants(campaign: Campaign, *, confirmation: bool) -> list[str]:
+    """The non-empty messages 1-5 (or confirmation messages 1-5), in order."""
+    prefix = "confirmation_message" if confirmation else "message"
+    texts = [(getattr(campaign, f"{prefix}{i}") or "").strip() for i in VARIANTS]
+    return [text for text in texts if text]
+
+
+def _arm_schedule(campaign: Campaign) -> None:
+    """With a scheduledAt the campaign is PROGRAMADA and a start job waits for that time."""
+    from whaticket.jobs import campaigns as campaign_jobs
+
+    if campaign.scheduled_at is None:
+        return
+    _check_startable(campaign)
+    campaign.status = "PROGRAMADA"
+    at = campaign.scheduled_at
+    # The job id names the time: re-arming schedules a new job, and the old one finds
+    # the campaign no longer due at its time and does nothing.
+    jobs.enqueue(
+        campaign_jobs.start_scheduled,
+        campaign.id,
+        at.isoformat(),
+        at=at,
+        job_id=f"whaticket-campaign-start-{campaign.id}-{int(at.timestamp())}",
+    )
+
+
+def create_campaign(company_id: int, data: dict[str, Any]) -> Campaign:
+    """Create a campaign: PROGRAMADA with a scheduledAt, INATIVA otherwise."""
+    campaign = Campaign(company_id=company_id, name=data["name"], status="INATIVA")
+    for key in _TEXT_FIELDS:
+        setattr(campaign, key, "")
+    _apply(company_id, campaign, data)
+    db.session.add(campaign)
+    db.session.flush()
+    _arm_schedule(campaign)
+    db.session.flush()
+    emit(campaign, "create")
+    return campaign
+
+
+def update_campaign(company_id: int, campaign_id: int, data: dict[str, Any]) -> Campaign:
+    """Edit a campaign that is not running or finished; a scheduledAt (re)arms it."""
+    campaign = get_campaign(company_id, campaign_id)
+    if campaign.status not in EDITABLE:
+        raise AppError("ERR_CAMPAIGN_NOT_EDITABLE", 400)
+    _apply(company_id, campaign, data)
+    if "scheduled_at" in data:
+        if campaign.scheduled_at is None:
+            campaign.status = "INATIVA"
+        else:
+            _arm_schedule(campaign)
+    db.session.flush()
+    emit(campaign, "update")
+    return campaign
+
+
+def delete_campaign(company_id: int, campaign_id: int) -> None:
+    """Delete a campaign that is not running (its shipping rows go with it)."""
+    campaign = get_campaign(company_id, campaign_id)
+    if campaign.status == "EM_ANDAMENTO":
+        raise AppError("ERR_CAMPAIGN_RUNNING", 400)
+    path = campaign.media_path
+    db.session.delete(campaign)
+    db.session.flush()
+    if path:
+        after_commit(lambda: media.delete(company_id, path))
+    emit_to_company(company_id, "campaign", {"action": "delete", "id": campaign_id})
+
+
+def cancel_campaign(company_id: int, campaign_id: int) -> Campaign:
+    """Stop a scheduled or running campaign: no further contact is claimed."""
+    campaign = get_campaign(company_id, campaign_id)
+    if campaign.status not in ("PROGRAMADA", "EM_ANDAMENTO"):
+        raise AppError("ERR_CAMPAIGN_NOT_RUNNING", 400)
+    campaign.status = "CANCELADA"
+    db.session.flush()
+    emit(campaign, "update")
+    return campaign
+
+
+def start_campaign(campaign: Campaign, now: datetime) -> int:
+    """Start (or resume) sending now: shipping rows for the list, dispatchers queued.
+
+    Contacts already sent keep their row and are never sent again.
+    """
+    from whaticket.services import campaign_dispatch
+
+    if campaign.status not in STARTABLE:
+        raise AppError("ERR_CAMPAIGN_NOT_STARTABLE", 400)
+    _check_startable(campaign)
+    campaign.status = "EM_ANDAMENTO"
+    campaign.started_at = campaign.started_at or now
+    campaign.completed_at = None
+    campaign.paused_reason = None
+    campaign.heartbeat_at = now
+    db.session.flush()
+    added = campaign_dispatch.prepare(campaign)
+    campaign_dispatch.enqueue_dispatchers(campaign.id)
+    emit(campaign, "update")
+    return added
+
+
+def restart_campaign(company_id: int, campaign_id: int) -> Campaign:
+    """`POST /campaigns/<id>/restart`: send now, resuming where it stopped."""
+    campaign = get_campaign(company_id, campaign_id)
+    start_campaign(campaign, utcnow())
+    return campaign
+
+
+def set_media(
+    company_id: int, campaign_id: int, data: bytes, filename: str | None, mimetype: str | None
+) -> Campaign:
+    """The campaign's attachment (sent with the message as its caption)."""
+    campaign = get_campaign(company_id, campaign_id)
+    if campaign.status not in EDITABLE:
+        raise AppError("ERR_CAMPAIGN_NOT_EDITABLE", 400)
+    media.replace(campaign, company_id, data, filename, mimetype, MEDIA_SUBDIR)
+    db.session.flush()
+    emit(campaign, "update")
+    return campaign
+
+
+def clear_media(company_id: int, campaign_id: int) -> Campaign:
+    """Remove the attachment (the file goes once the change commits)."""
+    campaign = get_campaign(company_id, campaign_id)
+    if campaign.status not in EDITABLE:
+        raise AppError("ERR_CAMPAIGN_NOT_EDITABLE", 400)
+    old = campaign.media_path
+    campaign.media_path = campaign.media_name = None
+    db.session.flush()
+    if old:
+        after_commit(lambda: media.delete(company_id, old))
+    emit(campaign, "update")
+    return campaign
+
+
+def report(campaign: Campaign) -> dict[str, int]:
+    """Planned, sent, delivered, read, replied, failed, pending and confirmation counts."""
+    s = CampaignShipping
+    counts = db.session.execute(
+        sa.select(
+            sa.func.count(s.id),
+            sa.func.count(sa.case((s.status == "sent", 1))),
+            sa.func.count(sa.case((s.status == "failed", 1))),
+            sa.func.count(sa.case((s.status.in_(("pending", "claimed")), 1))),
+            sa.func.count(s.replied_at),
+            sa.func.count(s.confirmation_requested_at),
+            sa.func.count(s.confirmed_at),
+        ).where(s.campaign_id == campaign.id)
+    ).one()
+    acks = db.session.execute(
+        sa.select(
+            sa.func.count(sa.case((Message.ack >= ACK_DELIVERED, 1))),
+            sa.func.count(sa.case((Message.ack >= ACK_READ, 1))),
+        )
+        .select_from(s)
+        .join(Message, Message.id == s.message_id)
+        .where(s.campaign_id == campaign.id)
+    ).one()
+    planned = counts[0] or _list_size(campaign)
+    return {
+        "planned": planned,
+        "sent": counts[1],
+        "delivered": acks[0],
+        "read": acks[1],
+        "replied": counts[4],
+        "failed": counts[2],
+        "pending": counts[3] if counts[0] else planned,
+        "confirmationAsked": counts[5],
+        "confirmed": counts[6],
+    }
+
+
+def _list_size(campaign: Campaign) -> int:
+    """Before the start: the list's numbers that may receive it (not known invalid)."""
+    if campaign.contact_list_id is None:
+        return 0
+    return db.session.scalar(
+        sa.select(sa.func.count(ContactListItem.id)).where(
+            ContactListItem.contact_list_id == campaign.contact_list_id,
+            sa.or_(
+                ContactListItem.is_whatsapp_valid.is_(None),
+                ContactListItem.is_whatsapp_valid.is_(True),
+            ),
+        )
+    )
+
+
+def list_shipping(
+    company_id: int, campaign_id: int, status: str | None, page_number: int
+) -> tuple[list[CampaignShipping], int, bool]:
+    """A page of a campaign's per-contact rows, optionally of one status."""
+    get_campaign(company_id, campaign_id)
+    stmt = sa.select(CampaignShipping).where(CampaignShipping.campaign_id == campaign_id)
+    if status:
+        stmt = stmt.where(CampaignShipping.status == status)
+    return paginate(stmt.order_by(CampaignShipping.id), page_number)
+
+
+def emit(campaign: Campaign, action: str) -> None:
+    """`company-{cid}-campaign` with the row as the frontend shows it (after commit)."""
+    from whaticket.schemas.campaigns import CampaignSchema
+
+    try:
+        record = CampaignSchema().dump(campaign)
+    except Exception:  # an event must never fail the request that caused it
+        current_app.logger.exception("campaign %s event payload failed", campaign.id)
+        return
+    emit_to_company(campaign.company_id, "campaign", {"action": action, "record": record})
