@@ -50,8 +50,12 @@ def make_app(url: str, redis_url: str, dispatchers: int, prefix: str, namespace:
     )
 
 
-def prepare(url: str, contacts: int) -> tuple[int, int, int]:
-    """Fresh schema, one company, a fake connection and a list of `contacts` numbers."""
+def prepare(url: str, contacts: int, runs: int = 3) -> tuple[int, int, list[int]]:
+    """Fresh schema, one company, a fake connection and one list of new numbers per run.
+
+    Each run sends to numbers never seen before, so each does the same work (creating the
+    contact and its ticket, as a campaign to a fresh audience does).
+    """
     from flask_migrate import upgrade
 
     from whaticket.models import Company, ContactList, ContactListItem, Plan, Whatsapp
@@ -74,28 +78,33 @@ def prepare(url: str, contacts: int) -> tuple[int, int, int]:
         conn = Whatsapp(
             company_id=company.id, name="Fake", provider="fake", status="CONNECTED", is_default=True
         )
-        contact_list = ContactList(company_id=company.id, name="Bench list")
-        db.session.add_all([conn, contact_list])
+        db.session.add(conn)
         db.session.flush()
-        db.session.execute(
-            sa.insert(ContactListItem),
-            [
-                {
-                    "company_id": company.id,
-                    "contact_list_id": contact_list.id,
-                    "name": f"Cliente {i}",
-                    "number": f"55119{i:08d}",
-                    "email": None,
-                    "is_whatsapp_valid": True,
-                }
-                for i in range(contacts)
-            ],
-        )
+        list_ids = []
+        for run in range(runs):
+            contact_list = ContactList(company_id=company.id, name=f"Bench list {run}")
+            db.session.add(contact_list)
+            db.session.flush()
+            list_ids.append(contact_list.id)
+            db.session.execute(
+                sa.insert(ContactListItem),
+                [
+                    {
+                        "company_id": company.id,
+                        "contact_list_id": contact_list.id,
+                        "name": f"Cliente {i}",
+                        "number": f"55{11 + run}9{i:08d}",
+                        "email": None,
+                        "is_whatsapp_valid": True,
+                    }
+                    for i in range(contacts)
+                ],
+            )
         campaign_settings.save_settings(
             company.id, {"messageInterval": 0, "greaterInterval": 0, "longerIntervalAfter": 0}
         )
         dbmod.commit()
-        return company.id, conn.id, contact_list.id
+        return company.id, conn.id, list_ids
 
 
 def worker(url: str, redis_url: str, prefix: str, namespace: str, log) -> subprocess.Popen:
@@ -121,14 +130,14 @@ def worker(url: str, redis_url: str, prefix: str, namespace: str, log) -> subpro
     )
 
 
-def run(args, ids, workers: int, kill: bool, log) -> dict:
+def run(args, ids, list_id: int, workers: int, kill: bool, log) -> dict:
     """One campaign with `workers` processes; returns the measured figures."""
     from whaticket.jobs import campaigns as campaign_jobs
     from whaticket.models import Campaign, CampaignShipping
     from whaticket.services import campaigns
     from whaticket.whatsapp import fake
 
-    company_id, conn_id, list_id = ids
+    company_id, conn_id, _ = ids
     prefix, namespace = f"bench-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex
     app = make_app(args.database_url, args.redis_url, workers, prefix, namespace)
     procs = [
@@ -221,9 +230,9 @@ def main() -> None:
     ids = prepare(args.database_url, args.contacts)
     log_path = Path("/tmp/bench-campaign-workers.log")
     with log_path.open("wb") as log:
-        one = run(args, ids, 1, False, log)
-        two = run(args, ids, 2, False, log)
-        killed = run(args, ids, 2, True, log)
+        one = run(args, ids, ids[2][0], 1, False, log)
+        two = run(args, ids, ids[2][1], 2, False, log)
+        killed = run(args, ids, ids[2][2], 2, True, log)
     print(f"contacts: {args.contacts}, intervals 0, fake provider, worker log {log_path}")
     for label, res in (("1 worker ", one), ("2 workers", two)):
         print(

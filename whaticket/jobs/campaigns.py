@@ -83,6 +83,26 @@ def dispatch(campaign_id: int) -> int:
 
     Returns how many sends this run made.
     """
+    session = db.session()
+    # Two commits per send (the claim, then the mark) must not reload the campaign, the
+    # connection and the company each time: state that can change (the status) is read
+    # with its own small query instead.
+    previous, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        return _dispatch(campaign_id)
+    finally:
+        session.expire_on_commit = previous
+
+
+def _status(campaign_id: int) -> tuple[str | None, str | None]:
+    """The campaign's current status and pause reason, read fresh."""
+    row = db.session.execute(
+        sa.select(Campaign.status, Campaign.paused_reason).where(Campaign.id == campaign_id)
+    ).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def _dispatch(campaign_id: int) -> int:
     clk = clock()
     started = clk.now()
     budget = timedelta(
@@ -94,31 +114,36 @@ def dispatch(campaign_id: int) -> int:
     company = db.session.get(Company, campaign.company_id)
     tz = (company.timezone if company else None) or "America/Sao_Paulo"
     cfg = campaign_settings.config(campaign.company_id)
+    batch = max(1, int(current_app.config.get("CAMPAIGN_CLAIM_BATCH") or 10))
     sent = 0
     last_beat = last_emit = last_recover = None
+    conn = db.session.get(Whatsapp, campaign.whatsapp_id) if campaign.whatsapp_id else None
+    if conn is None:
+        campaign.paused_reason = "ERR_NO_WAPP_FOUND"
+        campaigns.emit(campaign, "update")
+        dbmod.commit()
+        return sent
     while True:
         now = clk.now()
-        db.session.expire(campaign)
-        if campaign.status != "EM_ANDAMENTO" or campaign.paused_reason:
+        status, paused = _status(campaign_id)
+        if status != "EM_ANDAMENTO" or paused:
             dbmod.rollback()
             return sent
-        conn = db.session.get(Whatsapp, campaign.whatsapp_id) if campaign.whatsapp_id else None
-        if conn is None:
-            campaign.paused_reason = "ERR_NO_WAPP_FOUND"
-            campaigns.emit(campaign, "update")
-            dbmod.commit()
-            return sent
+        campaign.status, campaign.paused_reason = status, paused
         if now - started > budget:
             dispatch_service.enqueue_dispatchers_one(campaign_id)
             dbmod.commit()
             return sent
         if last_beat is None or (now - last_beat).total_seconds() >= 5:
-            campaign.heartbeat_at = now
+            db.session.execute(
+                sa.update(Campaign).where(Campaign.id == campaign_id).values(heartbeat_at=now),
+                execution_options={"synchronize_session": False},
+            )
             last_beat = now
-        if last_recover is None or (now - last_recover).total_seconds() >= 30:
-            dispatch_service.recover_stale(campaign, conn, now)
-            last_recover = now
-        dbmod.commit()
+            if last_recover is None or (now - last_recover).total_seconds() >= 30:
+                dispatch_service.recover_stale(campaign, conn, now)
+                last_recover = now
+            dbmod.commit()
 
         wait_until = dispatch_service.quiet_until(
             cfg, tz, now
@@ -139,15 +164,16 @@ def dispatch(campaign_id: int) -> int:
                 dbmod.commit()
                 return sent
             clk.sleep(wait)
-            db.session.expire(campaign)
-            if campaign.status != "EM_ANDAMENTO":  # cancelled while we waited
+            if _status(campaign_id)[0] != "EM_ANDAMENTO":  # cancelled while we waited
                 dbmod.rollback()
                 return sent
             now = clk.now()
 
-        shipping = dispatch_service.claim_next(campaign_id, now)
+        # Unpaced sends claim a few rows per transaction; paced or capped ones one by one.
+        size = 1 if cfg.paced or cfg.daily_cap else batch
+        claimed = dispatch_service.claim_batch(campaign_id, now, size)
         dbmod.commit()
-        if shipping is None:
+        if not claimed:
             busy, next_retry = dispatch_service.has_work(campaign_id)
             if not busy:
                 if dispatch_service.finish_if_done(campaign, now):
@@ -159,18 +185,22 @@ def dispatch(campaign_id: int) -> int:
             dbmod.commit()
             return sent  # the rest are claimed by other dispatchers or waiting to retry
 
-        outcome = dispatch_service.send_claimed(campaign, shipping, conn, clk.now())
-        if outcome.kind == "paused":
-            campaign.paused_reason = outcome.error
-            campaigns.emit(campaign, "update")
+        for index, shipping in enumerate(claimed):
+            outcome = dispatch_service.send_claimed(campaign, shipping, conn, clk.now())
+            if outcome.kind == "paused":
+                # Nothing of the rest was sent: give those rows back too.
+                for rest in claimed[index + 1 :]:
+                    dispatch_service.release(rest)
+                campaign.paused_reason = outcome.error
+                campaigns.emit(campaign, "update")
+                dbmod.commit()
+                return sent
+            if outcome.kind in ("sent", "asked"):
+                sent += 1
+            if last_emit is None or (clk.now() - last_emit).total_seconds() >= EMIT_EVERY:
+                campaigns.emit(campaign, "update")
+                last_emit = clk.now()
             dbmod.commit()
-            return sent
-        if outcome.kind in ("sent", "asked"):
-            sent += 1
-        if last_emit is None or (clk.now() - last_emit).total_seconds() >= EMIT_EVERY:
-            campaigns.emit(campaign, "update")
-            last_emit = clk.now()
-        dbmod.commit()
 
 
 def _resume_at(campaign_id: int, when: datetime) -> None:
@@ -192,6 +222,9 @@ def send_confirmed(shipping_id: int) -> None:
         dbmod.rollback()
         return  # another run took it
     dbmod.commit()
+    shipping = dispatch_service.fresh_row(shipping_id)
+    if shipping is None:
+        return
     conn = db.session.get(Whatsapp, campaign.whatsapp_id)
     outcome = dispatch_service.send_claimed(campaign, shipping, conn, now)  # type: ignore[arg-type]
     if outcome.kind in ("paused", "retry"):

@@ -8,18 +8,10 @@ from marshmallow import fields, validate
 
 from whaticket.schemas.base import BaseSchema, PageArgsSchema
 from whaticket.schemas.fields import NullableId, Timestamp
+from whaticket.schemas.queues import media_url
 
 #: The SaaS asks for at least 5 characters; the upper bound keeps a row sane.
 _body = validate.Length(min=5, max=5000)
-
-
-def media_url(company_id: int, rel: str | None) -> str | None:
-    """The signed public URL of the attachment, or None when there is none."""
-    if not rel:
-        return None
-    from whaticket.services.media import public_url
-
-    return public_url(company_id, rel)
 
 
 class ScheduleContactSchema(BaseSchema):

@@ -250,32 +250,64 @@ def cap_reached_until(cfg: CampaignConfig, conn_id: int, tz: str, now: datetime)
 # -- claiming ----------------------------------------------------------------------
 
 
-def claim_next(campaign_id: int, now: datetime) -> CampaignShipping | None:
-    """Claim one due pending row of the campaign; None when none is left to claim.
+def claim_batch(campaign_id: int, now: datetime, size: int = 1) -> list[CampaignShipping]:
+    """Claim up to `size` due pending rows of the campaign, in list order.
 
-    The UPDATE only matches a row still pending, so of two dispatchers racing for a row
-    exactly one wins (the other waits for the winner's short claim transaction, then
-    matches nothing) and the loser tries the next candidate, in list order.
+    One UPDATE stamps the candidates still pending with this call's token; rows another
+    dispatcher took in the meantime do not match (it holds their locks until its claim
+    commits, then they are no longer pending), so every row has exactly one owner.
     """
-    candidates = list(
-        db.session.scalars(
-            sa.select(CampaignShipping.id)
-            .where(
-                CampaignShipping.campaign_id == campaign_id,
-                CampaignShipping.status == "pending",
-                sa.or_(
-                    CampaignShipping.next_attempt_at.is_(None),
-                    CampaignShipping.next_attempt_at <= now,
-                ),
+    for _ in range(3):  # lost every candidate to another dispatcher: look again
+        candidates = list(
+            db.session.scalars(
+                sa.select(CampaignShipping.id)
+                .where(
+                    CampaignShipping.campaign_id == campaign_id,
+                    CampaignShipping.status == "pending",
+                    sa.or_(
+                        CampaignShipping.next_attempt_at.is_(None),
+                        CampaignShipping.next_attempt_at <= now,
+                    ),
+                )
+                .order_by(CampaignShipping.id)
+                .limit(size)
             )
-            .order_by(CampaignShipping.id)
-            .limit(8)
         )
+        if not candidates:
+            return []
+        token = uuid.uuid4().hex
+        db.session.execute(
+            sa.update(CampaignShipping)
+            .where(CampaignShipping.id.in_(candidates), CampaignShipping.status == "pending")
+            .values(status="claimed", claim_token=token, claimed_at=now),
+            execution_options={"synchronize_session": False},
+        )
+        rows = list(
+            db.session.scalars(
+                sa.select(CampaignShipping)
+                .where(CampaignShipping.claim_token == token)
+                .order_by(CampaignShipping.id)
+                .execution_options(populate_existing=True)
+            )
+        )
+        if rows:
+            return rows
+    return []
+
+
+def claim_next(campaign_id: int, now: datetime) -> CampaignShipping | None:
+    """Claim one due pending row (see claim_batch)."""
+    rows = claim_batch(campaign_id, now, 1)
+    return rows[0] if rows else None
+
+
+def fresh_row(shipping_id: int) -> CampaignShipping | None:
+    """The row as the database has it now (one SELECT, overwriting any loaded copy)."""
+    return db.session.scalar(
+        sa.select(CampaignShipping)
+        .where(CampaignShipping.id == shipping_id)
+        .execution_options(populate_existing=True)
     )
-    for shipping_id in candidates:
-        if claim(shipping_id, ("pending",), now) is not None:
-            return db.session.get(CampaignShipping, shipping_id)
-    return None
 
 
 def claim(shipping_id: int, from_statuses: tuple[str, ...], now: datetime) -> str | None:
@@ -289,9 +321,6 @@ def claim(shipping_id: int, from_statuses: tuple[str, ...], now: datetime) -> st
     )
     if result.rowcount != 1:
         return None
-    row = db.session.get(CampaignShipping, shipping_id)
-    if row is not None:
-        db.session.refresh(row)
     return token
 
 
@@ -368,13 +397,13 @@ def send_claimed(
             provider_id = gateway.send_text(conn, shipping.number, body, client_ref=ref).provider_id
             kind = "chat"
     except SessionNotConnectedError:
-        _release(shipping)
+        release(shipping)
         return Outcome("paused", PAUSED_DISCONNECTED)
     except GatewayError as exc:
         if exc.retryable and shipping.attempts + 1 < len(RETRY_BACKOFF) + 1:
             shipping.attempts += 1
             delay = exc.retry_after or RETRY_BACKOFF[shipping.attempts - 1]
-            _release(shipping, not_before=now + timedelta(seconds=delay))
+            release(shipping, not_before=now + timedelta(seconds=delay))
             shipping.error = exc.message[:500]
             db.session.flush()
             return Outcome("retry", exc.code)
@@ -433,7 +462,7 @@ def _send_campaign_media(
     ).provider_id
 
 
-def _release(shipping: CampaignShipping, not_before: datetime | None = None) -> None:
+def release(shipping: CampaignShipping, not_before: datetime | None = None) -> None:
     """Give a claimed row back (nothing was sent)."""
     shipping.status = "pending"
     shipping.claim_token = None
@@ -462,18 +491,18 @@ def mark_sent(
     media_type: str = "chat",
 ) -> Outcome:
     """Record the send on the row and in the contact's ticket history (origin campaign)."""
-    message = record_message(campaign, shipping, conn, provider_id, body, now, media_type)
+    message_id = record_message(campaign, shipping, conn, provider_id, body, now, media_type)
     shipping.claim_token = None
     shipping.error = None
     if phase == "confirm":
         shipping.status = "asked"
         shipping.confirmation_requested_at = now
-        shipping.confirmation_message_id = message.id
+        shipping.confirmation_message_id = message_id
         outcome = "asked"
     else:
         shipping.status = "sent"
         shipping.delivered_at = now
-        shipping.message_id = message.id
+        shipping.message_id = message_id
         outcome = "sent"
     db.session.flush()
     return Outcome(outcome)
@@ -487,67 +516,69 @@ def record_message(
     body: str,
     now: datetime,
     media_type: str = "chat",
-) -> Message:
-    """The send as a message of the contact's ticket; a new ticket is created closed.
+) -> int:
+    """The send as a message of the contact's ticket (its id); a new ticket is created closed.
 
     A campaign must not flood the agents' pending list: the ticket opens only when the
     contact replies (the inbound core reopens a closed ticket as pending).
     """
+    from whaticket.models import Contact
     from whaticket.models.message import ACK_SENT
     from whaticket.services import contacts as contact_service
     from whaticket.services import ticket_events as events
+    from whaticket.services.tickets import find_or_create_quiet
 
-    contact, _ = contact_service.find_or_create_for_inbound(
-        campaign.company_id, conn.id, shipping.number, push_name=shipping.name
+    # Most campaign contacts are known, or become known with their first send: a light
+    # id lookup first, the full find-or-create (with its events) only for new numbers.
+    contact_id = db.session.scalar(
+        sa.select(Contact.id).where(
+            Contact.company_id == campaign.company_id, Contact.number == shipping.number
+        )
     )
-    stmt = sa.select(Ticket).where(
-        Ticket.company_id == campaign.company_id,
-        Ticket.whatsapp_id == conn.id,
-        Ticket.contact_id == contact.id,
+    if contact_id is None:
+        contact, _ = contact_service.find_or_create_for_inbound(
+            campaign.company_id, conn.id, shipping.number, push_name=shipping.name
+        )
+        contact_id = contact.id
+    ticket_id, status, queue_id = find_or_create_quiet(
+        campaign.company_id, conn.id, contact_id, last_message=body
     )
-    ticket = db.session.scalar(stmt)
-    if ticket is None:
-        try:
-            with savepoint():
-                ticket = Ticket(
-                    company_id=campaign.company_id,
-                    whatsapp_id=conn.id,
-                    contact_id=contact.id,
-                    status="closed",
-                    from_me=True,
-                    last_message=body,
-                )
-                db.session.add(ticket)
-                db.session.flush()
-        except sa.exc.IntegrityError:
-            ticket = db.session.scalar(stmt)
-            assert ticket is not None
-    message = Message(
-        company_id=campaign.company_id,
-        ticket_id=ticket.id,
-        whatsapp_id=conn.id,
-        contact_id=contact.id,
-        queue_id=ticket.queue_id,
-        body=body,
-        from_me=True,
-        read=True,
-        origin="campaign",
-        media_type=media_type,
-        ack=ACK_SENT if provider_id else ACK_PENDING,
-        provider_id=provider_id,
-        created_at=now,
-    )
+    values: dict[str, Any] = {
+        "company_id": campaign.company_id,
+        "ticket_id": ticket_id,
+        "whatsapp_id": conn.id,
+        "contact_id": contact_id,
+        "queue_id": queue_id,
+        "body": body,
+        "from_me": True,
+        "read": True,
+        "origin": "campaign",
+        "media_type": media_type,
+        "ack": ACK_SENT if provider_id else ACK_PENDING,
+        "provider_id": provider_id,
+        "created_at": now,
+        "updated_at": now,
+    }
     if media_type == "media":
-        message.media_type = "document"
-        message.media_path, message.media_name = campaign.media_path, campaign.media_name
-    db.session.add(message)
-    ticket.last_message = body
-    ticket.from_me = True
-    db.session.flush()
-    if ticket.status != "closed":
+        values.update(
+            media_type="document", media_path=campaign.media_path, media_name=campaign.media_name
+        )
+    # A Core insert: thousands of these per minute, and nothing here needs the ORM's
+    # unit of work (the row is loaded only when someone is watching the ticket).
+    message_id = db.session.execute(sa.insert(Message).values(**values)).inserted_primary_key[0]
+    db.session.execute(
+        sa.update(Ticket)
+        .where(Ticket.id == ticket_id)
+        .values(last_message=body, from_me=True, updated_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    if status != "closed":
         # Someone may be looking at this conversation: show the campaign message live.
-        events.emit_message_create(message, ticket)
-    return message
+        ticket = db.session.get(Ticket, ticket_id)
+        message = db.session.get(Message, message_id)
+        if ticket is not None and message is not None:
+            events.emit_message_create(message, ticket)
+    return int(message_id)
 
 
 # -- recovery ---------------------------------------------------------------------------------
@@ -586,7 +617,7 @@ def recover_stale(campaign: Campaign, conn: Whatsapp | None, now: datetime) -> i
             body = (shipping.confirmation_message if phase == "confirm" else shipping.message) or ""
             mark_sent(campaign, shipping, conn, phase, provider_id, body, now)  # type: ignore[arg-type]
         else:
-            _release(shipping)
+            release(shipping)
     return len(rows)
 
 

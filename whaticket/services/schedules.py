@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from whaticket.db import after_commit, savepoint, utcnow
+from whaticket.db import after_commit, utcnow
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Contact, Message, Schedule, Ticket, User, Whatsapp
@@ -362,30 +362,13 @@ def ticket_for(record: Schedule, conn: Whatsapp) -> Ticket:
     The message belongs in the contact's history, but a scheduled send is not a
     conversation anyone has to answer: a ticket that did not exist stays out of the queues.
     """
-    stmt = sa.select(Ticket).where(
-        Ticket.company_id == record.company_id,
-        Ticket.whatsapp_id == conn.id,
-        Ticket.contact_id == record.contact_id,
+    from whaticket.services.tickets import find_or_create_quiet
+
+    ticket_id, _, _ = find_or_create_quiet(
+        record.company_id, conn.id, record.contact_id, is_group=bool(record.contact.is_group)
     )
-    ticket = db.session.scalar(stmt)
-    if ticket is not None:
-        return ticket
-    try:
-        with savepoint():
-            ticket = Ticket(
-                company_id=record.company_id,
-                whatsapp_id=conn.id,
-                contact_id=record.contact_id,
-                status="closed",
-                is_group=bool(record.contact.is_group),
-            )
-            db.session.add(ticket)
-            db.session.flush()
-    except sa.exc.IntegrityError:
-        # An inbound message created it meanwhile (one ticket per company/connection/contact).
-        ticket = db.session.scalar(stmt)
-        if ticket is None:
-            raise
+    ticket = db.session.get(Ticket, ticket_id)
+    assert ticket is not None
     return ticket
 
 

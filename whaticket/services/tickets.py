@@ -109,6 +109,51 @@ def find_or_create_for_inbound(
     return ticket, True
 
 
+def find_or_create_quiet(
+    company_id: int,
+    whatsapp_id: int,
+    contact_id: int,
+    *,
+    is_group: bool = False,
+    last_message: str = "",
+) -> tuple[int, str, int | None]:
+    """(id, status, queue_id) of the contact's ticket; a missing one is created *closed*.
+
+    For sends nobody has to answer (campaigns, scheduled messages): the message belongs
+    in the contact's history, but a ticket that did not exist stays out of the queues
+    until the contact replies. Only the columns are read: a Ticket entity would join the
+    contact, user, queue and connection.
+    """
+    stmt = sa.select(Ticket.id, Ticket.status, Ticket.queue_id).where(
+        Ticket.company_id == company_id,
+        Ticket.whatsapp_id == whatsapp_id,
+        Ticket.contact_id == contact_id,
+    )
+    row = db.session.execute(stmt).first()
+    if row is not None:
+        return row[0], row[1], row[2]
+    try:
+        with savepoint():
+            ticket = Ticket(
+                company_id=company_id,
+                whatsapp_id=whatsapp_id,
+                contact_id=contact_id,
+                status="closed",
+                is_group=is_group,
+                from_me=True,
+                last_message=last_message,
+            )
+            db.session.add(ticket)
+            db.session.flush()
+        return ticket.id, "closed", None
+    except sa.exc.IntegrityError:
+        # An inbound message created it meanwhile (one ticket per company/connection/contact).
+        row = db.session.execute(stmt).first()
+        if row is None:
+            raise
+        return row[0], row[1], row[2]
+
+
 def reopen_as_pending(ticket: Ticket) -> None:
     """An inbound message on a closed ticket: back to pending, no agent, no queue."""
     old = (ticket.status, ticket.user_id, ticket.queue_id)
