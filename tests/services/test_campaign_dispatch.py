@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
+from tests.stubs import evolution as evolution_stubs
 from whaticket import db as dbmod
 from whaticket import jobs
 from whaticket.extensions import db
@@ -31,6 +32,8 @@ from whaticket.services import campaign_settings as settings_service
 from whaticket.services.inbound import handle_inbound
 from whaticket.whatsapp import fake
 from whaticket.whatsapp.base import InboundMessage
+
+evolution_stub = evolution_stubs.evolution_stub
 
 #: Monday 2026-11-30 13:00 UTC = 10:00 in São Paulo.
 T0 = datetime(2026, 11, 30, 13, 0, tzinfo=UTC)
@@ -402,3 +405,77 @@ def test_start_due_sweep_is_the_safety_net(company, conn, clock):
     assert campaign_jobs.start_due_campaigns() == 1
     assert len(texts(conn)) == 2
     assert campaign_jobs.start_due_campaigns() == 0
+
+
+def test_a_retryable_provider_failure_is_retried_later(company, clock, evolution_stub):
+    """Evolution answers 500 once: that contact is retried after its backoff, sent once."""
+    from tests.stubs.evolution import API_KEY
+    from whaticket.utils.crypto import encrypt_json
+
+    evolution_stub.instances["inst1"] = "open"
+    conn = factories.WhatsappFactory(
+        company=company,
+        provider="evolution",
+        status="CONNECTED",
+        provider_account_id="inst1",
+        provider_config=encrypt_json(
+            {"baseUrl": evolution_stub.url, "apiKey": API_KEY, "instance": "inst1"}
+        ),
+    )
+    set_pacing(company, messageInterval=0, greaterInterval=0)
+    campaign = make_campaign(company, conn, make_list(company, numbers(2)))
+    evolution_stub.fail_next(500)
+    start(company, campaign)
+
+    sends = evolution_stub.calls("/message/sendText/")
+    assert len(sends) == 2  # the failed attempt and the second contact
+    first = db.session.scalar(sa.select(CampaignShipping).order_by(CampaignShipping.id))
+    assert (first.status, first.attempts) == ("pending", 1)
+    assert first.next_attempt_at == T0 + timedelta(seconds=campaign_dispatch.RETRY_BACKOFF[0])
+    assert refreshed(campaign).status == "EM_ANDAMENTO"
+
+    clock.current = first.next_attempt_at
+    jobs.get_backend().run_due(first.next_attempt_at)
+    assert len(evolution_stub.calls("/message/sendText/")) == 3
+    assert campaigns.report(refreshed(campaign))["sent"] == 2
+    assert refreshed(campaign).status == "FINALIZADA"
+
+
+def test_the_file_list_goes_before_the_message(company, conn, clock):
+    from whaticket.models import FileList, FileListOption
+    from whaticket.services import media
+
+    stored = media.save(company.id, b"%PDF-1.4 catalogo", "catalogo.pdf", "application/pdf")
+    files = FileList(company_id=company.id, name="Catálogo", message="")
+    db.session.add(files)
+    db.session.flush()
+    db.session.add(
+        FileListOption(
+            company_id=company.id,
+            file_id=files.id,
+            name="catalogo.pdf",
+            path=stored.path,
+            media_type="application/pdf",
+        )
+    )
+    db.session.commit()
+    set_pacing(company, messageInterval=0, greaterInterval=0)
+    campaign = make_campaign(company, conn, make_list(company, numbers(2)), file_list_id=files.id)
+    start(company, campaign)
+    kinds = [(e["to"], e["type"]) for e in fake.read_outbox(conn.id) if e["type"] != "read"]
+    first, second = numbers(2)
+    assert kinds == [(first, "document"), (first, "text"), (second, "document"), (second, "text")]
+
+
+def test_the_watchdog_leaves_a_waiting_campaign_alone(company, conn, clock):
+    from whaticket.jobs import campaigns as campaign_jobs
+
+    set_pacing(
+        company, messageInterval=0, greaterInterval=0, quietHours={"start": "09:00", "end": "11:00"}
+    )
+    campaign = make_campaign(company, conn, make_list(company, numbers(2)))
+    start(company, campaign)  # 10:00 local: waits for 11:00
+    waiting = len(jobs.get_backend().scheduled)
+    clock.current = T0 + timedelta(minutes=30)
+    assert campaign_jobs.watchdog() == 0
+    assert len(jobs.get_backend().scheduled) == waiting

@@ -204,7 +204,15 @@ def _dispatch(campaign_id: int) -> int:
 
 
 def _resume_at(campaign_id: int, when: datetime) -> None:
-    """Hand the campaign to a dispatcher that starts at `when`."""
+    """Hand the campaign to a dispatcher that starts at `when`.
+
+    The heartbeat moves to `when` as well: the watchdog must not take a campaign waiting
+    for its quiet hours or daily cap to end for a stalled one (and queue a job per tick).
+    """
+    db.session.execute(
+        sa.update(Campaign).where(Campaign.id == campaign_id).values(heartbeat_at=when),
+        execution_options={"synchronize_session": False},
+    )
     jobs.enqueue(dispatch, campaign_id, at=when, queue="low")
 
 
@@ -242,7 +250,9 @@ def watchdog() -> int:
     cutoff = now - timedelta(seconds=stall)
     revived = 0
     for campaign in db.session.scalars(
-        sa.select(Campaign).where(Campaign.status == "EM_ANDAMENTO")
+        sa.select(Campaign)
+        .where(Campaign.status == "EM_ANDAMENTO")
+        .execution_options(populate_existing=True)  # heartbeats are written by UPDATEs
     ).all():
         if campaign.paused_reason:
             conn = db.session.get(Whatsapp, campaign.whatsapp_id) if campaign.whatsapp_id else None
