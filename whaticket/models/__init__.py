@@ -6,6 +6,7 @@ from whaticket.models.contact import Contact, ContactCustomField
 from whaticket.models.contact_list import ContactList, ContactListItem
 from whaticket.models.file_list import FileList, FileListOption
 from whaticket.models.inbound_event import InboundEvent
+from whaticket.models.invoice import Invoice, Payment
 from whaticket.models.message import Message
 from whaticket.models.plan import FEATURE_FLAGS, Plan
 from whaticket.models.queue import Queue, QueueOption, user_queues
@@ -34,7 +35,9 @@ __all__ = [
     "FileList",
     "FileListOption",
     "InboundEvent",
+    "Invoice",
     "Message",
+    "Payment",
     "Plan",
     "Queue",
     "QueueIntegration",
