@@ -9,8 +9,13 @@ from typing import Any, TypeVar
 
 import bcrypt
 import jwt as pyjwt
-from flask import Flask, current_app, jsonify
-from flask_jwt_extended import current_user, jwt_required
+from flask import Flask, current_app, jsonify, request
+from flask_jwt_extended import (
+    current_user,
+    get_current_user,
+    jwt_required,
+    verify_jwt_in_request,
+)
 
 from whaticket.errors import AppError
 from whaticket.extensions import db, jwt
@@ -75,6 +80,7 @@ def register_jwt_callbacks(app: Flask) -> None:
         user = db.session.get(User, int(data["sub"]))
         if user is None or user.token_version != data.get("tv", 0):
             return None
+        _check_subscription(user)
         return user
 
     def _err(code: str, status: int):
@@ -86,6 +92,47 @@ def register_jwt_callbacks(app: Flask) -> None:
     jwt.expired_token_loader(lambda _h, _d: _err("ERR_INVALID_TOKEN", 403))
     jwt.user_lookup_error_loader(lambda _h, _d: _err("ERR_INVALID_TOKEN", 403))
     jwt.revoked_token_loader(lambda _h, _d: _err("ERR_INVALID_TOKEN", 403))
+
+
+#: What an overdue company's users may still reach: signing in and out, and paying.
+_OVERDUE_ALLOWED = ("/auth/", "/invoices", "/subscription", "/plans/list", "/plans/all")
+_OVERDUE_ALLOWED_ENDPOINTS = {"companies.list_plan", "companies.show_company"}
+
+
+def _check_subscription(user: Any) -> None:
+    """402 for an overdue company's users outside the billing endpoints (super users pass)."""
+    from whaticket.services import billing
+
+    if user.super or not billing.is_overdue(user.company):
+        return
+    if request.endpoint in _OVERDUE_ALLOWED_ENDPOINTS:
+        return
+    path = request.path.removeprefix(current_app.config.get("API_PREFIX", ""))
+    if any(path.startswith(prefix) for prefix in _OVERDUE_ALLOWED):
+        return
+    raise AppError(billing.EXPIRED, 402)
+
+
+def require_plan_feature(flag: str) -> Callable[[], None]:
+    """A blueprint `before_request` hook: 403 ERR_PLAN_FEATURE_DISABLED when the caller's
+    plan has `flag` off. The hook runs before the view's own auth decorator, so a missing
+    or bad token is left for that decorator to answer (401/403 as usual)."""
+
+    def check() -> None:
+        if request.method == "OPTIONS":
+            return
+        try:
+            verify_jwt_in_request(optional=True)
+        except Exception:  # a bad token: the view's decorator answers it
+            return
+        user = get_current_user()
+        if user is None or user.super:
+            return
+        plan = user.company.plan if user.company else None
+        if plan is not None and not getattr(plan, flag, True):
+            raise AppError("ERR_PLAN_FEATURE_DISABLED", 403)
+
+    return check
 
 
 # -- refresh tokens (our own JWT, signed with JWT_REFRESH_SECRET) -------------

@@ -126,12 +126,14 @@ def test_retried_after_a_failure_then_delivered(company, ticket, message, webhoo
 
 
 def test_a_refused_connection_is_retried(company, ticket, message):
-    with socket.socket() as sock:  # a port nobody listens on
+    # Bound but never listening, and held for the whole test: no other process can take
+    # the port, and connecting to it is refused.
+    with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    integration = _integration(company, f"http://127.0.0.1:{port}/hook")
-    _deliver(integration, ticket, message)
-    assert _pending() == 1
+        integration = _integration(company, f"http://127.0.0.1:{port}/hook")
+        _deliver(integration, ticket, message)
+        assert _pending() == 1
 
 
 @pytest.mark.parametrize("status", [400, 401, 404, 410, 302])

@@ -8,7 +8,12 @@ from whaticket.schemas.campaign_settings import (
     CampaignSettingSchema,
     CampaignSettingsPayloadSchema,
 )
-from whaticket.security import admin_required, auth_required, current_company_id
+from whaticket.security import (
+    admin_required,
+    auth_required,
+    current_company_id,
+    require_plan_feature,
+)
 from whaticket.services import campaign_settings as settings_service
 
 blp = Blueprint(
@@ -17,6 +22,8 @@ blp = Blueprint(
     url_prefix="/campaign-settings",
     description="Campaign settings (pacing, variables, daily cap, quiet hours)",
 )
+# The plan decides whether the company has this feature at all (403 otherwise).
+blp.before_request(require_plan_feature("use_campaigns"))
 
 #: Wire (camelCase) key of each payload field.
 _WIRE = {

@@ -16,7 +16,7 @@ from whaticket.schemas.contact_list_items import (
     ContactListItemRecordSchema,
     ContactListItemUpdateSchema,
 )
-from whaticket.security import auth_required, current_company_id
+from whaticket.security import auth_required, current_company_id, require_plan_feature
 from whaticket.services import contact_list_items as item_service
 
 blp = Blueprint(
@@ -25,6 +25,8 @@ blp = Blueprint(
     url_prefix="/contact-list-items",
     description="Contact list items",
 )
+# The plan decides whether the company has this feature at all (403 otherwise).
+blp.before_request(require_plan_feature("use_campaigns"))
 
 
 @blp.get("")

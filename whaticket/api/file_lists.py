@@ -19,10 +19,17 @@ from whaticket.schemas.file_lists import (
     FileListSchema,
     FileListUpdateSchema,
 )
-from whaticket.security import admin_required, auth_required, current_company_id
+from whaticket.security import (
+    admin_required,
+    auth_required,
+    current_company_id,
+    require_plan_feature,
+)
 from whaticket.services import file_lists as file_list_service
 
 blp = Blueprint("file_lists", __name__, url_prefix="/files", description="File lists")
+# The plan decides whether the company has this feature at all (403 otherwise).
+blp.before_request(require_plan_feature("use_campaigns"))
 
 _UPLOAD_BODY = {
     "required": True,

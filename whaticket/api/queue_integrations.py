@@ -17,7 +17,12 @@ from whaticket.schemas.queue_integrations import (
     QueueIntegrationSchema,
     QueueIntegrationUpdateSchema,
 )
-from whaticket.security import admin_required, auth_required, current_company_id
+from whaticket.security import (
+    admin_required,
+    auth_required,
+    current_company_id,
+    require_plan_feature,
+)
 from whaticket.services import queue_integrations as integration_service
 
 blp = Blueprint(
@@ -26,6 +31,8 @@ blp = Blueprint(
     url_prefix="/queueIntegration",
     description="Queue integrations (webhook, n8n, Typebot)",
 )
+# The plan decides whether the company has this feature at all (403 otherwise).
+blp.before_request(require_plan_feature("use_integrations"))
 
 
 def _schema(many: bool = False) -> QueueIntegrationSchema:

@@ -16,10 +16,12 @@ from whaticket.schemas.schedules import (
     SchedulePageSchema,
     ScheduleUpdateSchema,
 )
-from whaticket.security import auth_required, current_company_id
+from whaticket.security import auth_required, current_company_id, require_plan_feature
 from whaticket.services import schedules as schedule_service
 
 blp = Blueprint("schedules", __name__, url_prefix="/schedules", description="Scheduled messages")
+# The plan decides whether the company has this feature at all (403 otherwise).
+blp.before_request(require_plan_feature("use_schedules"))
 
 
 @blp.get("")

@@ -15,7 +15,12 @@ from whaticket.schemas.tags import (
     TagUpdateSchema,
     TicketTagsResultSchema,
 )
-from whaticket.security import admin_required, auth_required, current_company_id
+from whaticket.security import (
+    admin_required,
+    auth_required,
+    current_company_id,
+    require_plan_feature,
+)
 from whaticket.services import tags as tag_service
 
 blp = Blueprint("tags", __name__, url_prefix="/tags", description="Tags")
@@ -46,7 +51,8 @@ def list_all(args: dict):
 @auth_required
 @blp.response(200, KanbanSchema)
 def list_kanban() -> dict:
-    """The Kanban lanes: the company's kanban tags, ordered by id."""
+    """The Kanban lanes: the company's kanban tags, ordered by id (plans with useKanban)."""
+    require_plan_feature("use_kanban")()
     return {"lista": tag_service.list_kanban(current_company_id())}
 
 

@@ -6,10 +6,12 @@ from flask_jwt_extended import current_user
 
 from whaticket.api.base import Blueprint
 from whaticket.schemas.tickets import TicketListArgsSchema, TicketSchema
-from whaticket.security import auth_required, current_company_id
+from whaticket.security import auth_required, current_company_id, require_plan_feature
 from whaticket.services import ticket_list
 
 blp = Blueprint("ticket", __name__, url_prefix="/ticket", description="Ticket kanban")
+# The plan decides whether the company has this feature at all (403 otherwise).
+blp.before_request(require_plan_feature("use_kanban"))
 
 
 @blp.get("/kanban")

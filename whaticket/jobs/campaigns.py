@@ -16,8 +16,8 @@ from whaticket import jobs
 from whaticket.extensions import db
 from whaticket.models import Campaign, CampaignShipping, Whatsapp
 from whaticket.models.company import Company
+from whaticket.services import billing, campaign_settings, campaigns
 from whaticket.services import campaign_dispatch as dispatch_service
-from whaticket.services import campaign_settings, campaigns
 from whaticket.services.campaign_dispatch import clock
 
 #: How long one dispatcher run may last before it hands over to a fresh job (seconds).
@@ -130,6 +130,12 @@ def _dispatch(campaign_id: int) -> int:
             dbmod.rollback()
             return sent
         campaign.status, campaign.paused_reason = status, paused
+        if billing.sending_blocked(campaign.company_id):
+            # Overdue: hold the campaign; the watchdog resumes it once the invoice is paid.
+            campaign.paused_reason = billing.EXPIRED
+            campaigns.emit(campaign, "update")
+            dbmod.commit()
+            return sent
         if now - started > budget:
             dispatch_service.enqueue_dispatchers_one(campaign_id)
             dbmod.commit()
@@ -254,7 +260,11 @@ def watchdog() -> int:
         .where(Campaign.status == "EM_ANDAMENTO")
         .execution_options(populate_existing=True)  # heartbeats are written by UPDATEs
     ).all():
-        if campaign.paused_reason:
+        if campaign.paused_reason == billing.EXPIRED:
+            if billing.sending_blocked(campaign.company_id):
+                continue
+            campaign.paused_reason = None  # paid: carry on
+        elif campaign.paused_reason:
             conn = db.session.get(Whatsapp, campaign.whatsapp_id) if campaign.whatsapp_id else None
             if conn is None or conn.status != "CONNECTED":
                 continue

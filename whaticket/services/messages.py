@@ -13,6 +13,7 @@ from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Message, Ticket, User, Whatsapp
 from whaticket.models.message import ACK_ERROR, ACK_PENDING
+from whaticket.services import billing
 from whaticket.services import ticket_events as events
 from whaticket.services import tickets as ticket_service
 from whaticket.utils.templating import render
@@ -69,9 +70,11 @@ def _recipient(ticket: Ticket) -> str:
 
 
 def _connection(ticket: Ticket) -> Whatsapp:
+    """The ticket's connection, if the company may send (402 when it is overdue)."""
     conn = ticket.whatsapp
     if conn is None:
         raise AppError("ERR_NO_WAPP_FOUND", 400)
+    billing.check_can_send(ticket.company_id)
     return conn
 
 
@@ -218,8 +221,13 @@ def send_template(
     return message
 
 
-def send_bot_text(ticket: Ticket, text: str) -> Message:
-    """A bot/system text (farewell, rating prompt, notices): never fails the caller."""
+def send_bot_text(ticket: Ticket, text: str) -> Message | None:
+    """A bot/system text (farewell, rating prompt, notices): never fails the caller.
+
+    An overdue company's bot is silent (None): the inbound message is still stored.
+    """
+    if billing.sending_blocked(ticket.company_id):
+        return None
     return deliver_text(ticket, render_for(ticket, text), origin="bot", raise_on_failure=False)
 
 
@@ -247,12 +255,14 @@ def send_bot_menu(
     footer: list[str],
     *,
     style: str = "text",
-) -> Message:
+) -> Message | None:
     """A bot menu: buttons or a list where `style` asks and the provider has them, else text.
 
     The stored row always holds the text rendering, so the history reads the same whatever
     the provider showed.
     """
+    if billing.sending_blocked(ticket.company_id):
+        return None
     text = render_for(ticket, menu_text(header, choices, footer))
     conn = _connection(ticket)
     gateway = gateway_for(conn)
@@ -287,6 +297,8 @@ def send_bot_file(ticket: Ticket, data: bytes, filename: str) -> Message | None:
     import mimetypes
 
     mimetype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    if billing.sending_blocked(ticket.company_id):
+        return None
     try:
         return deliver_media(ticket, [(data, filename, mimetype)], [], origin="bot")[0]
     except AppError as exc:
