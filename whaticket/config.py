@@ -122,6 +122,21 @@ class Config:
     OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
     JSON_SORT_KEYS = False
 
+    # -- Billing (SaaS) ---------------------------------------------------------------
+    #: Days after its due date that an unpaid company keeps working (then 402).
+    BILLING_GRACE_DAYS = _int("BILLING_GRACE_DAYS", 3)
+    #: Free days a self-signed-up company gets.
+    TRIAL_DAYS = _int("TRIAL_DAYS", 7)
+    #: fake (development, tests) or efi (Efí/Gerencianet Pix).
+    PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "fake")
+    EFI_BASE_URL = os.environ.get("EFI_BASE_URL", "https://pix.api.efipay.com.br")
+    EFI_CLIENT_ID = os.environ.get("EFI_CLIENT_ID") or None
+    EFI_CLIENT_SECRET = os.environ.get("EFI_CLIENT_SECRET") or None
+    #: PEM file with the Efí certificate and key (mutual TLS).
+    EFI_CERT_PATH = os.environ.get("EFI_CERT_PATH") or None
+    #: The Pix key charges are paid to.
+    EFI_PIX_KEY = os.environ.get("EFI_PIX_KEY") or None
+
     # -- Campaigns ------------------------------------------------------------------
     #: Dispatcher jobs per running campaign (claims keep them from sending twice).
     CAMPAIGN_DISPATCHERS = _int("CAMPAIGN_DISPATCHERS", 2)
