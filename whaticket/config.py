@@ -127,6 +127,9 @@ class Config:
     BILLING_GRACE_DAYS = _int("BILLING_GRACE_DAYS", 3)
     #: Free days a self-signed-up company gets.
     TRIAL_DAYS = _int("TRIAL_DAYS", 7)
+    #: Self-signups allowed per client IP per window (seconds).
+    SIGNUP_MAX_PER_IP = _int("SIGNUP_MAX_PER_IP", 5)
+    SIGNUP_WINDOW_SECONDS = _int("SIGNUP_WINDOW_SECONDS", 3600)
     #: fake (development, tests) or efi (Efí/Gerencianet Pix).
     PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "fake")
     EFI_BASE_URL = os.environ.get("EFI_BASE_URL", "https://pix.api.efipay.com.br")

@@ -28,6 +28,8 @@ class Message(CompanyScopedMixin, TimestampMixin, db.Model):
     __table_args__ = (
         sa.UniqueConstraint("company_id", "whatsapp_id", "provider_id"),
         sa.Index("ix_messages_ticket_created", "ticket_id", "created_at"),
+        # Per-company counts over a period (usage, reports) without scanning the company.
+        sa.Index("ix_messages_company_created", "company_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

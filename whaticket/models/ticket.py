@@ -40,6 +40,7 @@ class Ticket(CompanyScopedMixin, TimestampMixin, db.Model):
         # The ticket list: a company's tickets of one status, newest activity first.
         sa.Index("ix_tickets_company_status_updated", "company_id", "status", "updated_at"),
         sa.Index("ix_tickets_company_updated", "company_id", "updated_at"),
+        sa.Index("ix_tickets_company_created", "company_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
