@@ -158,3 +158,20 @@ class QuickMessageFactory(_Base):
     shortcode = factory.Sequence(lambda n: f"short{n}")
     message = "Hello there"
     company = factory.SubFactory(CompanyFactory)
+
+
+# -- billing (invoices) ----------------------------------------------------------
+
+from whaticket.models import Invoice  # noqa: E402 - appended block, kept self-contained
+
+
+class InvoiceFactory(_Base):
+    class Meta:
+        model = Invoice
+
+    company = factory.SubFactory(CompanyFactory)
+    detail = factory.LazyAttribute(lambda o: o.company.plan.name if o.company.plan else "Plan")
+    status = "open"
+    value = factory.LazyAttribute(lambda o: o.company.plan.value if o.company.plan else 30)
+    due_date = factory.LazyFunction(lambda: utcnow() + timedelta(days=10))
+    period = factory.LazyAttribute(lambda o: o.due_date.date().isoformat())

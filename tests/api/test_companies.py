@@ -630,3 +630,60 @@ def test_admin_cannot_delete_another_company(client, prefix, auth, admin, other_
     resp = client.delete(f"{prefix}/companies/{other_company.id}?force=true", headers=auth(admin))
     assert resp.status_code == 403 and resp.get_json() == {"error": "ERR_NO_PERMISSION"}
     assert _company_rows(other_company.id) == before
+
+
+# -- GET /companiesPlan ------------------------------------------------------------
+
+PLAN_FLAG_KEYS = {
+    "id",
+    "name",
+    "users",
+    "connections",
+    "queues",
+    "value",
+    "useSchedules",
+    "useCampaigns",
+    "useInternalChat",
+    "useExternalApi",
+    "useKanban",
+    "useOpenAi",
+    "useIntegrations",
+}
+
+
+def test_companies_plan_lists_every_company_with_its_plan(
+    client, prefix, auth, superuser, other_company
+):
+    pro = factories.PlanFactory(name="Pro", users=7, connections=3, queues=4, value=89.9)
+    pro.use_open_ai = False
+    third = factories.CompanyFactory(name="Zeta", plan=pro)
+    planless = factories.CompanyFactory(name="Aaa Sem Plano", plan=None)
+    db.session.commit()
+
+    resp = client.get(f"{prefix}/companiesPlan", headers=auth(superuser))
+    assert resp.status_code == 200, resp.get_json()
+    rows = resp.get_json()
+    assert sorted(r["id"] for r in rows) == sorted(
+        [superuser.company_id, other_company.id, third.id, planless.id]
+    )
+    assert rows[0]["id"] == planless.id and rows[0]["plan"] is None  # ordered by name
+    by_id = {r["id"]: r for r in rows}
+    zeta = by_id[third.id]
+    assert set(zeta) == COMPANY_KEYS
+    assert set(zeta["plan"]) == PLAN_FLAG_KEYS
+    assert zeta["plan"]["name"] == "Pro" and zeta["plan"]["users"] == 7
+    assert zeta["plan"]["connections"] == 3 and zeta["plan"]["queues"] == 4
+    assert zeta["plan"]["value"] == 89.9
+    assert zeta["plan"]["useOpenAi"] is False and zeta["plan"]["useKanban"] is True
+
+
+def test_companies_plan_is_super_only(client, prefix, auth, admin):
+    resp = client.get(f"{prefix}/companiesPlan", headers=auth(admin))
+    assert resp.status_code == 403
+    assert resp.get_json() == {"error": "ERR_NO_PERMISSION"}
+
+
+def test_companies_plan_needs_token(client, prefix, company):
+    resp = client.get(f"{prefix}/companiesPlan")
+    assert resp.status_code == 401
+    assert resp.get_json() == {"error": "ERR_SESSION_EXPIRED"}

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Generic, Protocol, Self, TypeVar
+
+
+@dataclass
+class Recorded:
+    """One JSON request a stub received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    json: Any = None
 
 
 class _HasPath(Protocol):

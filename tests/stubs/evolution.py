@@ -16,13 +16,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
-from tests.stubs.base import StubServer
+from tests.stubs.base import Recorded, StubServer
 
 API_KEY = "stub-evolution-key"
 #: The raw QR string the connect route answers (`code`), as Baileys produces them.
@@ -52,16 +51,6 @@ def not_found(instance: str) -> dict[str, Any]:
         "error": "Not Found",
         "response": {"message": [f'The "{instance}" instance does not exist']},
     }
-
-
-@dataclass
-class Recorded:
-    """One request the stub received."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    json: Any = None
 
 
 class EvolutionStub(StubServer[Recorded]):

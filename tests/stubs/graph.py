@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from tests.stubs.base import Recorded as BaseRecorded
 from tests.stubs.base import StubServer
 
 TOKEN = "stub-access-token"
@@ -69,13 +70,9 @@ ERRORS: dict[int, tuple[int, dict[str, Any]]] = {
 
 
 @dataclass
-class Recorded:
-    """One request the stub received."""
+class Recorded(BaseRecorded):
+    """One request the stub received (with the form and files of a multipart upload)."""
 
-    method: str
-    path: str
-    headers: dict[str, str]
-    json: Any = None
     form: dict[str, str] = field(default_factory=dict)
     files: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)
 

@@ -13,9 +13,11 @@ from whaticket.api import (
     contact_list_items,
     contact_lists,
     contacts,
+    dashboard,
     external,
     fake_gateway,
     file_lists,
+    invoices,
     messages,
     plans,
     public,
@@ -25,6 +27,7 @@ from whaticket.api import (
     quick_messages,
     schedules,
     settings,
+    subscriptions,
     tags,
     ticket,
     ticket_notes,
@@ -42,6 +45,7 @@ BLUEPRINTS = [
     auth.blp,
     users.blp,
     companies.blp,
+    companies.plan_blp,
     plans.blp,
     settings.blp,
     contacts.blp,
@@ -68,6 +72,9 @@ BLUEPRINTS = [
     file_lists.blp,
     campaigns.blp,
     campaign_settings.blp,
+    invoices.blp,
+    subscriptions.blp,
+    dashboard.blp,
 ]
 
 #: Blueprints whose paths are fixed whatever API_PREFIX is (the external API).

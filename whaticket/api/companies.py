@@ -1,7 +1,8 @@
-"""Company endpoints: super-user CRUD, and each company's own plan view."""
+"""Company endpoints: super-user CRUD, public signup, plan views and usage figures."""
 
 from __future__ import annotations
 
+from flask import Response, jsonify, request
 from flask_jwt_extended import current_user
 
 from whaticket import db as dbmod
@@ -14,13 +15,22 @@ from whaticket.schemas.companies import (
     CompanyPlanSchema,
     CompanySchedulesSchema,
     CompanySchema,
+    CompanySignupSchema,
     CompanyUpdateSchema,
+    CompanyUsageSchema,
+    CompanyWithPlanSchema,
     CompanyWithSettingsSchema,
 )
-from whaticket.security import auth_required, super_required
+from whaticket.security import PUBLIC, auth_required, super_required
 from whaticket.services import companies as company_service
+from whaticket.services import signup as signup_service
+from whaticket.services import usage as usage_service
 
 blp = Blueprint("companies", __name__, url_prefix="/companies", description="Companies (tenants)")
+#: `/companiesPlan` sits outside the /companies prefix, so it needs its own blueprint.
+plan_blp = Blueprint(
+    "companies_plan", __name__, url_prefix="/companiesPlan", description="Companies with plans"
+)
 
 
 @blp.get("")
@@ -68,6 +78,39 @@ def create_company(data: dict):
     company = company_service.create_company(data)
     dbmod.commit()
     return company
+
+
+@blp.post("/cadastro")
+@blp.arguments(CompanySignupSchema)
+@blp.response(200, CompanySchema)
+@blp.doc(security=PUBLIC)
+def signup(data: dict) -> Response:
+    """Self-signup: an active trial company with its admin and default settings (public)."""
+    company = signup_service.signup(data, request.remote_addr or "-")
+    # Serialise before the commit or rollback expires (or discards) the rows.
+    body = CompanySchema().dump(company)
+    if signup_service.is_honeypot(data):
+        # A bot gets the very answer a person would, but nothing is kept.
+        dbmod.rollback()
+    else:
+        dbmod.commit()
+    return jsonify(body)
+
+
+@blp.get("/<int:company_id>/usage")
+@auth_required
+@blp.response(200, CompanyUsageSchema)
+def usage(company_id: int) -> dict:
+    """Counts and this month's activity of a company (its admins, or super users)."""
+    return usage_service.company_usage(current_user, company_id)
+
+
+@plan_blp.get("")
+@super_required
+@plan_blp.response(200, CompanyWithPlanSchema(many=True))
+def list_with_plans():
+    """Every company with its plan's limits and feature flags (super users)."""
+    return company_service.list_all()
 
 
 @blp.put("/<int:company_id>")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
 from whaticket.schemas.base import PageArgsSchema
-from whaticket.schemas.plans import PlanPageSchema, PlanSchema, PlanUpdateSchema
+from whaticket.schemas.plans import PlanFlagsSchema, PlanPageSchema, PlanSchema, PlanUpdateSchema
 from whaticket.security import PUBLIC, auth_required, super_required
 from whaticket.services import plans as plan_service
 
@@ -22,8 +22,10 @@ def list_plans(args: dict) -> dict:
     return {"plans": rows, "count": count, "has_more": has_more}
 
 
+# The public lists dump only limits, price and flags (PlanFlagsSchema): nothing an
+# anonymous caller has no business seeing, such as row timestamps.
 @blp.get("/list")
-@blp.response(200, PlanSchema(many=True))
+@blp.response(200, PlanFlagsSchema(many=True))
 @blp.doc(security=PUBLIC)
 def list_public():
     """Every plan ordered by name (public: the signup page reads it)."""
@@ -31,7 +33,7 @@ def list_public():
 
 
 @blp.get("/all")
-@blp.response(200, PlanSchema(many=True))
+@blp.response(200, PlanFlagsSchema(many=True))
 @blp.doc(security=PUBLIC)
 def list_all():
     """Every plan ordered by name (public alias of /plans/list)."""

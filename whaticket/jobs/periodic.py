@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from whaticket.jobs import automation, campaigns, schedules, users
+from whaticket.jobs import automation, campaigns, invoices, schedules, users
 
 
 @dataclass(frozen=True)
@@ -36,4 +36,5 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("campaign-start-due", campaigns.start_due_campaigns, 30),
     PeriodicJob("campaign-watchdog", campaigns.watchdog, 30),
     PeriodicJob("scheduled-messages", schedules.send_due_schedules, 30),
+    PeriodicJob("invoice-generation", invoices.generate_invoices_job, 3600),
 ]

@@ -1,4 +1,4 @@
-"""Company schemas: rows, create/update payloads, the listPlan shape."""
+"""Company schemas: rows, create/update/signup payloads, the plan views, usage figures."""
 
 from __future__ import annotations
 
@@ -132,3 +132,48 @@ class CompanyDeleteArgsSchema(BaseSchema):
     """`DELETE /companies/<id>?force=true`."""
 
     force = fields.Boolean(load_default=False)
+
+
+#: Billing recurrences the SaaS companies screen offers.
+RECURRENCES = ("MENSAL", "BIMESTRAL", "TRIMESTRAL", "SEMESTRAL", "ANUAL")
+
+
+class CompanySignupSchema(BaseSchema):
+    """`POST /companies/cadastro`: public self-signup.
+
+    The page also sends `status` and `dueDate`; they are deliberately not declared, so
+    they are dropped: the server decides both (active, trial end).
+    """
+
+    name = fields.String(required=True, validate=TrimmedLength(min=2, max=255))
+    email = fields.Email(required=True, validate=_text)
+    phone = fields.String(allow_none=True, validate=validate.Length(max=40))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=5, max=72))
+    admin_name = fields.String(validate=TrimmedLength(min=2, max=255))
+    plan_id = NullableId(required=True)
+    recurrence = fields.String(allow_none=True, validate=validate.OneOf(RECURRENCES))
+    campaigns_enabled = fields.Boolean(allow_none=True)
+    #: Honeypot: hidden from people by the signup page, filled in by form-stuffing bots.
+    #: Raw, so that no value a bot sends can earn it a telling validation error.
+    website = fields.Raw(allow_none=True, load_only=True)
+
+
+class CompanyWithPlanSchema(CompanySchema):
+    """`GET /companiesPlan`: a company with its plan's limits and feature flags."""
+
+    plan = fields.Nested(PlanFlagsSchema, allow_none=True)
+
+
+class CompanyUsageSchema(BaseSchema):
+    """`GET /companies/<id>/usage`: what a company holds and did this (local) month."""
+
+    company_id = fields.Integer()
+    users = fields.Integer()
+    connections = fields.Integer()
+    queues = fields.Integer()
+    contacts = fields.Integer()
+    tickets_this_month = fields.Integer()
+    messages_this_month = fields.Integer()
+    campaigns_this_month = fields.Integer()
+    #: The month counted, "YYYY-MM" in the company's time zone.
+    month = fields.String()

@@ -110,6 +110,10 @@ def create_company(data: dict[str, Any]) -> Company:
         },
         enforce_limit=False,
     )
+    if company.due_date is not None:
+        from whaticket.services.invoices import on_company_billing_change
+
+        on_company_billing_change(company.id)
     return company
 
 
@@ -129,6 +133,11 @@ def update_company(company_id: int, data: dict[str, Any]) -> Company:
             company.id, "campaignsEnabled", "true" if data["campaigns_enabled"] else "false"
         )
     db.session.flush()
+    if any(key in data for key in ("due_date", "plan_id", "recurrence")):
+        # A new due date or price may open (or change) the current period's invoice.
+        from whaticket.services.invoices import on_company_billing_change
+
+        on_company_billing_change(company.id)
     return company
 
 

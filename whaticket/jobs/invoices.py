@@ -1,0 +1,29 @@
+"""Billing jobs: invoice generation (periodic and per company) and Pix notifications."""
+
+from __future__ import annotations
+
+from whaticket import db as dbmod
+from whaticket.db import utcnow
+from whaticket.services import invoices as invoice_service
+from whaticket.services import subscriptions as subscription_service
+
+
+def generate_invoices_job() -> int:
+    """Create every due invoice (idempotent: safe hourly); return how many were made."""
+    created = invoice_service.generate_invoices(utcnow())
+    dbmod.commit()
+    return created
+
+
+def refresh_company_invoice_job(company_id: int) -> int:
+    """One company's invoice after its plan or due date changed."""
+    created = invoice_service.refresh_company_invoice(company_id, utcnow())
+    dbmod.commit()
+    return created
+
+
+def process_payment_notification(provider: str, txid: str) -> bool:
+    """Check one notified charge with its provider and apply it when it is paid."""
+    applied = subscription_service.process_notification(provider, txid)
+    dbmod.commit()
+    return applied
