@@ -155,3 +155,29 @@ def test_overdue_pauses_a_campaign_until_paid(overdue, app):
     db.session.commit()
     assert campaign_jobs.watchdog() == 1
     assert len(fake.read_outbox(conn.id)) == 2
+
+
+def test_an_overdue_company_pays_and_is_unblocked_at_once(client, prefix, auth, admin, overdue):
+    """The acceptance path: 402 on tickets, 200 on invoices, pay with the fake provider."""
+    from whaticket.services.invoices import generate_invoices
+
+    assert client.get(f"{prefix}/tickets", headers=auth(admin)).status_code == 402
+    generate_invoices(utcnow())
+    dbmod.commit()
+    invoices = client.get(f"{prefix}/invoices/all", headers=auth(admin))
+    assert invoices.status_code == 200
+    [invoice] = invoices.get_json()
+    assert invoice["status"] == "open"
+
+    charge = client.post(
+        f"{prefix}/subscription", json={"invoiceId": invoice["id"]}, headers=auth(admin)
+    )
+    assert charge.status_code == 200, charge.get_json()
+    paid = client.post(
+        f"{prefix}/subscription/webhook/fake", json={"txid": charge.get_json()["txid"]}
+    )
+    assert paid.status_code == 200
+
+    assert client.get(f"{prefix}/tickets", headers=auth(admin)).status_code == 200
+    db.session.expire_all()
+    assert overdue.due_date > utcnow()
