@@ -13,6 +13,7 @@ from whaticket.models.queue import Queue, QueueOption, user_queues
 from whaticket.models.queue_integration import QueueIntegration
 from whaticket.models.quick_message import QuickMessage
 from whaticket.models.refresh_token import RefreshToken
+from whaticket.models.report_event import REPORT_KINDS, ReportEvent
 from whaticket.models.schedule import Schedule
 from whaticket.models.setting import Setting
 from whaticket.models.tag import Tag
@@ -23,6 +24,7 @@ from whaticket.models.whatsapp import ConnectionEvent, Whatsapp, whatsapp_queues
 
 __all__ = [
     "FEATURE_FLAGS",
+    "REPORT_KINDS",
     "Campaign",
     "CampaignSetting",
     "CampaignShipping",
@@ -44,6 +46,7 @@ __all__ = [
     "QueueOption",
     "QuickMessage",
     "RefreshToken",
+    "ReportEvent",
     "Schedule",
     "Setting",
     "Tag",

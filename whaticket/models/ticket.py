@@ -119,6 +119,10 @@ class TicketTracking(CompanyScopedMixin, TimestampMixin, db.Model):
     out_of_hours_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: When the server sent the greeting on accept (once per episode).
     greeted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The oldest customer message no agent has answered yet (reply-time reports).
+    awaiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When an agent first answered in this episode.
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class UserRating(CompanyScopedMixin, TimestampMixin, db.Model):
