@@ -57,3 +57,18 @@ def test_time_zone_decides_the_local_time():
     monday_noon_utc = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
     assert is_open(WEEK, monday_noon_utc, tz="America/Sao_Paulo")  # 09:00 local
     assert not is_open(WEEK, monday_noon_utc, tz="Asia/Tokyo")  # 21:00 local
+
+
+def test_business_seconds_counts_only_open_time():
+    from datetime import UTC, datetime
+
+    from whaticket.utils.office_hours import business_seconds
+
+    week = [{"weekdayEn": "monday", "startTime": "08:00", "endTime": "18:00"}]
+    start = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)  # Monday 17:00 in São Paulo
+    end = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)  # next Monday 09:00
+    assert business_seconds(week, start, end) == 2 * 3600  # 17-18 and 08-09
+    assert business_seconds([], start, end) == (end - start).total_seconds()
+    night = [{"weekdayEn": "monday", "startTime": "22:00", "endTime": "02:00"}]
+    assert business_seconds(night, start, end) == 4 * 3600  # Monday 22:00 to Tuesday 02:00
+    assert business_seconds(week, end, start) == 0

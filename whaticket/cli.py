@@ -148,6 +148,20 @@ def register_commands(app: Flask) -> None:
         dbmod.commit()
         click.echo(f"queued {count} failed inbound event(s) again")
 
+    @app.cli.group("reports")
+    def reports() -> None:
+        """Reporting events."""
+
+    @reports.command("rebuild")
+    @click.option("--company-id", type=int, default=None, help="Defaults to every company.")
+    def reports_rebuild(company_id: int | None) -> None:
+        """Replay the reporting events of existing tickets from their history."""
+        from whaticket.services.report_rebuild import rebuild
+
+        written = rebuild(company_id, on_batch=dbmod.commit)
+        dbmod.commit()
+        click.echo(f"{written} reporting events written")
+
     @app.cli.command("worker")
     @click.option("--queues", "-q", default="high,default,low", show_default=True)
     @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")

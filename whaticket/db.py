@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
@@ -18,7 +18,15 @@ _AFTER_COMMIT = "whaticket_after_commit"
 
 
 def utcnow() -> datetime:
-    """The current time, timezone-aware in UTC."""
+    """The current time, timezone-aware in UTC.
+
+    Tests that script a conversation over hours set `FROZEN_NOW` in the app config (a
+    datetime, or a callable returning one) instead of sleeping on the wall clock.
+    """
+    if has_app_context():
+        frozen = current_app.config.get("FROZEN_NOW")
+        if frozen is not None:
+            return frozen() if callable(frozen) else frozen
     return datetime.now(UTC)
 
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from whaticket.extensions import db
 from whaticket.models import Ticket, Whatsapp
+from whaticket.services import report_events
 from whaticket.services import ticket_events as events
 from whaticket.services import tickets as ticket_service
 
@@ -36,6 +37,7 @@ def _close_inactive(ticket: Ticket, conn: Whatsapp, now: datetime) -> None:
     ticket.status = "closed"
     ticket.unread_messages = 0
     ticket_service.reset_bot(ticket)
+    report_events.resolved(ticket, tracking, now)
     tracking.finished_at = now
     tracking.whatsapp_id = ticket.whatsapp_id
     tracking.user_id = tracking.user_id or ticket.user_id

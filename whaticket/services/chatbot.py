@@ -25,6 +25,7 @@ from flask import current_app
 from whaticket.extensions import db
 from whaticket.models import Message, Queue, QueueIntegration, QueueOption, Ticket, Whatsapp
 from whaticket.models.company import Company
+from whaticket.services import report_events
 from whaticket.services import settings as settings_service
 from whaticket.services import ticket_events as events
 from whaticket.services import tickets as ticket_service
@@ -216,6 +217,8 @@ def enter_queue(
     """Route the ticket to a queue: pending there, greeting, media, its options or integration."""
     old_status, old_user, old_queue = ticket.status, ticket.user_id, ticket.queue_id
     tracking = ticket_service.open_tracking(ticket)
+    if tracking.chatbot_at is not None:
+        report_events.bot_handed_off(ticket, tracking, now)
     ticket.queue_id = queue.id
     ticket.queue_option_id = None
     ticket.bot_retries = 0

@@ -13,7 +13,7 @@ from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Message, Ticket, Whatsapp
 from whaticket.models.message import ACK_DELIVERED, ACK_SENT
-from whaticket.services import campaign_dispatch, chatbot, ratings
+from whaticket.services import campaign_dispatch, chatbot, ratings, report_events
 from whaticket.services import contacts as contact_service
 from whaticket.services import messages as message_service
 from whaticket.services import settings as settings_service
@@ -76,6 +76,12 @@ def handle_inbound(
 
     if not event.from_me and ticket.status == "closed":
         ticket_service.reopen_as_pending(ticket)
+    at = message.created_at or now or utcnow()
+    if event.from_me:
+        # Written on the phone: an agent's reply as far as the reply clock is concerned.
+        report_events.we_wrote(ticket, at, by_agent=True)
+    elif not event.is_group:
+        report_events.customer_wrote(ticket, ticket_service.open_tracking(ticket), at)
     events.emit_message_create(message, ticket)
     events.emit_ticket_update(
         ticket, old_status=ticket.status, old_user_id=ticket.user_id, old_queue_id=ticket.queue_id

@@ -108,8 +108,11 @@ def _record_outbound(
 
 def _sent(ticket: Ticket, message: Message, provider_id: str, ack: int) -> None:
     """The provider accepted the message: keep its id and move the ticket's summary."""
+    from whaticket.services import report_events
+
     message.provider_id = provider_id
     message.ack = ack
+    report_events.we_wrote(ticket, utcnow(), by_agent=message.origin == "agent")
     ticket.last_message = message.body or message.media_name or ""
     ticket.from_me = True
     db.session.flush()

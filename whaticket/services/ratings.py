@@ -57,6 +57,9 @@ def apply_rating(ticket: Ticket, tracking: TicketTracking, body: str) -> bool:
         )
     )
     tracking.rated = True
+    from whaticket.services import report_events
+
+    report_events.rated(ticket, tracking, int(text), utcnow())
     old = (ticket.status, ticket.user_id, ticket.queue_id)
     ticket_service.finish_episode(ticket, tracking, message_service)
     ticket.status = "closed"

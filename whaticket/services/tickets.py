@@ -12,7 +12,7 @@ from whaticket.db import after_commit, savepoint, utcnow
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Message, Queue, Ticket, TicketTracking, User, Whatsapp
-from whaticket.services import ratings
+from whaticket.services import ratings, report_events
 from whaticket.services import settings as settings_service
 from whaticket.services import ticket_events as events
 from whaticket.services import users as user_service
@@ -68,6 +68,9 @@ def open_tracking(ticket: Ticket) -> TicketTracking:
         )
         db.session.add(tracking)
         db.session.flush()
+        from whaticket.services import report_events
+
+        report_events.conversation_opened(ticket, tracking)
     return tracking
 
 
@@ -334,6 +337,16 @@ def update_ticket(company_id: int, ticket_id: int, data: dict[str, Any], actor: 
         tracking.queue_id = data["queue_id"]
 
     _transfer_notice(ticket, data, message_service)
+    queue_moved = "queue_id" in data and data["queue_id"] != old_queue
+    agent_moved = "user_id" in data and old_user is not None and data["user_id"] != old_user
+    if old_status != "closed" and status != "closed" and (queue_moved or agent_moved):
+        # Accepting a queued ticket is not a transfer; moving it elsewhere is.
+        report_events.transferred(
+            ticket,
+            utcnow(),
+            queue_id=data.get("queue_id", old_queue),
+            user_id=data.get("user_id", old_user),
+        )
     ticket.status = status
     ticket.whatsapp_id = whatsapp_id
     if "user_id" in data:
@@ -355,6 +368,8 @@ def update_ticket(company_id: int, ticket_id: int, data: dict[str, Any], actor: 
     if status == "pending" and old_status != "pending":
         tracking.queued_at, tracking.started_at, tracking.user_id = utcnow(), None, None
     elif status == "open" and (old_status != "open" or old_user != ticket.user_id):
+        if old_status == "pending":
+            report_events.accepted(ticket, tracking, utcnow())
         tracking.started_at = utcnow()
         tracking.rating_at, tracking.rated = None, False
         tracking.user_id = ticket.user_id
@@ -372,6 +387,7 @@ def finish_episode(ticket: Ticket, tracking: TicketTracking, message_service: An
     farewell = (ticket.whatsapp.complation_message or "").strip() if ticket.whatsapp else ""
     if farewell and not ticket.is_group:
         message_service.send_bot_text(ticket, farewell)
+    report_events.resolved(ticket, tracking, utcnow())
     tracking.finished_at = utcnow()
     tracking.whatsapp_id = ticket.whatsapp_id
     tracking.user_id = tracking.user_id or ticket.user_id

@@ -66,3 +66,39 @@ def is_open(
         if start > end and clock <= end:  # yesterday's range reaches into today
             return local.date() - timedelta(days=1) not in closed
     return False
+
+
+def business_seconds(
+    schedules: list[dict[str, Any]] | None,
+    start: datetime,
+    end: datetime,
+    tz: str = "America/Sao_Paulo",
+    closed_dates: Iterable[date] = (),
+) -> float:
+    """Seconds of [start, end] that fall inside the weekly schedule (same rules as is_open).
+
+    An empty schedule is always open. Each local day contributes its open range (a range
+    ending before it starts runs past midnight into the next day); closed dates contribute
+    nothing, and neither does the night that starts on them.
+    """
+    if end <= start:
+        return 0.0
+    if not schedules:
+        return (end - start).total_seconds()
+    zone = ZoneInfo(tz)
+    closed = set(closed_dates)
+    first = start.astimezone(zone).date() - timedelta(days=1)
+    last = end.astimezone(zone).date()
+    total = 0.0
+    day = first
+    while day <= last:
+        hours = None if day in closed else _day(schedules, WEEKDAYS[day.weekday()])
+        if hours is not None:
+            open_at = datetime.combine(day, hours[0], tzinfo=zone)
+            close_day = day if hours[0] <= hours[1] else day + timedelta(days=1)
+            close_at = datetime.combine(close_day, hours[1], tzinfo=zone)
+            overlap = (min(end, close_at) - max(start, open_at)).total_seconds()
+            if overlap > 0:
+                total += overlap
+        day += timedelta(days=1)
+    return total

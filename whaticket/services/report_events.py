@@ -1,0 +1,136 @@
+"""Reporting events recorded at the moment they happen (and replayed by `flask reports rebuild`).
+
+Each duration is stored as wall-clock seconds and as seconds inside the company's office
+hours (its weekly schedule, time zone and closed dates), so reports choose a column.
+Services call these helpers inside their own transaction: an event commits (or rolls
+back) with the change it describes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from whaticket.db import utcnow
+from whaticket.extensions import db
+from whaticket.models import ReportEvent, Ticket, TicketTracking
+from whaticket.models.company import Company
+from whaticket.utils.office_hours import business_seconds
+
+
+def _company_hours(company_id: int) -> tuple[list[dict[str, Any]], str, list[date]]:
+    """The company's schedule, time zone and closed dates."""
+    company = db.session.get(Company, company_id)
+    if company is None:
+        return [], "America/Sao_Paulo", []
+    closed = []
+    for raw in company.closed_dates or []:
+        try:
+            closed.append(date.fromisoformat(str(raw)))
+        except ValueError:
+            continue
+    return list(company.schedules or []), company.timezone or "America/Sao_Paulo", closed
+
+
+def record(
+    company_id: int,
+    kind: str,
+    at: datetime,
+    *,
+    start: datetime | None = None,
+    ticket: Ticket | None = None,
+    user_id: int | None = None,
+    queue_id: int | None = None,
+    whatsapp_id: int | None = None,
+    rating: int | None = None,
+) -> ReportEvent:
+    """Add one event; with `start`, its duration in wall-clock and business seconds."""
+    value = business = None
+    if start is not None:
+        value = max((at - start).total_seconds(), 0.0)
+        schedules, tz, closed = _company_hours(company_id)
+        business = business_seconds(schedules, start, at, tz, closed)
+    event = ReportEvent(
+        company_id=company_id,
+        kind=kind,
+        occurred_at=at,
+        value=value,
+        business_value=business,
+        rating=rating,
+        ticket_id=ticket.id if ticket is not None else None,
+        queue_id=queue_id if queue_id is not None else (ticket.queue_id if ticket else None),
+        user_id=user_id if user_id is not None else (ticket.user_id if ticket else None),
+        whatsapp_id=(
+            whatsapp_id if whatsapp_id is not None else (ticket.whatsapp_id if ticket else None)
+        ),
+    )
+    db.session.add(event)
+    return event
+
+
+def conversation_opened(ticket: Ticket, tracking: TicketTracking) -> None:
+    """A new service episode."""
+    record(ticket.company_id, "conversation", tracking.queued_at or utcnow(), ticket=ticket)
+
+
+def customer_wrote(ticket: Ticket, tracking: TicketTracking, at: datetime) -> None:
+    """A customer message: counted, and the reply clock starts if it is not running."""
+    record(ticket.company_id, "message_in", at, ticket=ticket)
+    if tracking.awaiting_since is None:
+        tracking.awaiting_since = at
+
+
+def we_wrote(ticket: Ticket, at: datetime, *, by_agent: bool) -> None:
+    """One of our messages: counted; an agent's stops the reply clock (first or later)."""
+    record(ticket.company_id, "message_out", at, ticket=ticket)
+    if not by_agent:
+        return
+    from whaticket.services.tickets import open_tracking
+
+    tracking = open_tracking(ticket)
+    if tracking.awaiting_since is None:
+        return
+    kind = "reply_time" if tracking.first_response_at else "first_response"
+    record(ticket.company_id, kind, at, start=tracking.awaiting_since, ticket=ticket)
+    tracking.first_response_at = tracking.first_response_at or at
+    tracking.awaiting_since = None
+
+
+def accepted(ticket: Ticket, tracking: TicketTracking, at: datetime) -> None:
+    """Queued → accepted by an agent."""
+    if tracking.queued_at is not None:
+        record(ticket.company_id, "wait", at, start=tracking.queued_at, ticket=ticket)
+
+
+def resolved(ticket: Ticket, tracking: TicketTracking, at: datetime) -> None:
+    """The episode closed: opened → closed."""
+    record(
+        ticket.company_id,
+        "resolution",
+        at,
+        start=tracking.created_at or tracking.queued_at,
+        ticket=ticket,
+        user_id=tracking.user_id or ticket.user_id,
+    )
+
+
+def bot_handed_off(ticket: Ticket, tracking: TicketTracking, at: datetime) -> None:
+    """The bot routed the customer to a queue (time spent with the bot)."""
+    record(ticket.company_id, "bot_handoff", at, start=tracking.chatbot_at, ticket=ticket)
+
+
+def transferred(ticket: Ticket, at: datetime, *, queue_id: int | None, user_id: int | None) -> None:
+    """A ticket moved to another queue or agent."""
+    record(ticket.company_id, "transfer", at, ticket=ticket, queue_id=queue_id, user_id=user_id)
+
+
+def rated(ticket: Ticket, tracking: TicketTracking, rate: int, at: datetime) -> None:
+    """A customer rated an episode."""
+    record(
+        ticket.company_id,
+        "rating",
+        at,
+        ticket=ticket,
+        rating=rate,
+        user_id=tracking.user_id or ticket.user_id,
+    )
