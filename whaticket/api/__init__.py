@@ -25,6 +25,7 @@ from whaticket.api import (
     queue_options,
     queues,
     quick_messages,
+    reports,
     schedules,
     settings,
     subscriptions,
@@ -75,6 +76,7 @@ BLUEPRINTS = [
     invoices.blp,
     subscriptions.blp,
     dashboard.blp,
+    reports.blp,
 ]
 
 #: Blueprints whose paths are fixed whatever API_PREFIX is (the external API).

@@ -94,6 +94,8 @@ class TicketTracking(CompanyScopedMixin, TimestampMixin, db.Model):
     __tablename__ = "ticket_trackings"
     __table_args__ = (
         sa.Index("ix_ticket_trackings_company_finished", "company_id", "finished_at"),
+        # The dashboard's period filters start from when episodes were queued.
+        sa.Index("ix_ticket_trackings_company_queued", "company_id", "queued_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -84,6 +84,10 @@ def _tracking_filters(
         where.append(T.queued_at >= day_start(date_from, zone))
     if date_to is not None:
         where.append(T.finished_at < day_start(date_to + timedelta(days=1), zone))
+        if date_from is not None:
+            # Same rows (nothing finishes before it was queued), but the finished_at index
+            # now has a lower bound too, so old history is never read.
+            where.append(T.finished_at >= day_start(date_from, zone))
     return where
 
 

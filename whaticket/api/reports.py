@@ -1,0 +1,92 @@
+"""Reports endpoints: summary, time series, heatmap and live counts; `?format=csv` on each.
+
+Admins only: the numbers compare agents with each other.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+
+from whaticket.api.base import Blueprint
+from whaticket.schemas.reports import (
+    HeatmapArgsSchema,
+    HeatmapSchema,
+    LiveSchema,
+    ReportFormatArgsSchema,
+    SummaryArgsSchema,
+    SummarySchema,
+    TimeseriesArgsSchema,
+    TimeseriesSchema,
+)
+from whaticket.security import admin_required, current_company_id
+from whaticket.services import reports as reports_service
+
+blp = Blueprint("reports", __name__, url_prefix="/reports", description="Reports")
+
+
+def _answer(report: str, data: dict[str, Any], fmt: str) -> dict[str, Any] | Response:
+    """The data as JSON (through the response schema) or as a CSV download."""
+    if fmt != "csv":
+        return data
+    filename, text = reports_service.to_csv(report, data)
+    return Response(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _range(args: dict) -> dict[str, Any]:
+    return {"date_from": args.get("date_from"), "date_to": args.get("date_to")}
+
+
+@blp.get("/summary")
+@admin_required
+@blp.arguments(SummaryArgsSchema, location="query")
+@blp.response(200, SummarySchema)
+def summary(args: dict) -> dict[str, Any] | Response:
+    """Counts and average times per agent, queue, connection or tag, plus the total."""
+    data = reports_service.summary(
+        current_company_id(),
+        **_range(args),
+        group_by=args.get("group_by"),
+        business_hours=args["business_hours"],
+    )
+    return _answer("summary", data, args["format"])
+
+
+@blp.get("/timeseries")
+@admin_required
+@blp.arguments(TimeseriesArgsSchema, location="query")
+@blp.response(200, TimeseriesSchema)
+def timeseries(args: dict) -> dict[str, Any] | Response:
+    """Events of one kind and their average value per local hour, day, week or month."""
+    data = reports_service.timeseries(
+        current_company_id(),
+        **_range(args),
+        interval=args["interval"],
+        kind=args["kind"],
+        business_hours=args["business_hours"],
+    )
+    return _answer("timeseries", data, args["format"])
+
+
+@blp.get("/heatmap")
+@admin_required
+@blp.arguments(HeatmapArgsSchema, location="query")
+@blp.response(200, HeatmapSchema)
+def heatmap(args: dict) -> dict[str, Any] | Response:
+    """Conversations (or another kind) per local weekday and hour: 168 cells."""
+    data = reports_service.heatmap(current_company_id(), **_range(args), kind=args["kind"])
+    return _answer("heatmap", data, args["format"])
+
+
+@blp.get("/live")
+@admin_required
+@blp.arguments(ReportFormatArgsSchema, location="query")
+@blp.response(200, LiveSchema)
+def live(args: dict) -> dict[str, Any] | Response:
+    """Open, pending, unassigned and unattended tickets now, per queue and per agent."""
+    return _answer("live", reports_service.live(current_company_id()), args["format"])
