@@ -248,6 +248,12 @@ class Tenant:
             _insert(TicketTracking.__table__, episodes)
             _insert(ReportEvent.__table__, events)
             db.session.commit()
+        # Live recording keeps the daily rollup as events happen; bulk-loaded events get
+        # it recomputed once, as `flask reports rebuild` would.
+        from whaticket.services.report_rebuild import rollup_from_events
+
+        rollup_from_events(self.id)
+        db.session.commit()
 
 
 def _measure(app: Any, tenant: Tenant, window: int, runs: int) -> dict[str, float]:

@@ -14,6 +14,7 @@ from tests import factories
 from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import ReportEvent, ticket_tags
+from whaticket.services import report_events
 
 DAY = "2026-03-10"  # a Tuesday; America/Sao_Paulo is UTC-3: 03:00Z to 03:00Z next day.
 RANGE = f"from={DAY}&to={DAY}"
@@ -36,7 +37,7 @@ def _ev(
     user=None,
 ) -> None:
     """One report event; queue, agent and connection default to the ticket's."""
-    db.session.add(
+    report_events.add_event(
         ReportEvent(
             company_id=company.id,
             kind=kind,
@@ -315,8 +316,12 @@ def test_summary_day_edges_follow_the_company_time_zone(client, prefix, company,
     url2 = f"{prefix}/reports/summary?from=2026-03-09&to=2026-03-11"
     assert _get(client, url2, admin, auth)["total"]["conversations"] == 4
 
-    company.timezone = "UTC"
-    db.session.commit()
+    # Changing the time zone moves events between days: the rollup is rebuilt with it.
+    resp = client.put(
+        f"{prefix}/companies/{company.id}/schedules", json={"timezone": "UTC"}, headers=auth(admin)
+    )
+    assert resp.status_code == 200
+    db.session.expire_all()
     # In UTC the 11th holds the last two (in Sao Paulo only the last one).
     body = _get(client, f"{prefix}/reports/summary?from=2026-03-11&to=2026-03-11", admin, auth)
     assert body["timezone"] == "UTC" and body["total"]["conversations"] == 2

@@ -195,3 +195,35 @@ def test_rebuild_replays_what_was_recorded_live(app, company, conn, admin, clock
     app.test_cli_runner().invoke(args=["reports", "rebuild"])
     db.session.expire_all()
     assert _snapshot() == live
+
+
+def test_rollup_from_events_matches_the_live_rollup(company, conn, admin, clock):
+    from whaticket.models import ReportDaily
+    from whaticket.services.report_rebuild import rollup_from_events
+
+    test_first_response_reply_wait_and_resolution(company, conn, admin, clock)
+
+    def rows() -> list[tuple]:
+        db.session.expire_all()
+        return sorted(
+            tuple(r)
+            for r in db.session.execute(
+                sa.select(
+                    ReportDaily.day,
+                    ReportDaily.kind,
+                    ReportDaily.user_key,
+                    ReportDaily.queue_key,
+                    ReportDaily.whatsapp_key,
+                    ReportDaily.events,
+                    ReportDaily.valued,
+                    ReportDaily.value_sum,
+                    ReportDaily.business_sum,
+                )
+            )
+        )
+
+    live = rows()
+    assert live  # recorded as it happened
+    assert rollup_from_events(company.id) == len(live)
+    dbmod.commit()
+    assert rows() == live

@@ -13,7 +13,7 @@ from whaticket.models.queue import Queue, QueueOption, user_queues
 from whaticket.models.queue_integration import QueueIntegration
 from whaticket.models.quick_message import QuickMessage
 from whaticket.models.refresh_token import RefreshToken
-from whaticket.models.report_event import REPORT_KINDS, ReportEvent
+from whaticket.models.report_event import REPORT_KINDS, ReportDaily, ReportEvent
 from whaticket.models.schedule import Schedule
 from whaticket.models.setting import Setting
 from whaticket.models.tag import Tag
@@ -46,6 +46,7 @@ __all__ = [
     "QueueOption",
     "QuickMessage",
     "RefreshToken",
+    "ReportDaily",
     "ReportEvent",
     "Schedule",
     "Setting",

@@ -7,7 +7,7 @@ hours, so "business hours" reports are a column choice, not a recomputation.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -58,3 +58,34 @@ class ReportEvent(CompanyScopedMixin, TimestampMixin, db.Model):
     whatsapp_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("whatsapps.id", ondelete="SET NULL")
     )
+
+
+class ReportDaily(CompanyScopedMixin, TimestampMixin, db.Model):
+    """Events summed per company, local day, kind, agent, queue and connection.
+
+    Summaries read (days x groups) rows here instead of every event, so their cost follows
+    the length of the period, not the volume of the company. Keys use 0 for "none"
+    (NULLs would make the unique key useless).
+    """
+
+    __tablename__ = "report_daily"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "company_id", "day", "kind", "user_key", "queue_key", "whatsapp_key",
+            name="uq_report_daily_key",
+        ),
+    )  # fmt: skip
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date)
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    user_key: Mapped[int] = mapped_column(default=0)
+    queue_key: Mapped[int] = mapped_column(default=0)
+    whatsapp_key: Mapped[int] = mapped_column(default=0)
+    events: Mapped[int] = mapped_column(default=0)
+    #: Events carrying a duration, and the sums of their wall-clock and business seconds.
+    valued: Mapped[int] = mapped_column(default=0)
+    value_sum: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    business_sum: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    rated: Mapped[int] = mapped_column(default=0)
+    rating_sum: Mapped[int] = mapped_column(default=0)

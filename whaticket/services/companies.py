@@ -55,8 +55,13 @@ def update_schedules(actor: User, company_id: int, data: dict[str, Any]) -> Comp
         raise AppError("ERR_NO_PERMISSION", 403)
     if "schedules" in data:
         company.schedules = list(data["schedules"])
-    if "timezone" in data:
+    if "timezone" in data and data["timezone"] != company.timezone:
         company.timezone = data["timezone"]
+        # Reports count per local day: the days of past events move with the zone.
+        from whaticket import jobs
+        from whaticket.jobs.reports import rebuild_rollup
+
+        jobs.enqueue(rebuild_rollup, company.id, queue="low")
     if "closed_dates" in data:
         company.closed_dates = sorted({day.isoformat() for day in data["closed_dates"]})
     db.session.flush()

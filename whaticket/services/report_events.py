@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from whaticket.db import utcnow
+import sqlalchemy as sa
+
+from whaticket.db import savepoint, utcnow
 from whaticket.extensions import db
-from whaticket.models import ReportEvent, Ticket, TicketTracking
+from whaticket.models import ReportDaily, ReportEvent, Ticket, TicketTracking
 from whaticket.models.company import Company
 from whaticket.utils.office_hours import business_seconds
 
@@ -64,8 +67,66 @@ def record(
             whatsapp_id if whatsapp_id is not None else (ticket.whatsapp_id if ticket else None)
         ),
     )
+    return add_event(event)
+
+
+def add_event(event: ReportEvent) -> ReportEvent:
+    """Store an event and count it in its day's rollup row."""
     db.session.add(event)
+    _, tz, _ = _company_hours(event.company_id)
+    day = event.occurred_at.astimezone(ZoneInfo(tz)).date()
+    _roll_up(event, day)
     return event
+
+
+def _roll_up(event: ReportEvent, day: date) -> None:
+    """Add the event to (company, day, kind, agent, queue, connection); created when new.
+
+    An UPDATE first (the common case: the row exists); a new row is inserted in a
+    SAVEPOINT, and a concurrent insert of the same key falls back to the UPDATE.
+    """
+    key = (
+        ReportDaily.company_id == event.company_id,
+        ReportDaily.day == day,
+        ReportDaily.kind == event.kind,
+        ReportDaily.user_key == (event.user_id or 0),
+        ReportDaily.queue_key == (event.queue_id or 0),
+        ReportDaily.whatsapp_key == (event.whatsapp_id or 0),
+    )
+    valued = 1 if event.value is not None else 0
+    rated = 1 if event.rating is not None else 0
+    increments = {
+        "events": ReportDaily.events + 1,
+        "valued": ReportDaily.valued + valued,
+        "value_sum": ReportDaily.value_sum + (event.value or 0.0),
+        "business_sum": ReportDaily.business_sum + (event.business_value or 0.0),
+        "rated": ReportDaily.rated + rated,
+        "rating_sum": ReportDaily.rating_sum + (event.rating or 0),
+    }
+    update = sa.update(ReportDaily).where(*key).values(**increments)
+    options = {"synchronize_session": False}
+    if db.session.execute(update, execution_options=options).rowcount:
+        return
+    try:
+        with savepoint():
+            db.session.execute(
+                sa.insert(ReportDaily).values(
+                    company_id=event.company_id,
+                    day=day,
+                    kind=event.kind,
+                    user_key=event.user_id or 0,
+                    queue_key=event.queue_id or 0,
+                    whatsapp_key=event.whatsapp_id or 0,
+                    events=1,
+                    valued=valued,
+                    value_sum=event.value or 0.0,
+                    business_sum=event.business_value or 0.0,
+                    rated=rated,
+                    rating_sum=event.rating or 0,
+                )
+            )
+    except sa.exc.IntegrityError:
+        db.session.execute(update, execution_options=options)
 
 
 def conversation_opened(ticket: Ticket, tracking: TicketTracking) -> None:

@@ -9,11 +9,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from whaticket.extensions import db
-from whaticket.models import Company, Message, ReportEvent, Ticket, TicketTracking, UserRating
+from whaticket.models import (
+    Company,
+    Message,
+    ReportDaily,
+    ReportEvent,
+    Ticket,
+    TicketTracking,
+    UserRating,
+)
 from whaticket.services.report_events import record
 
 #: Tickets replayed per batch (the caller commits after each).
@@ -28,6 +38,7 @@ def rebuild(company_id: int | None = None, on_batch: Callable[[], None] | None =
     written = 0
     for cid in companies:
         db.session.execute(sa.delete(ReportEvent).where(ReportEvent.company_id == cid))
+        db.session.execute(sa.delete(ReportDaily).where(ReportDaily.company_id == cid))
         last_id = 0
         while True:
             tickets = list(
@@ -125,3 +136,61 @@ def _replay_ticket(
             record(cid, "rating", rating.created_at, rating=rating.rate, **who)
             count += 1
     return count
+
+
+def rollup_from_events(company_id: int) -> int:
+    """Recompute a company's daily rollup from its events (for bulk-loaded events).
+
+    Events are summed per UTC hour in SQL and moved to their local day in Python, so no
+    database time-zone tables are needed. Returns how many rollup rows were written.
+    """
+    from whaticket.services.report_events import _company_hours
+
+    _, tz, _ = _company_hours(company_id)
+    zone = ZoneInfo(tz)
+    ev = ReportEvent
+    parts = [sa.extract(field, ev.occurred_at) for field in ("year", "month", "day", "hour")]
+    groups = (ev.kind, ev.user_id, ev.queue_id, ev.whatsapp_id)
+    rows = db.session.execute(
+        sa.select(
+            *parts,
+            *groups,
+            sa.func.count(ev.id),
+            sa.func.count(ev.value),
+            sa.func.coalesce(sa.func.sum(ev.value), 0.0),
+            sa.func.coalesce(sa.func.sum(ev.business_value), 0.0),
+            sa.func.count(ev.rating),
+            sa.func.coalesce(sa.func.sum(ev.rating), 0),
+        )
+        .where(ev.company_id == company_id)
+        .group_by(*parts, *groups)
+    )
+    acc: dict[tuple, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0, 0, 0])
+    for row in rows:
+        year, month, day, hour = (int(v) for v in row[:4])
+        local_day = datetime(year, month, day, hour, tzinfo=UTC).astimezone(zone).date()
+        kind, user_id, queue_id, whatsapp_id = row[4:8]
+        totals = acc[(local_day, kind, user_id or 0, queue_id or 0, whatsapp_id or 0)]
+        for index, value in enumerate(row[8:]):
+            totals[index] += value or 0
+    db.session.execute(sa.delete(ReportDaily).where(ReportDaily.company_id == company_id))
+    payload = [
+        {
+            "company_id": company_id,
+            "day": day,
+            "kind": kind,
+            "user_key": user_key,
+            "queue_key": queue_key,
+            "whatsapp_key": whatsapp_key,
+            "events": int(t[0]),
+            "valued": int(t[1]),
+            "value_sum": float(t[2]),
+            "business_sum": float(t[3]),
+            "rated": int(t[4]),
+            "rating_sum": int(t[5]),
+        }
+        for (day, kind, user_key, queue_key, whatsapp_key), t in acc.items()
+    ]
+    for start in range(0, len(payload), 1000):
+        db.session.execute(sa.insert(ReportDaily), payload[start : start + 1000])
+    return len(payload)

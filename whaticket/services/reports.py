@@ -24,7 +24,16 @@ import sqlalchemy as sa
 from whaticket.db import utcnow
 from whaticket.errors import AppError
 from whaticket.extensions import db
-from whaticket.models import Queue, ReportEvent, Tag, Ticket, User, Whatsapp, ticket_tags
+from whaticket.models import (
+    Queue,
+    ReportDaily,
+    ReportEvent,
+    Tag,
+    Ticket,
+    User,
+    Whatsapp,
+    ticket_tags,
+)
 from whaticket.services.dashboard import company_zone, day_start
 
 E = ReportEvent
@@ -172,6 +181,36 @@ def _names(group_by: str, company_id: int) -> dict[int, str]:
     return {row.id: row.name for row in rows}
 
 
+#: The rollup key column of each groupBy (0 there means "none").
+ROLLUP_KEYS = {
+    "agent": ReportDaily.user_key,
+    "queue": ReportDaily.queue_key,
+    "connection": ReportDaily.whatsapp_key,
+}
+
+
+def _rollup_query(company_id: int, p: Period, group_by: str | None, business_hours: bool) -> Any:
+    """(key, kind, events, counted, sum) per group from the daily rollup of the period.
+
+    The rollup's days are the company's local days, exactly the period's inclusive days,
+    so it answers the same numbers as the events while reading (days x groups) rows.
+    """
+    d = ReportDaily
+    is_rating = d.kind == "rating"
+    duration = d.business_sum if business_hours else d.value_sum
+    sums = (
+        sa.func.sum(d.events),
+        sa.func.sum(sa.case((is_rating, d.rated), else_=d.valued)),
+        sa.func.sum(sa.case((is_rating, sa.cast(d.rating_sum, sa.Float)), else_=duration)),
+    )
+    where = (d.company_id == company_id, d.day >= p.first, d.day <= p.last)
+    if group_by is None:
+        # No literal in GROUP BY: MySQL would read "GROUP BY 0" as a column position.
+        return sa.select(sa.null(), d.kind, *sums).where(*where).group_by(d.kind)
+    key = ROLLUP_KEYS[group_by]
+    return sa.select(key, d.kind, *sums).where(*where).group_by(key, d.kind)
+
+
 def summary(
     company_id: int,
     *,
@@ -202,15 +241,16 @@ def summary(
             .where(*where)
             .group_by(key, E.kind)
         )
-    elif group_by is not None:
-        key = GROUP_COLUMNS[group_by]
-        query = sa.select(key, E.kind, *aggregates).where(*where).group_by(key, E.kind)
     else:
-        query = sa.select(sa.null(), E.kind, *aggregates).where(*where).group_by(E.kind)
+        query = _rollup_query(company_id, p, group_by, business_hours)
 
     groups: dict[int | None, dict[str, list[float]]] = defaultdict(_empty_totals)
     total = _empty_totals()
     for group_key, kind, count, counted, value_sum in db.session.execute(query):
+        if group_by != "tag" and group_key == 0:
+            group_key = None  # the rollup's "none" key
+        # MariaDB answers SUM() of integers as Decimal.
+        count, counted = int(count or 0), int(counted or 0)
         acc = groups[group_key][kind]
         acc[0] += count
         acc[1] += counted
