@@ -17,7 +17,7 @@ Rules the reference left loose, as built here:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -30,7 +30,7 @@ from whaticket.services import settings as settings_service
 from whaticket.services import ticket_events as events
 from whaticket.services import tickets as ticket_service
 from whaticket.services.settings import DEFAULTS
-from whaticket.utils.office_hours import is_open
+from whaticket.utils.office_hours import DEFAULT_TZ, closed_days, is_open
 
 INVALID_OPTION = "Opção inválida, por favor, escolha uma opção válida."
 BACK = "[ 0 ] Menu anterior"
@@ -43,22 +43,6 @@ class Choice:
 
     key: str
     title: str
-
-
-def company_tz(company: Company) -> str:
-    """The company's IANA time zone (the default when unset)."""
-    return company.timezone or "America/Sao_Paulo"
-
-
-def closed_dates(company: Company) -> list[date]:
-    """The company's holidays as dates (malformed entries are ignored)."""
-    out = []
-    for raw in company.closed_dates or []:
-        try:
-            out.append(date.fromisoformat(str(raw)))
-        except ValueError:
-            continue
-    return out
 
 
 def _setting(company_id: int, key: str) -> str:
@@ -81,7 +65,7 @@ def out_of_hours_text(ticket: Ticket, conn: Whatsapp, now: datetime) -> str | No
     mode = _setting(ticket.company_id, "scheduleType")
     company = db.session.get(Company, ticket.company_id)
     assert company is not None
-    tz, holidays = company_tz(company), closed_dates(company)
+    tz, holidays = company.timezone or DEFAULT_TZ, closed_days(company.closed_dates)
     if mode == "company":
         if is_open(company.schedules, now, tz, holidays):
             return None

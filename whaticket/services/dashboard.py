@@ -10,15 +10,14 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import Company, Ticket, TicketTracking, User, UserRating, Whatsapp
-
-DEFAULT_TIMEZONE = "America/Sao_Paulo"
+from whaticket.utils.office_hours import zone_of
 
 T = TicketTracking
 
@@ -28,12 +27,7 @@ T = TicketTracking
 
 def company_zone(company_id: int) -> ZoneInfo:
     """The company's time zone; a missing or unknown name falls back to the default."""
-    name = db.session.scalar(sa.select(Company.timezone).where(Company.id == company_id))
-    try:
-        return ZoneInfo(name or DEFAULT_TIMEZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        # A bad stored name must not turn the dashboard into a 500.
-        return ZoneInfo(DEFAULT_TIMEZONE)
+    return zone_of(db.session.scalar(sa.select(Company.timezone).where(Company.id == company_id)))
 
 
 def day_start(day: date, zone: ZoneInfo) -> datetime:

@@ -18,21 +18,19 @@ from whaticket.db import savepoint, utcnow
 from whaticket.extensions import db
 from whaticket.models import ReportDaily, ReportEvent, Ticket, TicketTracking
 from whaticket.models.company import Company
-from whaticket.utils.office_hours import business_seconds
+from whaticket.utils.office_hours import DEFAULT_TZ, business_seconds, closed_days
 
 
 def _company_hours(company_id: int) -> tuple[list[dict[str, Any]], str, list[date]]:
     """The company's schedule, time zone and closed dates."""
     company = db.session.get(Company, company_id)
     if company is None:
-        return [], "America/Sao_Paulo", []
-    closed = []
-    for raw in company.closed_dates or []:
-        try:
-            closed.append(date.fromisoformat(str(raw)))
-        except ValueError:
-            continue
-    return list(company.schedules or []), company.timezone or "America/Sao_Paulo", closed
+        return [], DEFAULT_TZ, []
+    return (
+        list(company.schedules or []),
+        company.timezone or DEFAULT_TZ,
+        closed_days(company.closed_dates),
+    )
 
 
 def record(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 
@@ -13,21 +12,12 @@ from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Campaign, Contact, Message, Queue, Ticket, User, Whatsapp
 from whaticket.services import companies as company_service
-
-DEFAULT_TIMEZONE = "America/Sao_Paulo"
-
-
-def _zone(name: str | None) -> ZoneInfo:
-    """The company's zone; a bad stored name falls back to the default instead of a 500."""
-    try:
-        return ZoneInfo(name or DEFAULT_TIMEZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DEFAULT_TIMEZONE)
+from whaticket.utils.office_hours import zone_of
 
 
 def month_bounds(tz_name: str | None, now: datetime | None = None) -> tuple[datetime, datetime]:
     """[start, end) of the local calendar month containing `now`, as UTC datetimes."""
-    zone = _zone(tz_name)
+    zone = zone_of(tz_name)
     local = (now or utcnow()).astimezone(zone)
     start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     if start.month == 12:
@@ -67,5 +57,5 @@ def company_usage(actor: User, company_id: int, now: datetime | None = None) -> 
         "tickets_this_month": _count(Ticket, company.id, start, end),
         "messages_this_month": _count(Message, company.id, start, end),
         "campaigns_this_month": _count(Campaign, company.id, start, end),
-        "month": start.astimezone(_zone(company.timezone)).strftime("%Y-%m"),
+        "month": start.astimezone(zone_of(company.timezone)).strftime("%Y-%m"),
     }

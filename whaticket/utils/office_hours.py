@@ -5,9 +5,31 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+#: The zone of a company that has none (the SaaS's home market).
+DEFAULT_TZ = "America/Sao_Paulo"
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def zone_of(name: str | None) -> ZoneInfo:
+    """A company's ZoneInfo; unset or unknown names fall back to DEFAULT_TZ (never a 500)."""
+    try:
+        return ZoneInfo(name or DEFAULT_TZ)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_TZ)
+
+
+def closed_days(raw: Iterable[Any] | None) -> list[date]:
+    """Stored ISO closed dates as dates (malformed entries are ignored)."""
+    out = []
+    for item in raw or []:
+        try:
+            out.append(date.fromisoformat(str(item)))
+        except ValueError:
+            continue
+    return out
 
 
 def _parse(hhmm: str | None) -> time | None:
