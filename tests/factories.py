@@ -175,3 +175,42 @@ class InvoiceFactory(_Base):
     value = factory.LazyAttribute(lambda o: o.company.plan.value if o.company.plan else 30)
     due_date = factory.LazyFunction(lambda: utcnow() + timedelta(days=10))
     period = factory.LazyAttribute(lambda o: o.due_date.date().isoformat())
+
+
+# -- internal chat -----------------------------------------------------------------
+
+from whaticket.models import Chat, ChatMessage, ChatUser  # noqa: E402 - appended block
+
+
+class ChatFactory(_Base):
+    """A chat; its owner plus `users=[...]` become members."""
+
+    class Meta:
+        model = Chat
+
+    title = factory.Sequence(lambda n: f"Chat {n}")
+    last_message = ""
+    company = factory.SubFactory(CompanyFactory)
+    owner = factory.SubFactory(UserFactory, company=factory.SelfAttribute("..company"))
+
+    @factory.post_generation
+    def users(obj, create, extracted, **kwargs):  # noqa: N805 - factory_boy hook
+        members = [obj.owner, *(extracted or [])]
+        obj.members = [ChatUser(user_id=user.id) for user in members if user is not None]
+        if create:
+            db.session.commit()
+
+
+class ChatMessageFactory(_Base):
+    """A message of `chat=` sent by its owner unless `sender_id=` says otherwise."""
+
+    class Meta:
+        model = ChatMessage
+
+    class Params:
+        chat = None
+
+    chat_id = factory.LazyAttribute(lambda o: o.chat.id)
+    company_id = factory.LazyAttribute(lambda o: o.chat.company_id)
+    sender_id = factory.LazyAttribute(lambda o: o.chat.owner_id)
+    message = factory.Sequence(lambda n: f"chat message {n}")

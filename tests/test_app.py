@@ -190,3 +190,18 @@ def test_seed_leaves_a_company_with_connections_alone(app):
     assert not any("connection" in item for item in seed_database())
     names = db.session.scalars(sa.select(Whatsapp.name)).all()
     assert names == ["Mine"]
+
+
+def test_lists_answer_with_a_trailing_slash_as_the_spa_asks(client, prefix, admin, auth):
+    """The SaaS frontend calls "/whatsapp/?session=0" and "/chats/" on its first screen."""
+    from tests import factories
+
+    factories.WhatsappFactory(company=admin.company, name="Main")
+    headers = auth(admin)
+    with_slash = client.get(f"{prefix}/whatsapp/?session=0", headers=headers)
+    without = client.get(f"{prefix}/whatsapp?session=0", headers=headers)
+    assert with_slash.status_code == without.status_code == 200
+    assert with_slash.get_json() == without.get_json()
+    assert [w["name"] for w in with_slash.get_json()] == ["Main"]
+    assert client.get(f"{prefix}/chats/", headers=headers).status_code == 200
+    assert client.get(f"{prefix}/no-such-list/", headers=headers).status_code == 404

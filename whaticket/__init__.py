@@ -18,7 +18,7 @@ from whaticket.config import (
     config_from_env,
 )
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"
 
 
 def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
@@ -32,6 +32,9 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
         app.config.from_object(config or config_from_env())
     _finish_config(app)
     _check_secrets(app)
+    # The SPA asks for some lists with a trailing slash ("/whatsapp/?session=0",
+    # "/chats/", "/announcements/"): every route answers with or without it.
+    app.url_map.strict_slashes = False
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
@@ -43,6 +46,8 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
 def _finish_config(app: Flask) -> None:
     """Fill in what depends on the instance path, and defaults derived from other keys."""
     os.makedirs(app.instance_path, exist_ok=True)
+    # One version everywhere: GET /version and the OpenAPI document.
+    app.config["API_VERSION"] = __version__
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         path = os.path.join(app.instance_path, "whaticket.sqlite3")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"

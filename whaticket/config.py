@@ -113,6 +113,31 @@ class Config:
     #: Time zone for templated texts ({{ms}}, {{hora}}) until companies carry their own.
     DEFAULT_TIMEZONE = os.environ.get("DEFAULT_TIMEZONE", "America/Sao_Paulo")
 
+    # -- AI prompts (OpenAI-compatible chat completions) ------------------------------
+    #: Base URL of the chat-completions API (".../v1"); a prompt may set its own.
+    OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1")
+    #: Model used when a prompt names none.
+    OPENAI_MODEL = os.environ.get("OPENAI_MODEL", "gpt-4o-mini")
+    #: Seconds to wait for a completion before giving up on that message.
+    OPENAI_TIMEOUT = _int("OPENAI_TIMEOUT", 30)
+
+    # -- E-mail (password reset) ------------------------------------------------------
+    #: SMTP server; with no host, mails are logged instead of sent (development).
+    SMTP_HOST = os.environ.get("SMTP_HOST") or None
+    SMTP_PORT = _int("SMTP_PORT", 587)
+    SMTP_USER = os.environ.get("SMTP_USER") or None
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD") or None
+    #: "starttls" (port 587), "ssl" (port 465) or "none" (a local relay).
+    SMTP_SECURITY = os.environ.get("SMTP_SECURITY", "starttls")
+    SMTP_TIMEOUT = _int("SMTP_TIMEOUT", 20)
+    MAIL_FROM = os.environ.get("MAIL_FROM", "whaticket <no-reply@localhost>")
+    #: Forgot-password requests per client IP, and per e-mail, per window (seconds).
+    PASSWORD_RESET_MAX_PER_IP = _int("PASSWORD_RESET_MAX_PER_IP", 10)
+    PASSWORD_RESET_MAX_PER_EMAIL = _int("PASSWORD_RESET_MAX_PER_EMAIL", 3)
+    PASSWORD_RESET_WINDOW_SECONDS = _int("PASSWORD_RESET_WINDOW_SECONDS", 3600)
+    #: Minutes a mailed reset token stays valid.
+    PASSWORD_RESET_TOKEN_MINUTES = _int("PASSWORD_RESET_TOKEN_MINUTES", 60)
+
     # flask-smorest / OpenAPI
     API_TITLE = "whaticket"
     API_VERSION = "0.1.0"

@@ -26,6 +26,7 @@ ROW_KEYS = {
     "mediaPath",
     "mediaName",
     "integrationId",
+    "promptId",
     "companyId",
     "createdAt",
     "updatedAt",

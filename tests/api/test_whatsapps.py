@@ -35,6 +35,7 @@ ROW_KEYS = {
     "farewellMessage",
     "transferQueueId",
     "integrationId",
+    "promptId",
     "timeToTransfer",
     "maxUseBotQueues",
     "timeUseBotQueues",

@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import Flask
 
 from whaticket.api import (
+    announcements,
     auth,
     campaign_settings,
     campaigns,
+    chats,
     companies,
     contact,
     contact_list_items,
@@ -17,9 +19,12 @@ from whaticket.api import (
     external,
     fake_gateway,
     file_lists,
+    helps,
     invoices,
     messages,
+    password_reset,
     plans,
+    prompts,
     public,
     queue_integrations,
     queue_options,
@@ -35,6 +40,7 @@ from whaticket.api import (
     ticket_tags,
     tickets,
     users,
+    version,
     webhooks_cloud,
     webhooks_evolution,
     whatsapp_sessions,
@@ -44,6 +50,7 @@ from whaticket.extensions import api
 
 BLUEPRINTS = [
     auth.blp,
+    password_reset.blp,
     users.blp,
     companies.blp,
     companies.plan_blp,
@@ -77,6 +84,11 @@ BLUEPRINTS = [
     subscriptions.blp,
     dashboard.blp,
     reports.blp,
+    chats.blp,
+    announcements.blp,
+    helps.blp,
+    prompts.blp,
+    version.blp,
 ]
 
 #: Blueprints whose paths are fixed whatever API_PREFIX is (the external API).

@@ -37,4 +37,5 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("campaign-watchdog", campaigns.watchdog, 30),
     PeriodicJob("scheduled-messages", schedules.send_due_schedules, 30),
     PeriodicJob("invoice-generation", invoices.generate_invoices_job, 3600),
+    PeriodicJob("password-reset-purge", users.purge_password_reset_tokens, 3600),
 ]

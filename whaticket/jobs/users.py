@@ -1,8 +1,12 @@
-"""User jobs: the stale-online sweep."""
+"""User jobs: the stale-online sweep and the password-reset mail."""
 
 from __future__ import annotations
 
+from flask import current_app
+
 from whaticket import db as dbmod
+from whaticket.services import mailer
+from whaticket.services import password_reset as reset_service
 from whaticket.services import users as user_service
 
 
@@ -11,3 +15,25 @@ def sweep_stale_online() -> int:
     changed = user_service.sweep_stale_online()
     dbmod.commit()
     return changed
+
+
+def send_password_reset(email: str) -> bool:
+    """Issue a reset token for `email` and mail it; False (silently) when no account matches."""
+    user = reset_service.find_user(email)
+    if user is None:
+        current_app.logger.info("password reset requested for an unknown or inactive e-mail")
+        return False
+    token = reset_service.issue_token(user)
+    subject, text, html = reset_service.mail_body(user, token)
+    to = user.email
+    # The token must exist before the mail that carries it can be used.
+    dbmod.commit()
+    mailer.send(to, subject, text, html)
+    return True
+
+
+def purge_password_reset_tokens() -> int:
+    """Delete used and expired reset tokens; return how many."""
+    removed = reset_service.purge_expired()
+    dbmod.commit()
+    return removed

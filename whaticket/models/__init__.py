@@ -1,14 +1,19 @@
 """Every model, imported here so Alembic, the shell and factories see them all."""
 
+from whaticket.models.announcement import Announcement
 from whaticket.models.campaign import Campaign, CampaignSetting, CampaignShipping
+from whaticket.models.chat import Chat, ChatMessage, ChatUser
 from whaticket.models.company import Company
 from whaticket.models.contact import Contact, ContactCustomField
 from whaticket.models.contact_list import ContactList, ContactListItem
 from whaticket.models.file_list import FileList, FileListOption
+from whaticket.models.help import Help
 from whaticket.models.inbound_event import InboundEvent
 from whaticket.models.invoice import Invoice, Payment
 from whaticket.models.message import Message
+from whaticket.models.password_reset import PasswordResetToken
 from whaticket.models.plan import FEATURE_FLAGS, Plan
+from whaticket.models.prompt import Prompt
 from whaticket.models.queue import Queue, QueueOption, user_queues
 from whaticket.models.queue_integration import QueueIntegration
 from whaticket.models.quick_message import QuickMessage
@@ -25,9 +30,13 @@ from whaticket.models.whatsapp import ConnectionEvent, Whatsapp, whatsapp_queues
 __all__ = [
     "FEATURE_FLAGS",
     "REPORT_KINDS",
+    "Announcement",
     "Campaign",
     "CampaignSetting",
     "CampaignShipping",
+    "Chat",
+    "ChatMessage",
+    "ChatUser",
     "Company",
     "ConnectionEvent",
     "Contact",
@@ -36,11 +45,14 @@ __all__ = [
     "ContactListItem",
     "FileList",
     "FileListOption",
+    "Help",
     "InboundEvent",
     "Invoice",
     "Message",
+    "PasswordResetToken",
     "Payment",
     "Plan",
+    "Prompt",
     "Queue",
     "QueueIntegration",
     "QueueOption",

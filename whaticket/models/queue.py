@@ -49,6 +49,10 @@ class Queue(CompanyScopedMixin, TimestampMixin, db.Model):
     integration_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("queue_integrations.id", ondelete="SET NULL"), index=True
     )
+    #: The AI prompt that answers tickets of this queue until it hands them to a human.
+    prompt_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("prompts.id", ondelete="SET NULL"), index=True
+    )
 
     company: Mapped[Company] = relationship()
 

@@ -64,6 +64,10 @@ class Ticket(CompanyScopedMixin, TimestampMixin, db.Model):
     integration_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("queue_integrations.id", ondelete="SET NULL"), index=True
     )
+    #: The AI prompt answering this ticket (with use_integration), until the hand-off.
+    prompt_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("prompts.id", ondelete="SET NULL"), index=True
+    )
     typebot_session_id: Mapped[str | None] = mapped_column(sa.String(100))
     typebot_session_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     contact_id: Mapped[int] = mapped_column(

@@ -68,6 +68,10 @@ class Whatsapp(CompanyScopedMixin, TimestampMixin, db.Model):
     integration_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("queue_integrations.id", ondelete="SET NULL"), index=True
     )
+    #: The AI prompt that answers queue-less tickets of this connection before the menu.
+    prompt_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("prompts.id", ondelete="SET NULL"), index=True
+    )
 
     company: Mapped[Company] = relationship()
     # Loaded when used: most code paths (every ticket row joins its connection) never do.

@@ -128,6 +128,10 @@ def register_socket_handlers(socketio: SocketIO) -> None:
         session["rooms"] = {}
         join_room(rooms.mainchannel(user.company_id))
         join_room(rooms.user_room(user.id))
+        # Super-admin content (announcements, helps) is for every company's users.
+        join_room(rooms.announcements())
+        if user.super:
+            join_room(rooms.super_users())
         user_service.touch_online(user)
         dbmod.commit()
         socket_emit("ready")

@@ -34,3 +34,13 @@ def queue_room(company_id: int, queue_id: int | None, kind: str) -> str:
 def ticket_room(company_id: int, ticket_id: int) -> str:
     """Sockets that opened one ticket's chat box."""
     return f"company-{company_id}-ticket-{ticket_id}"
+
+
+def announcements() -> str:
+    """Every authenticated socket, of every company: global content (announcements, helps)."""
+    return "announcements"
+
+
+def super_users() -> str:
+    """The sockets of super users (they also see inactive announcements)."""
+    return "super-users"

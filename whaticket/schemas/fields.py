@@ -56,3 +56,18 @@ class NullableId(fields.Integer):
         if result is not None and result < 0:
             raise ValidationError("Must be a positive id.")
         return result
+
+
+class StrippedText(fields.String):
+    """A short text: surrounding blanks dropped; blank or null is stored as null."""
+
+    def __init__(self, max_length: int, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_none", True)
+        super().__init__(**kwargs)
+        self.max_length = max_length
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if len(text) > self.max_length:
+            raise ValidationError(f"Longer than maximum length {self.max_length}.")
+        return text or None

@@ -8,28 +8,13 @@ from marshmallow import ValidationError, fields, validate
 
 from whaticket.models.queue_integration import INTEGRATION_TYPES
 from whaticket.schemas.base import BaseSchema, PageArgsSchema
-from whaticket.schemas.fields import Timestamp
+from whaticket.schemas.fields import StrippedText, Timestamp
 
 #: Longest free text (unknown/restart messages, Dialogflow JSON); a TEXT column holds 64 KB.
 TEXT_MAX = 10000
 #: Longest Typebot session lifetime (minutes) and reply pause (ms) accepted.
 EXPIRES_MAX = 525_600
 DELAY_MAX = 60_000
-
-
-class _Stripped(fields.String):
-    """A short text: surrounding blanks dropped; blank or null is stored as null."""
-
-    def __init__(self, max_length: int, **kwargs: Any) -> None:
-        kwargs.setdefault("allow_none", True)
-        super().__init__(**kwargs)
-        self.max_length = max_length
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if len(text) > self.max_length:
-            raise ValidationError(f"Longer than maximum length {self.max_length}.")
-        return text or None
 
 
 class _Text(fields.String):
@@ -119,16 +104,16 @@ class QueueIntegrationPageArgsSchema(PageArgsSchema):
 class _QueueIntegrationWriteSchema(BaseSchema):
     """Fields shared by create and update (cross-field rules live in the service)."""
 
-    project_name = _Stripped(255)
+    project_name = StrippedText(255)
     json_content = _Text()
-    language = _Stripped(20)
-    url_n8n = _Stripped(500, data_key="urlN8N")
-    typebot_slug = _Stripped(255)
+    language = StrippedText(20)
+    url_n8n = StrippedText(500, data_key="urlN8N")
+    typebot_slug = StrippedText(255)
     typebot_expires = _Count(EXPIRES_MAX)
-    typebot_keyword_finish = _Stripped(100)
+    typebot_keyword_finish = StrippedText(100)
     typebot_unknown_message = _Text()
     typebot_delay_message = _Count(DELAY_MAX)
-    typebot_keyword_restart = _Stripped(100)
+    typebot_keyword_restart = StrippedText(100)
     typebot_restart_message = _Text()
 
 

@@ -129,6 +129,7 @@ class QueueSchema(BaseSchema):
     media_path = fields.Method("_media_url")
     media_name = fields.String(allow_none=True)
     integration_id = fields.Integer(allow_none=True)
+    prompt_id = fields.Integer(allow_none=True)
     company_id = fields.Integer()
     created_at = Timestamp()
     updated_at = Timestamp()
@@ -150,6 +151,7 @@ class _QueueWriteSchema(BaseSchema):
     user_ids = fields.List(fields.Integer(), validate=validate.Length(max=1000))
     whatsapp_ids = fields.List(fields.Integer(), validate=validate.Length(max=1000))
     integration_id = NullableId()
+    prompt_id = NullableId()
 
     @validates("schedules")
     def _one_per_day(self, value: list[dict[str, Any]], **_kw: Any) -> None:

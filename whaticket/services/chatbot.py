@@ -12,6 +12,13 @@ Rules the reference left loose, as built here:
   passed since the last prompt (0 = never). `maxUseBotQueues` caps how many times the
   main menu is sent in one episode (0 = no cap).
 - A customer may answer with the number or the name of a queue or option.
+
+AI prompts (services/ai_reply.py) take their turn as the reference's step 15 orders them:
+a running Typebot keeps priority; then a queue-less ticket is answered by its connection's
+prompt (a new episode starts it, before any menu, and it runs until it hands over); then a
+ticket in a queue with a prompt is answered by that prompt (set when the ticket enters the
+queue, before the queue's option tree; a queue's Typebot wins over its prompt). Without
+`useOpenAi` in the plan the prompts are skipped and the bot goes on as if they were unset.
 """
 
 from __future__ import annotations
@@ -23,9 +30,17 @@ import sqlalchemy as sa
 from flask import current_app
 
 from whaticket.extensions import db
-from whaticket.models import Message, Queue, QueueIntegration, QueueOption, Ticket, Whatsapp
+from whaticket.models import (
+    Message,
+    Queue,
+    QueueIntegration,
+    QueueOption,
+    Ticket,
+    TicketTracking,
+    Whatsapp,
+)
 from whaticket.models.company import Company
-from whaticket.services import report_events
+from whaticket.services import ai_reply, report_events
 from whaticket.services import settings as settings_service
 from whaticket.services import ticket_events as events
 from whaticket.services import tickets as ticket_service
@@ -209,7 +224,16 @@ def enter_queue(
     ticket.status = "pending"
     tracking.queue_id, tracking.queued_at = queue.id, now
     has_options = _children(queue.id, None) != []
-    ticket.chatbot = has_options
+    integration = _integration(queue.integration_id, ticket.company_id)
+    typebot = integration if integration is not None and integration.type == "typebot" else None
+    # The queue's AI prompt (unless its Typebot runs) answers instead of the option tree.
+    # Set before the office-hours check so it takes over once the queue opens.
+    prompt = None
+    if typebot is None:
+        prompt = ai_reply.usable_prompt(ticket.company_id, queue.prompt_id)
+    if prompt is not None:
+        ticket.use_integration, ticket.prompt_id, ticket.integration_id = True, prompt.id, None
+    ticket.chatbot = has_options and prompt is None
     db.session.flush()
     events.emit_ticket_update(
         ticket, old_status=old_status, old_user_id=old_user, old_queue_id=old_queue
@@ -221,12 +245,16 @@ def enter_queue(
         _notify_out_of_hours(ticket, closed, now)
         ticket.chatbot = False
         return
-    integration = _integration(queue.integration_id, ticket.company_id)
-    if integration is not None and integration.type == "typebot":
-        ticket.use_integration, ticket.integration_id = True, integration.id
+    if typebot is not None:
+        ticket.use_integration, ticket.integration_id = True, typebot.id
         ticket.chatbot = False
         _send_greeting_and_media(ticket, queue)
-        _run_integration(ticket, message, integration, now)
+        _run_integration(ticket, message, typebot, now)
+        return
+    if prompt is not None:
+        # The greeting first; the AI then answers this message with the conversation so far.
+        _send_greeting_and_media(ticket, queue)
+        ai_reply.schedule(ticket, message)
         return
     if has_options:
         _show_options(ticket, queue, None, now, header=(queue.greeting_message or "").strip())
@@ -347,6 +375,87 @@ def _feed_webhooks(ticket: Ticket, conn: Whatsapp, message: Message, now: dateti
         _run_integration(ticket, message, integration, now)
 
 
+# -- AI prompts ------------------------------------------------------------------------
+
+
+def _connection_prompt_answers(
+    ticket: Ticket, conn: Whatsapp, message: Message, tracking: TicketTracking, now: datetime
+) -> bool:
+    """A queue-less ticket: the connection's prompt answers (True), before any menu.
+
+    It starts with a new episode and keeps answering until it hands over; once the
+    episode's bot moved on (menu shown, or a hand-off with no queue) it does not restart.
+    """
+    if conn.prompt_id is None:
+        return False
+    running = ticket.use_integration and ticket.prompt_id is not None
+    if not running and tracking.chatbot_at is not None:
+        return False
+    prompt = ai_reply.usable_prompt(ticket.company_id, conn.prompt_id)
+    if prompt is None:
+        return False
+    tracking.chatbot_at = tracking.chatbot_at or now
+    ticket.use_integration, ticket.prompt_id, ticket.integration_id = True, prompt.id, None
+    ai_reply.schedule(ticket, message)
+    return True
+
+
+def _queue_prompt_answers(ticket: Ticket, message: Message) -> bool:
+    """A ticket in a queue with a prompt, started when it entered the queue: the AI answers."""
+    if not (ticket.use_integration and ticket.prompt_id):
+        return False
+    queue = db.session.get(Queue, ticket.queue_id) if ticket.queue_id else None
+    if queue is None or queue.prompt_id is None:
+        # The queue dropped its prompt meanwhile: the AI stops on this ticket.
+        ticket.use_integration, ticket.prompt_id = False, None
+        return False
+    prompt = ai_reply.usable_prompt(ticket.company_id, queue.prompt_id)
+    if prompt is None:
+        return False  # the plan has no AI: the option tree (if any) goes on
+    ticket.prompt_id = prompt.id  # the queue may have switched prompts: use its current one
+    ai_reply.schedule(ticket, message)
+    return True
+
+
+def hand_off(ticket: Ticket, queue: Queue | None, now: datetime, text: str = "") -> None:
+    """The AI asked for a human: the ticket waits in `queue` (pending), the AI stops.
+
+    `text` (the AI's last words, without the hand-off phrase) is sent after the move, so
+    the agents of the queue see it; a closed queue then gets its out-of-hours notice once.
+    With no queue (the prompt's was deleted) the ticket stays where it is, without the AI.
+    """
+    old_status, old_user, old_queue = ticket.status, ticket.user_id, ticket.queue_id
+    tracking = ticket_service.open_tracking(ticket)
+    ticket.use_integration, ticket.prompt_id, ticket.integration_id = False, None, None
+    ticket.chatbot = False
+    ticket.queue_option_id = None
+    ticket.bot_retries = 0
+    if queue is None:
+        current_app.logger.warning(
+            "AI hand-off on ticket %s: the prompt has no queue; the ticket stays put", ticket.id
+        )
+    else:
+        if old_queue is None and tracking.chatbot_at is not None:
+            report_events.bot_handed_off(ticket, tracking, now)
+        elif old_queue is not None and old_queue != queue.id:
+            report_events.transferred(ticket, now, queue_id=queue.id, user_id=None)
+        ticket.queue_id = queue.id
+        ticket.status, ticket.user_id = "pending", None
+        # A human's wait starts now, whatever time the customer spent with the AI.
+        tracking.queue_id, tracking.queued_at = queue.id, now
+    db.session.flush()
+    events.emit_ticket_update(
+        ticket, old_status=old_status, old_user_id=old_user, old_queue_id=old_queue
+    )
+    if text:
+        _send(ticket, text)
+    conn = ticket.whatsapp
+    if queue is not None and conn is not None:
+        closed = out_of_hours_text(ticket, conn, now)
+        if closed is not None:
+            _notify_out_of_hours(ticket, closed, now)
+
+
 # -- entry point ------------------------------------------------------------------------
 
 
@@ -371,6 +480,7 @@ def on_inbound(ticket: Ticket, message: Message, now: datetime) -> None:
         old_queue = ticket.queue_id
         ticket.queue_id = ticket.queue_option_id = None
         ticket.use_integration, ticket.integration_id = False, None
+        ticket.prompt_id = None
         ticket.bot_retries = 0
         db.session.flush()
         events.emit_ticket_update(
@@ -388,6 +498,8 @@ def on_inbound(ticket: Ticket, message: Message, now: datetime) -> None:
 
     if ticket.queue_id is None:
         tracking = ticket_service.open_tracking(ticket)
+        if _connection_prompt_answers(ticket, conn, message, tracking, now):
+            return
         integration = _integration(conn.integration_id, ticket.company_id)
         if (
             integration is not None
@@ -405,6 +517,8 @@ def on_inbound(ticket: Ticket, message: Message, now: datetime) -> None:
             _answer_main_menu(ticket, conn, queues, message, now)
         return
 
+    if _queue_prompt_answers(ticket, message):
+        return
     if ticket.chatbot:
         _walk_options(ticket, conn, message, now)
 

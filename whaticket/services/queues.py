@@ -23,6 +23,7 @@ _COLUMNS = (
     "out_of_hours_message",
     "order_queue",
     "integration_id",
+    "prompt_id",
 )
 
 
@@ -96,10 +97,13 @@ def _attach(queue: Queue, model: Any, table: sa.Table, column: str, rows: list) 
 
 def _resolve_links(company_id: int, data: dict[str, Any]) -> tuple[list | None, list | None]:
     """The users and connections named in the payload (None: key not sent)."""
+    from whaticket.services.prompts import company_prompt_id
     from whaticket.services.queue_integrations import company_integration_id
 
     if "integration_id" in data:
         company_integration_id(company_id, data["integration_id"], "integrationId")
+    if "prompt_id" in data:
+        company_prompt_id(company_id, data["prompt_id"], "promptId")
     users = whatsapps = None
     if "user_ids" in data:
         users = _company_rows(company_id, User, data["user_ids"], "userIds", "user")

@@ -177,6 +177,7 @@ def reset_bot(ticket: Ticket) -> None:
     ticket.amount_used_bot_queues = 0
     ticket.use_integration = False
     ticket.integration_id = None
+    ticket.prompt_id = None
     ticket.typebot_session_id = None
     ticket.typebot_session_at = None
 

@@ -15,6 +15,7 @@ from whaticket.models.whatsapp import ConnectionEvent
 from whaticket.realtime.emit import emit_to_company
 from whaticket.schemas.whatsapps import SECRET_FIELDS, WhatsappSchema, known_providers
 from whaticket.services import plans as plan_service
+from whaticket.services.prompts import company_prompt_id
 from whaticket.services.queue_integrations import company_integration_id
 from whaticket.utils.crypto import decrypt_json, encrypt_json
 from whaticket.utils.queries import value_taken
@@ -264,6 +265,7 @@ def create_connection(company_id: int, data: dict[str, Any]) -> Whatsapp:
         raise AppError("ERR_DUPLICATED_WAPP_NAME", 400)
     _check_transfer_queue(company_id, data.get("transfer_queue_id"))
     integration_id = company_integration_id(company_id, data.get("integration_id"), "integrationId")
+    prompt_id = company_prompt_id(company_id, data.get("prompt_id"), "promptId")
     first = not db.session.scalar(
         sa.select(Whatsapp.id).where(Whatsapp.company_id == company_id).limit(1)
     )
@@ -275,6 +277,7 @@ def create_connection(company_id: int, data: dict[str, Any]) -> Whatsapp:
         is_default=bool(data.get("is_default")) or first,
         transfer_queue_id=data.get("transfer_queue_id"),
         integration_id=integration_id,
+        prompt_id=prompt_id,
         token=_token(data.get("token"), None),
         **{key: data.get(key) for key in _MESSAGE_FIELDS},
         **{
@@ -328,6 +331,8 @@ def update_connection(company_id: int, whatsapp_id: int, data: dict[str, Any]) -
         conn.integration_id = company_integration_id(
             company_id, data["integration_id"], "integrationId"
         )
+    if "prompt_id" in data:
+        conn.prompt_id = company_prompt_id(company_id, data["prompt_id"], "promptId")
     if "queue_ids" in data:
         conn.queues = _queues(company_id, data["queue_ids"] or [])
     if "token" in data and (data["token"] or "") != (conn.token or ""):

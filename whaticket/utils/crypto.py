@@ -37,6 +37,23 @@ def decrypt_json(token: str | None) -> dict[str, Any]:
         raise ValueError("provider settings cannot be decrypted with this key") from exc
 
 
+def encrypt_str(value: str | None) -> str | None:
+    """Encrypt a secret string (None and "" stay None)."""
+    if not value:
+        return None
+    return _fernet().encrypt(value.encode()).decode()
+
+
+def decrypt_str(token: str | None) -> str | None:
+    """Decrypt what encrypt_str produced; None for None. A wrong key raises ValueError."""
+    if not token:
+        return None
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken as exc:
+        raise ValueError("secret cannot be decrypted with this key") from exc
+
+
 def mask(secret: str | None) -> str | None:
     """A secret as the API shows it: only its last 4 characters."""
     if not secret:

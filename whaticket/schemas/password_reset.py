@@ -1,0 +1,34 @@
+"""Password reset schemas: forgot-password and reset-password bodies, and their answer."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from whaticket.schemas.base import BaseSchema
+
+
+class ForgotPasswordSchema(BaseSchema):
+    """`POST /auth/forgot-password`."""
+
+    email = fields.Email(required=True, validate=validate.Length(max=255))
+
+
+class ResetPasswordSchema(BaseSchema):
+    """`POST /auth/reset-password`: the mailed token and the new password, in the body only."""
+
+    token = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=200))
+    # The same rule as a password set through /users.
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=5, max=72))
+
+
+class PasswordResetAnswerSchema(BaseSchema):
+    """The answer of both endpoints."""
+
+    message = fields.String()
+
+
+class MovedSchema(BaseSchema):
+    """410 answer of the reference's old paths."""
+
+    error = fields.String()
+    endpoint = fields.String()
