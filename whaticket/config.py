@@ -220,6 +220,8 @@ class TestingConfig(Config):
     SOCKETIO_MESSAGE_QUEUE = None
     SOCKETIO_ASYNC_MODE = "threading"
     BCRYPT_ROUNDS = 4
+    # Every test app documents the same routes: build the OpenAPI spec once per process.
+    OPENAPI_REUSE_SPEC = True
     REFRESH_REUSE_GRACE_SECONDS = 0
     JWT_SECRET_KEY = "test-jwt-secret-0123456789abcdef0123456789"
     JWT_REFRESH_SECRET = "test-jwt-refresh-secret-0123456789abcdef"

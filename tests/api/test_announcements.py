@@ -22,6 +22,7 @@ ROW_KEYS = {
     "title",
     "text",
     "mediaPath",
+    "mediaUrl",
     "mediaName",
     "status",
     "createdAt",
@@ -343,18 +344,22 @@ def test_upload_is_served_to_every_company_by_signed_url(
     resp = _upload(client, f"{prefix}/announcements/{record.id}/media-upload", auth(superuser))
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
-    assert body["mediaName"] == "banner.png" and "sig=" in body["mediaPath"]
+    assert body["mediaName"] == "banner.png" and "sig=" in body["mediaUrl"]
+    # The unchanged SaaS frontend loads `${BACKEND}/public/${mediaPath}`.
+    assert body["mediaUrl"].endswith(f"/public/{body['mediaPath']}")
+    with client.get(f"{prefix}/public/{body['mediaPath']}") as served:
+        assert served.status_code == 200 and served.data == PNG
     row = _stored(record.id)
     # Stored under the publisher's company.
     assert row.media_path.startswith("announcements/")
     assert media.absolute_path(company.id, row.media_path).read_bytes() == PNG
     listed = client.get(f"{prefix}/announcements", headers=auth(other_agent)).get_json()
-    assert listed["records"][0]["mediaPath"] == body["mediaPath"]
+    assert listed["records"][0]["mediaUrl"] == body["mediaUrl"]
     # No token needed: the URL itself is the permission (it goes in an <img src>).
-    with client.get(_local(body["mediaPath"])) as served:
+    with client.get(_local(body["mediaUrl"])) as served:
         assert served.status_code == 200 and served.data == PNG
     # A tampered signature is refused.
-    tampered = _local(body["mediaPath"]).rsplit("sig=", 1)[0] + "sig=" + "0" * 64
+    tampered = _local(body["mediaUrl"]).rsplit("sig=", 1)[0] + "sig=" + "0" * 64
     assert client.get(tampered).status_code == 404
 
 
@@ -414,5 +419,5 @@ def test_upload_when_the_publisher_company_is_gone(client, prefix, superuser, ag
     row = _stored(record.id)
     # The uploading super user's company takes it over, so the file has a home.
     assert row.company_id == superuser.company_id
-    with client.get(_local(resp.get_json()["mediaPath"])) as served:
+    with client.get(_local(resp.get_json()["mediaUrl"])) as served:
         assert served.status_code == 200 and served.data == PNG

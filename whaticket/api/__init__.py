@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from apispec import APISpec
 from flask import Flask
 
 from whaticket.api import (
@@ -95,10 +96,26 @@ BLUEPRINTS = [
 FIXED_BLUEPRINTS = [external.blp]
 
 
+#: OPENAPI_REUSE_SPEC: the spec built by this process's first app, per API_PREFIX.
+_SPECS: dict[str, APISpec] = {}
+
+
 def register_blueprints(app: Flask) -> None:
     """Register every blueprint under API_PREFIX (empty: served at the root)."""
     prefix = app.config["API_PREFIX"]
-    for blp in BLUEPRINTS:
-        api.register_blueprint(blp, url_prefix=prefix + (blp.url_prefix or ""))
-    for blp in FIXED_BLUEPRINTS:
-        api.register_blueprint(blp)
+    reused = _SPECS.get(prefix) if app.config.get("OPENAPI_REUSE_SPEC") else None
+    mounts = [(blp, prefix + (blp.url_prefix or "")) for blp in BLUEPRINTS]
+    mounts += [(blp, None) for blp in FIXED_BLUEPRINTS]
+    for blp, url_prefix in mounts:
+        options = {} if url_prefix is None else {"url_prefix": url_prefix}
+        if reused is None:
+            api.register_blueprint(blp, **options)
+        else:
+            # What flask-smorest's register_blueprint does, minus documenting the views:
+            # that part is most of create_app's time, and its result is the same every time.
+            app.extensions["flask-smorest"]["blp_name_to_api"][blp.name] = api
+            app.register_blueprint(blp, **options)
+    if reused is not None:
+        api.spec = reused
+    elif app.config.get("OPENAPI_REUSE_SPEC"):
+        _SPECS[prefix] = api.spec

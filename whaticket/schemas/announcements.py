@@ -9,6 +9,7 @@ from marshmallow import ValidationError, fields, validate
 from whaticket.schemas.base import BaseSchema, PageArgsSchema
 from whaticket.schemas.fields import Timestamp
 from whaticket.schemas.queues import media_url
+from whaticket.services.media import public_path
 
 #: Longest title (the column is VARCHAR(255)).
 TITLE_MAX = 255
@@ -62,16 +63,25 @@ class AnnouncementSchema(BaseSchema):
     priority = fields.Integer()
     title = fields.String()
     text = fields.String()
-    media_path = fields.Method("_media_url")
+    # The SaaS frontend shows `${BACKEND}/public/${mediaPath}`: the signed path after
+    # `/public/` keeps that working; `mediaUrl` is the whole signed URL for other clients.
+    media_path = fields.Method("_media_path")
+    media_url = fields.Method("_media_url")
     media_name = fields.String(allow_none=True)
     status = fields.Boolean()
     created_at = Timestamp()
     updated_at = Timestamp()
 
-    def _media_url(self, record: Any) -> str | None:
-        """A signed URL, so users of any company can load the publisher's file."""
-        if record.company_id is None:
+    def _media_path(self, record: Any) -> str | None:
+        """`<cid>/announcements/<file>?sig=...`, loadable by users of any company."""
+        if record.company_id is None or not record.media_path:
             # The publisher's company (and with it the file's folder) is gone.
+            return None
+        return public_path(record.company_id, record.media_path)
+
+    def _media_url(self, record: Any) -> str | None:
+        """The whole signed URL of the image."""
+        if record.company_id is None:
             return None
         return media_url(record.company_id, record.media_path)
 

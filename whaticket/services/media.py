@@ -211,12 +211,15 @@ def signature_valid(company_id: int, rel: str, sig: str | None) -> bool:
     return hmac.compare_digest(signature(company_id, rel), sig)
 
 
+def public_path(company_id: int, rel: str) -> str:
+    """`<cid>/<rel>?sig=...`: what follows `/public/` in the signed URL of `rel`."""
+    return f"{int(company_id)}/{quote(rel, safe='/')}?sig={signature(company_id, rel)}"
+
+
 def public_url(company_id: int, rel: str) -> str:
     """The signed URL serving `rel`: `{BACKEND_URL}{API_PREFIX}/public/<cid>/<rel>?sig=...`."""
     base = current_app.config["BACKEND_URL"].rstrip("/") + current_app.config["API_PREFIX"]
-    return (
-        f"{base}/public/{int(company_id)}/{quote(rel, safe='/')}?sig={signature(company_id, rel)}"
-    )
+    return f"{base}/public/{public_path(company_id, rel)}"
 
 
 def serving_mimetype(path: Path) -> str:
