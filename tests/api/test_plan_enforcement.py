@@ -27,6 +27,8 @@ GATED = {
     "use_schedules": [("get", "/schedules", None)],
     "use_integrations": [("get", "/queueIntegration", None)],
     "use_kanban": [("get", "/ticket/kanban", None), ("get", "/tags/kanban", None)],
+    "use_internal_chat": [("get", "/chats", None), ("post", "/chats", {"title": "Team"})],
+    "use_open_ai": [("get", "/prompt", None), ("post", "/prompt", {"name": "Bot"})],
 }
 
 
