@@ -128,8 +128,9 @@ def require_plan_feature(flag: str) -> Callable[[], None]:
         user = get_current_user()
         if user is None or user.super:
             return
-        plan = user.company.plan if user.company else None
-        if plan is not None and not getattr(plan, flag, True):
+        from whaticket.services.plans import feature_enabled
+
+        if not feature_enabled(user.company, flag):
             raise AppError("ERR_PLAN_FEATURE_DISABLED", 403)
 
     return check

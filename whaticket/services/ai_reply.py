@@ -32,7 +32,9 @@ from whaticket.extensions import db
 from whaticket.models import Message, Prompt, Queue, Ticket
 from whaticket.models.company import Company
 from whaticket.services import billing
+from whaticket.services import plans as plan_service
 from whaticket.services import prompts as prompt_service
+from whaticket.services import tickets as ticket_service
 
 #: What the model writes when a human must take over (the SaaS phrase, kept for prompts
 #: written for it).
@@ -91,9 +93,7 @@ def usable_prompt(company_id: int, prompt_id: int | None) -> Prompt | None:
 
 def ai_enabled(company_id: int) -> bool:
     """Whether the company's plan includes AI prompts (no plan: allowed, as on the API)."""
-    company = db.session.get(Company, company_id)
-    plan = company.plan if company is not None else None
-    return plan is None or bool(getattr(plan, "use_open_ai", True))
+    return plan_service.feature_enabled(db.session.get(Company, company_id), "use_open_ai")
 
 
 def is_text(message: Message) -> bool:
@@ -186,13 +186,9 @@ def _newer_customer_message(ticket_id: int, message_id: int) -> bool:
     )
 
 
-def _agent_holds(ticket: Ticket) -> bool:
-    return ticket.status == "open" or ticket.user_id is not None
-
-
 def _still_answering(ticket: Ticket, prompt_id: int, message_id: int) -> str | None:
     """Why the AI must not answer now (None when it should)."""
-    if _agent_holds(ticket):
+    if ticket_service.agent_holds(ticket):
         return "an agent holds the ticket"
     if ticket.is_group:
         return "group ticket"

@@ -64,11 +64,6 @@ def _setting(company_id: int, key: str) -> str:
     return settings_service.get_value(company_id, key, DEFAULTS.get(key)) or ""
 
 
-def _agent_holds(ticket: Ticket) -> bool:
-    """An agent is talking to the contact: the bot stays out of it."""
-    return ticket.status == "open" or ticket.user_id is not None
-
-
 # -- office hours ----------------------------------------------------------------
 
 
@@ -465,7 +460,7 @@ def on_inbound(ticket: Ticket, message: Message, now: datetime) -> None:
     if conn is None or ticket.is_group or message.from_me:
         return
     _feed_webhooks(ticket, conn, message, now)
-    if _agent_holds(ticket):
+    if ticket_service.agent_holds(ticket):
         return
 
     closed = out_of_hours_text(ticket, conn, now)

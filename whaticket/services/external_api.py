@@ -18,6 +18,7 @@ from whaticket.models import Message, Ticket, User, Whatsapp
 from whaticket.services import billing, ratelimit
 from whaticket.services import contacts as contact_service
 from whaticket.services import messages as message_service
+from whaticket.services import plans as plan_service
 from whaticket.services import tickets as ticket_service
 from whaticket.services import whatsapps as whatsapp_service
 from whaticket.utils.phone import normalize_number
@@ -100,8 +101,7 @@ def send(
     close_ticket: bool = False,
 ) -> SendOutcome:
     """Check the number, find or create contact and ticket, send, optionally close."""
-    plan = conn.company.plan if conn.company else None
-    if plan is not None and not plan.use_external_api:
+    if not plan_service.feature_enabled(conn.company, "use_external_api"):
         raise AppError("ERR_PLAN_FEATURE_DISABLED", 403)
     billing.check_can_send(conn.company_id)
     if not files and not body.strip():

@@ -84,3 +84,9 @@ def enforce_limit(company_id: int, model: Any, limit: str, error: str) -> None:
     )
     if (used or 0) >= getattr(company.plan, limit):
         raise AppError(error, 400)
+
+
+def feature_enabled(company: Company | None, flag: str) -> bool:
+    """Whether the company's plan has the feature `flag` on (no plan: allowed)."""
+    plan = company.plan if company is not None else None
+    return plan is None or bool(getattr(plan, flag, True))

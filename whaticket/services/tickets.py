@@ -169,6 +169,11 @@ def reopen_as_pending(ticket: Ticket) -> None:
     events.emit_ticket_update(ticket, old_status=old[0], old_user_id=old[1], old_queue_id=old[2])
 
 
+def agent_holds(ticket: Ticket) -> bool:
+    """An agent is talking to the contact: bots and the AI stay out of it."""
+    return ticket.status == "open" or ticket.user_id is not None
+
+
 def reset_bot(ticket: Ticket) -> None:
     """A new episode starts with a fresh bot: no menu state, counters or integration."""
     ticket.chatbot = False
