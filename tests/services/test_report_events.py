@@ -227,3 +227,49 @@ def test_rollup_from_events_matches_the_live_rollup(company, conn, admin, clock)
     assert rollup_from_events(company.id) == len(live)
     dbmod.commit()
     assert rows() == live
+
+
+def test_a_phone_message_to_a_closed_ticket_opens_no_episode(company, conn, admin, clock):
+    from whaticket.models import TicketTracking
+
+    ticket = _customer(company, conn, "Oi", clock)
+    ticket_service.update_ticket(company.id, ticket.id, {"status": "closed"}, admin)
+    dbmod.commit()
+    episodes = db.session.scalar(sa.select(sa.func.count()).select_from(TicketTracking))
+    conversations = len(_events("conversation"))
+
+    clock.at(timedelta(hours=1))  # typed on the phone, to the closed conversation
+    event = InboundMessage(
+        provider_id="OUT-phone", chat_id="5511987654321", body="Obrigado!", from_me=True
+    )
+    handle_inbound(company.id, conn.id, event, now=clock.now)
+    dbmod.commit()
+
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(TicketTracking)) == episodes
+    assert len(_events("conversation")) == conversations
+    assert len(_events("message_out")) == 1
+
+
+def test_rollup_from_events_puts_half_hour_zones_on_their_local_day(company):
+    from whaticket.models import ReportDaily
+    from whaticket.services import report_events
+    from whaticket.services.report_rebuild import rollup_from_events
+
+    company.timezone = "Asia/Kolkata"  # UTC+05:30
+    db.session.commit()
+    # 18:45 UTC is 00:15 on Tuesday in Kolkata; 18:15 UTC is 23:45 on Monday.
+    report_events.record(company.id, "message_in", datetime(2026, 11, 30, 18, 45, tzinfo=UTC))
+    report_events.record(company.id, "message_in", datetime(2026, 11, 30, 18, 15, tzinfo=UTC))
+    dbmod.commit()
+
+    def days() -> list[tuple]:
+        db.session.expire_all()
+        return sorted(
+            (r.day.isoformat(), r.events) for r in db.session.scalars(sa.select(ReportDaily))
+        )
+
+    live = days()
+    assert live == [("2026-11-30", 1), ("2026-12-01", 1)]
+    rollup_from_events(company.id)
+    dbmod.commit()
+    assert days() == live

@@ -22,7 +22,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -43,6 +42,7 @@ from whaticket.models.message import ACK_PENDING
 from whaticket.services import campaign_settings
 from whaticket.services.campaign_settings import CampaignConfig
 from whaticket.services.campaigns import variants
+from whaticket.utils.office_hours import zone_of
 from whaticket.whatsapp.base import GatewayError, Media, SessionNotConnectedError
 
 #: Retryable provider failures are tried this many times, with these pauses (seconds).
@@ -212,7 +212,7 @@ def quiet_until(cfg: CampaignConfig, tz: str, now: datetime) -> datetime | None:
     """When quiet hours are on at `now`, the UTC time they end; else None."""
     if cfg.quiet_start is None or cfg.quiet_end is None or cfg.quiet_start == cfg.quiet_end:
         return None
-    local = now.astimezone(ZoneInfo(tz))
+    local = now.astimezone(zone_of(tz))
     clock_now = local.time().replace(tzinfo=None)
     start, end = cfg.quiet_start, cfg.quiet_end
     inside = (start <= clock_now < end) if start < end else (clock_now >= start or clock_now < end)
@@ -229,7 +229,7 @@ def cap_reached_until(cfg: CampaignConfig, conn_id: int, tz: str, now: datetime)
     """With a daily cap, the next local midnight when today's campaign sends reached it."""
     if cfg.daily_cap <= 0:
         return None
-    local = now.astimezone(ZoneInfo(tz))
+    local = now.astimezone(zone_of(tz))
     midnight = datetime.combine(local.date(), datetime.min.time(), tzinfo=local.tzinfo)
     since = midnight.astimezone(now.tzinfo)
     s = CampaignShipping

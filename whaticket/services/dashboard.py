@@ -18,6 +18,7 @@ from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import Company, Ticket, TicketTracking, User, UserRating, Whatsapp
 from whaticket.utils.office_hours import zone_of
+from whaticket.utils.queries import utc_slot_columns, utc_slot_start
 
 T = TicketTracking
 
@@ -238,12 +239,7 @@ def tickets_per_period(company_id: int, initial: date, final: date) -> dict[str,
     # land every row in the right local hour.
     offsets = {start.astimezone(zone).utcoffset(), end.astimezone(zone).utcoffset()}
     quarters = any(o is not None and o.total_seconds() % 3600 for o in offsets)
-    parts: list[sa.ColumnElement[Any]] = [
-        sa.extract(field, T.created_at) for field in ("year", "month", "day", "hour")
-    ]
-    if quarters:
-        minute = sa.extract("minute", T.created_at)
-        parts.append(sa.case((minute < 15, 0), (minute < 30, 15), (minute < 45, 30), else_=45))
+    parts = utc_slot_columns(T.created_at, quarters)
     rows = db.session.execute(
         sa.select(*parts, sa.func.count(T.id))
         .where(T.company_id == company_id, T.created_at >= start, T.created_at < end)
@@ -253,9 +249,7 @@ def tickets_per_period(company_id: int, initial: date, final: date) -> dict[str,
     per_hour = initial == final
     totals: dict[Any, int] = defaultdict(int)
     for row in rows:
-        year, month, day, hour = (int(v) for v in row[:4])
-        minute = int(row[4]) if quarters else 0
-        local = datetime(year, month, day, hour, minute, tzinfo=UTC).astimezone(zone)
+        local = utc_slot_start(row, quarters).astimezone(zone)
         totals[local.hour if per_hour else local.date()] += int(row[-1])
 
     if per_hour:

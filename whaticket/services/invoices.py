@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +18,7 @@ from whaticket.db import savepoint, utcnow
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Company, Invoice, Payment
+from whaticket.utils.office_hours import zone_of
 from whaticket.utils.pagination import paginate, search_filter
 
 if TYPE_CHECKING:
@@ -97,14 +97,6 @@ def delete_invoice(invoice_id: int) -> None:
 # -- generation ----------------------------------------------------------------
 
 
-def _zone(company: Company) -> ZoneInfo | Any:
-    """The company's time zone (UTC when it is unknown)."""
-    try:
-        return ZoneInfo(company.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC
-
-
 def invoice_period(company: Company, due_date: datetime | None = None) -> str:
     """The period an invoice due on `due_date` covers: that day, in the company's zone."""
     due = due_date or company.due_date
@@ -112,7 +104,7 @@ def invoice_period(company: Company, due_date: datetime | None = None) -> str:
         raise ValueError("company without a due date")
     if due.tzinfo is None:
         due = due.replace(tzinfo=UTC)
-    return due.astimezone(_zone(company)).date().isoformat()
+    return due.astimezone(zone_of(company.timezone)).date().isoformat()
 
 
 def _existing_periods(wanted: dict[int, str]) -> set[tuple[int, str]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -18,17 +17,17 @@ from whaticket.db import savepoint, utcnow
 from whaticket.extensions import db
 from whaticket.models import ReportDaily, ReportEvent, Ticket, TicketTracking
 from whaticket.models.company import Company
-from whaticket.utils.office_hours import DEFAULT_TZ, business_seconds, closed_days
+from whaticket.utils.office_hours import DEFAULT_TZ, business_seconds, closed_days, zone_of
 
 
 def _company_hours(company_id: int) -> tuple[list[dict[str, Any]], str, list[date]]:
-    """The company's schedule, time zone and closed dates."""
+    """The company's schedule, time zone name and closed dates."""
     company = db.session.get(Company, company_id)
     if company is None:
         return [], DEFAULT_TZ, []
     return (
         list(company.schedules or []),
-        company.timezone or DEFAULT_TZ,
+        zone_of(company.timezone).key,
         closed_days(company.closed_dates),
     )
 
@@ -72,7 +71,7 @@ def add_event(event: ReportEvent) -> ReportEvent:
     """Store an event and count it in its day's rollup row."""
     db.session.add(event)
     _, tz, _ = _company_hours(event.company_id)
-    day = event.occurred_at.astimezone(ZoneInfo(tz)).date()
+    day = event.occurred_at.astimezone(zone_of(tz)).date()
     _roll_up(event, day)
     return event
 
@@ -144,10 +143,11 @@ def we_wrote(ticket: Ticket, at: datetime, *, by_agent: bool) -> None:
     record(ticket.company_id, "message_out", at, ticket=ticket)
     if not by_agent:
         return
-    from whaticket.services.tickets import open_tracking
+    from whaticket.services.tickets import current_tracking
 
-    tracking = open_tracking(ticket)
-    if tracking.awaiting_since is None:
+    # A message typed on the phone to a closed ticket opens no episode: it has no clock.
+    tracking = current_tracking(ticket)
+    if tracking is None or tracking.awaiting_since is None:
         return
     kind = "reply_time" if tracking.first_response_at else "first_response"
     record(ticket.company_id, kind, at, start=tracking.awaiting_since, ticket=ticket)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -25,6 +23,7 @@ from whaticket.models import (
     UserRating,
 )
 from whaticket.services.report_events import record
+from whaticket.utils.queries import utc_slot_columns, utc_slot_start
 
 #: Tickets replayed per batch (the caller commits after each).
 BATCH = 500
@@ -144,12 +143,12 @@ def rollup_from_events(company_id: int) -> int:
     Events are summed per UTC hour in SQL and moved to their local day in Python, so no
     database time-zone tables are needed. Returns how many rollup rows were written.
     """
-    from whaticket.services.report_events import _company_hours
+    from whaticket.services.dashboard import company_zone
 
-    _, tz, _ = _company_hours(company_id)
-    zone = ZoneInfo(tz)
+    zone = company_zone(company_id)
     ev = ReportEvent
-    parts = [sa.extract(field, ev.occurred_at) for field in ("year", "month", "day", "hour")]
+    # Quarter-hour slots: a UTC hour can straddle local midnight in half-hour zones.
+    parts = utc_slot_columns(ev.occurred_at, quarters=True)
     groups = (ev.kind, ev.user_id, ev.queue_id, ev.whatsapp_id)
     rows = db.session.execute(
         sa.select(
@@ -167,11 +166,10 @@ def rollup_from_events(company_id: int) -> int:
     )
     acc: dict[tuple, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0, 0, 0])
     for row in rows:
-        year, month, day, hour = (int(v) for v in row[:4])
-        local_day = datetime(year, month, day, hour, tzinfo=UTC).astimezone(zone).date()
-        kind, user_id, queue_id, whatsapp_id = row[4:8]
+        local_day = utc_slot_start(row, quarters=True).astimezone(zone).date()
+        kind, user_id, queue_id, whatsapp_id = row[5:9]
         totals = acc[(local_day, kind, user_id or 0, queue_id or 0, whatsapp_id or 0)]
-        for index, value in enumerate(row[8:]):
+        for index, value in enumerate(row[9:]):
             totals[index] += value or 0
     db.session.execute(sa.delete(ReportDaily).where(ReportDaily.company_id == company_id))
     payload = [

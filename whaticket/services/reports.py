@@ -15,7 +15,7 @@ import io
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,6 +35,7 @@ from whaticket.models import (
     ticket_tags,
 )
 from whaticket.services.dashboard import company_zone, day_start
+from whaticket.utils.queries import utc_slot_columns, utc_slot_start
 
 E = ReportEvent
 
@@ -307,12 +308,7 @@ def _utc_groups(
     """(UTC slot start, events, values counted, sum of values) per UTC hour (or quarter
     hour in zones offset by a fraction of an hour) of one kind's events in the period."""
     quarters = _quarter_zone(p)
-    parts: list[sa.ColumnElement[Any]] = [
-        sa.extract(field, E.occurred_at) for field in ("year", "month", "day", "hour")
-    ]
-    if quarters:
-        minute = sa.extract("minute", E.occurred_at)
-        parts.append(sa.case((minute < 15, 0), (minute < 30, 15), (minute < 45, 30), else_=45))
+    parts = utc_slot_columns(E.occurred_at, quarters)
     aggs: list[sa.ColumnElement[Any]] = [sa.func.count(E.id)]
     if value is not None:
         aggs += [sa.func.count(value), sa.func.sum(value)]
@@ -323,9 +319,7 @@ def _utc_groups(
     )
     width = len(parts)
     for row in rows:
-        year, month, day, hour = (int(v) for v in row[:4])
-        minute = int(row[4]) if quarters else 0
-        slot = datetime(year, month, day, hour, minute, tzinfo=UTC)
+        slot = utc_slot_start(row, quarters)
         counted, total = (
             (int(row[width + 1]), float(row[width + 2] or 0)) if value is not None else (0, 0.0)
         )

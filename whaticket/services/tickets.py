@@ -50,14 +50,19 @@ def can_see(user: User, ticket: Ticket) -> bool:
 # -- episodes ---------------------------------------------------------------
 
 
-def open_tracking(ticket: Ticket) -> TicketTracking:
-    """The ticket's current service episode (finished_at null), created when missing."""
-    tracking = db.session.scalar(
+def current_tracking(ticket: Ticket) -> TicketTracking | None:
+    """The ticket's current service episode (finished_at null), if one is open."""
+    return db.session.scalar(
         sa.select(TicketTracking)
         .where(TicketTracking.ticket_id == ticket.id, TicketTracking.finished_at.is_(None))
         .order_by(TicketTracking.id.desc())
         .limit(1)
     )
+
+
+def open_tracking(ticket: Ticket) -> TicketTracking:
+    """The ticket's current service episode (finished_at null), created when missing."""
+    tracking = current_tracking(ticket)
     if tracking is None:
         tracking = TicketTracking(
             company_id=ticket.company_id,

@@ -69,7 +69,7 @@ def is_open(
     if not schedules:
         return True
     closed = set(closed_dates)
-    local = now.astimezone(ZoneInfo(tz))
+    local = now.astimezone(zone_of(tz))
     if local.date() in closed:
         return False
     today = WEEKDAYS[local.weekday()]
@@ -107,7 +107,7 @@ def business_seconds(
         return 0.0
     if not schedules:
         return (end - start).total_seconds()
-    zone = ZoneInfo(tz)
+    zone = zone_of(tz)
     closed = set(closed_dates)
     first = start.astimezone(zone).date() - timedelta(days=1)
     last = end.astimezone(zone).date()

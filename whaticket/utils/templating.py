@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from zoneinfo import ZoneInfo
+
+from whaticket.utils.office_hours import zone_of
 
 _TAG = re.compile(r"{{\s*(\w+)\s*}}")
 
@@ -22,7 +23,7 @@ def _greeting(hour: int) -> str:
 
 def render(text: str, *, contact_name: str, now: datetime, tz: str = "America/Sao_Paulo") -> str:
     """Replace the known tags; unknown tags are left as written."""
-    local = now.astimezone(ZoneInfo(tz))
+    local = now.astimezone(zone_of(tz))
     first = (contact_name or "").strip().split(" ")[0] if contact_name else ""
     values = {
         "name": contact_name or "",
