@@ -117,6 +117,11 @@ def require_plan_feature(flag: str) -> Callable[[], None]:
     """A blueprint `before_request` hook: 403 ERR_PLAN_FEATURE_DISABLED when the caller's
     plan has `flag` off. The hook runs before the view's own auth decorator, so a missing
     or bad token is left for that decorator to answer (401/403 as usual)."""
+    from whaticket.models.plan import FEATURE_FLAGS
+
+    # A misspelt flag would read as "on" and block nothing.
+    if flag not in FEATURE_FLAGS:
+        raise ValueError(f"unknown plan feature {flag!r}")
 
     def check() -> None:
         if request.method == "OPTIONS":

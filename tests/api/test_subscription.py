@@ -188,13 +188,48 @@ def test_efi_webhook_test_event_and_unknown_txids(app, client, prefix, company):
     for path in ("/subscription/webhook/efi", "/subscription/webhook", "/subscription/webhook/pix"):
         resp = client.post(f"{prefix}{path}", json={"evento": "teste_webhook"})
         assert resp.status_code == 200 and resp.get_json() == {"ok": True}
-    # An unknown txid is acknowledged and changes nothing (no Payment: no provider call).
+    # An unknown txid is acknowledged and changes nothing, even with a pending charge of
+    # the company under another txid.
+    inv = factories.InvoiceFactory(
+        company=company, value=Decimal("49.90"), due_date=old_due, period="2099-01-01"
+    )
+    db.session.add(
+        Payment(
+            company_id=company.id,
+            invoice_id=inv.id,
+            provider="efi",
+            txid="y" * 30,
+            value=Decimal("49.90"),
+            status="ATIVA",
+        )
+    )
+    db.session.commit()
     resp = client.post(
         f"{prefix}/subscription/webhook/efi/pix",
         json={"pix": [{"txid": "x" * 30, "endToEndId": "E1", "valor": "49.90"}]},
     )
     assert resp.status_code == 200 and resp.get_json() == {"ok": True}
     assert _fresh(Company, company.id).due_date == old_due
+    assert _fresh(Invoice, inv.id).status == "open"
+
+
+def test_a_charge_paid_for_less_than_the_invoice_is_not_applied(
+    client, prefix, auth, admin, company, invoice
+):
+    old_due = company.due_date
+    txid = _pay(client, prefix, auth, admin, invoice.id).get_json()["txid"]
+    # The stored charge expects more than the provider will report as paid.
+    db.session.execute(
+        sa.update(Payment).where(Payment.txid == txid).values(value=Decimal("99.90"))
+    )
+    db.session.commit()
+
+    resp = client.post(f"{prefix}/subscription/webhook/fake", json={"txid": txid})
+
+    assert resp.status_code == 200
+    assert _fresh(Invoice, invoice.id).status == "open"
+    assert _fresh(Company, company.id).due_date == old_due
+    assert _fresh(Payment, db.session.scalar(sa.select(Payment.id))).applied_at is None
 
 
 def test_create_webhook_is_super_only(client, prefix, auth, admin, superuser):

@@ -139,7 +139,7 @@ def generate_invoices(now: datetime, company_id: int | None = None) -> int:
     created = 0
     for company in companies:
         period = wanted[company.id]
-        if (company.id, period) in existing or company.plan is None:
+        if (company.id, period) in existing:
             continue
         try:
             # Another worker (or a billing-change job) may insert the same period at once:
