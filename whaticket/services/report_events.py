@@ -44,27 +44,54 @@ def record(
     whatsapp_id: int | None = None,
     rating: int | None = None,
 ) -> ReportEvent:
-    """Add one event; with `start`, its duration in wall-clock and business seconds."""
+    """Add one event; agent, queue and connection default to the ticket's current ones."""
+    return add_event(
+        build(
+            company_id,
+            kind,
+            at,
+            start=start,
+            rating=rating,
+            ticket_id=ticket.id if ticket is not None else None,
+            queue_id=queue_id if queue_id is not None else (ticket.queue_id if ticket else None),
+            user_id=user_id if user_id is not None else (ticket.user_id if ticket else None),
+            whatsapp_id=(
+                whatsapp_id if whatsapp_id is not None else (ticket.whatsapp_id if ticket else None)
+            ),
+        )
+    )
+
+
+def build(
+    company_id: int,
+    kind: str,
+    at: datetime,
+    *,
+    start: datetime | None = None,
+    ticket_id: int | None = None,
+    user_id: int | None = None,
+    queue_id: int | None = None,
+    whatsapp_id: int | None = None,
+    rating: int | None = None,
+) -> ReportEvent:
+    """An event with exactly these keys (not stored); with `start`, its durations."""
     value = business = None
     if start is not None:
         value = max((at - start).total_seconds(), 0.0)
         schedules, tz, closed = _company_hours(company_id)
         business = business_seconds(schedules, start, at, tz, closed)
-    event = ReportEvent(
+    return ReportEvent(
         company_id=company_id,
         kind=kind,
         occurred_at=at,
         value=value,
         business_value=business,
         rating=rating,
-        ticket_id=ticket.id if ticket is not None else None,
-        queue_id=queue_id if queue_id is not None else (ticket.queue_id if ticket else None),
-        user_id=user_id if user_id is not None else (ticket.user_id if ticket else None),
-        whatsapp_id=(
-            whatsapp_id if whatsapp_id is not None else (ticket.whatsapp_id if ticket else None)
-        ),
+        ticket_id=ticket_id,
+        queue_id=queue_id,
+        user_id=user_id,
+        whatsapp_id=whatsapp_id,
     )
-    return add_event(event)
 
 
 def add_event(event: ReportEvent) -> ReportEvent:

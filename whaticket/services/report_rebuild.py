@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -22,7 +24,7 @@ from whaticket.models import (
     TicketTracking,
     UserRating,
 )
-from whaticket.services.report_events import record
+from whaticket.services.report_events import build
 from whaticket.utils.queries import utc_slot_columns, utc_slot_start
 
 #: Tickets replayed per batch (the caller commits after each).
@@ -55,6 +57,8 @@ def rebuild(company_id: int | None = None, on_batch: Callable[[], None] | None =
             db.session.flush()
             if on_batch:
                 on_batch()
+        # One recount of the rollup instead of an UPDATE per replayed event.
+        rollup_from_events(cid)
     return written
 
 
@@ -101,6 +105,11 @@ def _replay_ticket(
 ) -> int:
     cid = ticket.company_id
     count = 0
+
+    def record(cid: int, kind: str, at: datetime, **keys: Any) -> None:
+        # The episode's own agent and queue, even when none (never the ticket's current).
+        db.session.add(build(cid, kind, at, **keys))
+
     by_episode: dict[int, list[Message]] = defaultdict(list)
     for message in messages:
         episode = _episode_of(trackings, message)
@@ -108,7 +117,12 @@ def _replay_ticket(
             by_episode[episode.id].append(message)
     for tracking in trackings:
         opened = tracking.queued_at or tracking.created_at
-        who = {"ticket": ticket, "user_id": tracking.user_id, "queue_id": tracking.queue_id}
+        who = {
+            "ticket_id": ticket.id,
+            "user_id": tracking.user_id,
+            "queue_id": tracking.queue_id,
+            "whatsapp_id": ticket.whatsapp_id,
+        }
         record(cid, "conversation", opened, **who)
         count += 1
         awaiting = first = None
