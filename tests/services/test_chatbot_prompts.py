@@ -220,13 +220,25 @@ def test_usage_is_added_in_sql_not_over_a_stale_copy(company, humans, openai_stu
     prompt = _prompt(company, openai_stub, humans)
     stale = db.session.get(Prompt, prompt.id)
     assert stale.total_tokens == 0
+    # Another answer has meanwhile been counted; the session's copy still reads 0.
+    db.session.execute(
+        sa.update(Prompt)
+        .where(Prompt.id == prompt.id)
+        .values(
+            prompt_tokens=Prompt.prompt_tokens + 100,
+            completion_tokens=Prompt.completion_tokens + 20,
+            total_tokens=Prompt.total_tokens + 120,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    assert stale.total_tokens == 0
     prompt_service.add_usage(
         prompt.id, {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}
     )
     prompt_service.add_usage(prompt.id, {"total_tokens": 3, "prompt_tokens": "x"})
     dbmod.commit()
     row = _prompt_row(prompt.id)
-    assert (row.prompt_tokens, row.completion_tokens, row.total_tokens) == (5, 2, 10)
+    assert (row.prompt_tokens, row.completion_tokens, row.total_tokens) == (105, 22, 130)
 
 
 def test_the_queue_prompt_takes_over_the_option_tree(company, conn, humans, openai_stub):

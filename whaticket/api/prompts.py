@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify
+from typing import Any
 
 from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
@@ -28,51 +28,46 @@ blp = Blueprint("prompts", __name__, url_prefix="/prompt", description="AI promp
 blp.before_request(require_plan_feature("use_open_ai"))
 
 
-def _answer(record: Prompt) -> Response:
-    """Serialise before the commit (no reload needed), then commit and answer."""
-    body = PromptSchema().dump(record)
-    dbmod.commit()
-    return jsonify(body)
-
-
 @blp.get("")
 @auth_required
 @blp.arguments(PromptPageArgsSchema, location="query")
 @blp.response(200, PromptPageSchema)
-def list_prompts(args: dict) -> Response:
+def list_prompts(args: dict) -> dict[str, Any]:
     """A page of the company's prompts (queue and connection forms list them too)."""
     rows, count, has_more = prompt_service.list_prompts(
         current_company_id(), args["search_param"], args["page_number"]
     )
-    return jsonify(
-        {"prompts": PromptSchema(many=True).dump(rows), "count": count, "hasMore": has_more}
-    )
+    return {"prompts": rows, "count": count, "has_more": has_more}
 
 
 @blp.get("/<int:prompt_id>")
 @auth_required
 @blp.response(200, PromptSchema)
-def show_prompt(prompt_id: int) -> Response:
+def show_prompt(prompt_id: int) -> Prompt:
     """One prompt of the caller's company."""
-    return jsonify(PromptSchema().dump(prompt_service.get_prompt(current_company_id(), prompt_id)))
+    return prompt_service.get_prompt(current_company_id(), prompt_id)
 
 
 @blp.post("")
 @admin_required
 @blp.arguments(PromptCreateSchema)
 @blp.response(200, PromptSchema)
-def create_prompt(data: dict) -> Response:
+def create_prompt(data: dict) -> Prompt:
     """Create a prompt (admins)."""
-    return _answer(prompt_service.create_prompt(current_company_id(), data))
+    record = prompt_service.create_prompt(current_company_id(), data)
+    dbmod.commit()
+    return record
 
 
 @blp.put("/<int:prompt_id>")
 @admin_required
 @blp.arguments(PromptUpdateSchema)
 @blp.response(200, PromptSchema)
-def update_prompt(data: dict, prompt_id: int) -> Response:
+def update_prompt(data: dict, prompt_id: int) -> Prompt:
     """Update a prompt (admins); an empty or placeholder apiKey keeps the stored key."""
-    return _answer(prompt_service.update_prompt(current_company_id(), prompt_id, data))
+    record = prompt_service.update_prompt(current_company_id(), prompt_id, data)
+    dbmod.commit()
+    return record
 
 
 @blp.delete("/<int:prompt_id>")

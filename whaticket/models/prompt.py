@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from whaticket.db import CompanyScopedMixin, TimestampMixin
 from whaticket.extensions import db
+
+if TYPE_CHECKING:
+    from whaticket.models.queue import Queue
 
 
 class Prompt(CompanyScopedMixin, TimestampMixin, db.Model):
@@ -26,6 +31,8 @@ class Prompt(CompanyScopedMixin, TimestampMixin, db.Model):
         sa.ForeignKey("queues.id", ondelete="SET NULL", use_alter=True, name="fk_prompts_queue_id"),
         index=True,
     )
+    #: Loaded with the prompt (one JOIN), so a page of prompts shows its queues without N+1.
+    queue: Mapped[Queue | None] = relationship("Queue", foreign_keys=[queue_id], lazy="joined")
     #: How many recent messages of the ticket go with each request.
     max_messages: Mapped[int] = mapped_column(default=10)
     max_tokens: Mapped[int] = mapped_column(default=300)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import fields, validate
 
 from whaticket.schemas.base import BaseSchema, PageArgsSchema
-from whaticket.schemas.fields import Timestamp
+from whaticket.schemas.fields import Timestamp, TrimmedText
 from whaticket.schemas.queues import media_url
 from whaticket.services.media import public_path
 
@@ -17,16 +17,6 @@ TITLE_MAX = 255
 TEXT_MAX = 10000
 #: 1 high, 2 medium, 3 low (the SaaS default is low).
 PRIORITIES = (1, 2, 3)
-
-
-class Title(fields.String):
-    """A title: surrounding blanks dropped, then 1 to 255 characters."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if not 1 <= len(text) <= TITLE_MAX:
-            raise ValidationError(f"Length must be between 1 and {TITLE_MAX}.")
-        return text
 
 
 class BodyText(fields.String):
@@ -109,7 +99,7 @@ class AnnouncementCreateSchema(BaseSchema):
     mediaPath/mediaName are not accepted here: media only arrive through media-upload."""
 
     priority = Priority(load_default=3)
-    title = Title(required=True)
+    title = TrimmedText(TITLE_MAX, required=True)
     text = BodyText(load_default="")
     status = fields.Boolean(load_default=True)
 
@@ -119,6 +109,6 @@ class AnnouncementUpdateSchema(BaseSchema):
     read-only keys included; they are ignored)."""
 
     priority = Priority()
-    title = Title()
+    title = TrimmedText(TITLE_MAX)
     text = BodyText()
     status = fields.Boolean()

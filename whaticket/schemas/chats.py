@@ -4,35 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import fields, validate
 
 from whaticket.extensions import db
 from whaticket.models import Chat
 from whaticket.schemas.base import BaseSchema, PageArgsSchema
-from whaticket.schemas.fields import NullableId, Timestamp
+from whaticket.schemas.fields import NullableId, Timestamp, TrimmedText
 
 TITLE_MAX = 255
 #: Longest message; the TEXT column holds 65,535 bytes and lastMessage adds the sender's name.
 MESSAGE_MAX = 10000
 #: Most members one request may list (a company has far fewer users; this bounds the query).
 MEMBERS_MAX = 1000
-
-
-class _Trimmed(fields.String):
-    """A text with surrounding blanks dropped, then `min_length` to `max_length` characters."""
-
-    def __init__(self, min_length: int, max_length: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.min_length = min_length
-        self.max_length = max_length
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if not self.min_length <= len(text) <= self.max_length:
-            raise ValidationError(
-                f"Length must be between {self.min_length} and {self.max_length}."
-            )
-        return text
 
 
 class ChatUserRefSchema(BaseSchema):
@@ -138,21 +121,21 @@ _members = validate.Length(max=MEMBERS_MAX)
 class ChatCreateSchema(BaseSchema):
     """`POST /chats`: a title and the members besides the caller (the owner)."""
 
-    title = _Trimmed(1, TITLE_MAX, required=True)
+    title = TrimmedText(TITLE_MAX, required=True)
     users = fields.List(fields.Nested(ChatMemberRefSchema), load_default=list, validate=_members)
 
 
 class ChatUpdateSchema(BaseSchema):
     """`PUT /chats/<id>`: a new title and/or the full new member list."""
 
-    title = _Trimmed(1, TITLE_MAX)
+    title = TrimmedText(TITLE_MAX)
     users = fields.List(fields.Nested(ChatMemberRefSchema), validate=_members)
 
 
 class ChatMessageCreateSchema(BaseSchema):
     """`POST /chats/<id>/messages`: the text (surrounding blanks dropped)."""
 
-    message = _Trimmed(1, MESSAGE_MAX, required=True)
+    message = TrimmedText(MESSAGE_MAX, required=True)
 
 
 class ChatReadSchema(BaseSchema):

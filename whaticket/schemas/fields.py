@@ -71,3 +71,17 @@ class StrippedText(fields.String):
         if len(text) > self.max_length:
             raise ValidationError(f"Longer than maximum length {self.max_length}.")
         return text or None
+
+
+class TrimmedText(fields.String):
+    """A required-content text: surrounding blanks dropped, then 1 to `max_length` chars."""
+
+    def __init__(self, max_length: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_length = max_length
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not 1 <= len(text) <= self.max_length:
+            raise ValidationError(f"Length must be between 1 and {self.max_length}.")
+        return text

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import fields, validate
 
-from whaticket.schemas.announcements import Title
+from whaticket.schemas.announcements import TITLE_MAX
 from whaticket.schemas.base import BaseSchema, PageArgsSchema
-from whaticket.schemas.fields import Timestamp
+from whaticket.schemas.fields import StrippedText, Timestamp, TrimmedText
 
 #: Longest description (a TEXT column; 4-byte characters included).
 DESCRIPTION_MAX = 10000
@@ -18,22 +18,7 @@ URL_MAX = 500
 _http_url = validate.URL(schemes={"http", "https"}, require_tld=False)
 
 
-class OptionalString(fields.String):
-    """Optional text: surrounding blanks dropped; blank or null is stored as null."""
-
-    def __init__(self, max_length: int, **kwargs: Any) -> None:
-        kwargs.setdefault("allow_none", True)
-        super().__init__(**kwargs)
-        self.max_length = max_length
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if len(text) > self.max_length:
-            raise ValidationError(f"Longer than maximum length {self.max_length}.")
-        return text or None
-
-
-class Link(OptionalString):
+class Link(StrippedText):
     """An http(s) URL or nothing: the SPA renders it as a link, so no `javascript:`."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
@@ -70,16 +55,16 @@ class HelpPageArgsSchema(PageArgsSchema):
 class HelpCreateSchema(BaseSchema):
     """`POST /helps`: title required; video is a YouTube id (the SPA embeds it) or a URL."""
 
-    title = Title(required=True)
-    description = OptionalString(DESCRIPTION_MAX)
-    video = OptionalString(URL_MAX)
+    title = TrimmedText(TITLE_MAX, required=True)
+    description = StrippedText(DESCRIPTION_MAX)
+    video = StrippedText(URL_MAX)
     link = Link(URL_MAX)
 
 
 class HelpUpdateSchema(BaseSchema):
     """`PUT /helps/<id>`: only the keys sent change; null or "" clears an optional one."""
 
-    title = Title()
-    description = OptionalString(DESCRIPTION_MAX)
-    video = OptionalString(URL_MAX)
+    title = TrimmedText(TITLE_MAX)
+    description = StrippedText(DESCRIPTION_MAX)
+    video = StrippedText(URL_MAX)
     link = Link(URL_MAX)

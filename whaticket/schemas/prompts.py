@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from marshmallow import ValidationError, fields
 
 from whaticket.schemas.base import BaseSchema, PageArgsSchema
-from whaticket.schemas.fields import NullableId, StrippedText, Timestamp
+from whaticket.schemas.fields import NullableId, StrippedText, Timestamp, TrimmedText
 
 #: What `apiKey`/`voiceKey` read as when a key is stored. A constant, never derived from the
 #: key, so no part of it leaves the server; the SPA's form (which requires apiKey) sends it
@@ -24,20 +24,6 @@ MAX_TOKENS_MAX = 32000
 def is_placeholder(value: str | None) -> bool:
     """True for a key value that means "keep the stored key" (only asterisks)."""
     return bool(value) and set(value or "") == {"*"}
-
-
-class _Required(fields.String):
-    """A required text (name, system prompt): blanks dropped, then 1 to `max_length` chars."""
-
-    def __init__(self, max_length: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.max_length = max_length
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if not 1 <= len(text) <= self.max_length:
-            raise ValidationError(f"Length must be between 1 and {self.max_length}.")
-        return text
 
 
 class _Number(fields.Integer):
@@ -109,7 +95,7 @@ class PromptSchema(BaseSchema):
     api_key = fields.Method("_api_key")
     api_key_set = fields.Method("_api_key_set")
     queue_id = fields.Integer(allow_none=True)
-    queue = fields.Method("_queue")
+    queue = fields.Nested(PromptQueueSchema, allow_none=True)
     max_messages = fields.Integer()
     max_tokens = fields.Integer()
     temperature = fields.Float()
@@ -125,16 +111,6 @@ class PromptSchema(BaseSchema):
     company_id = fields.Integer()
     created_at = Timestamp()
     updated_at = Timestamp()
-
-    def _queue(self, record: Any) -> dict[str, Any] | None:
-        if record.queue_id is None:
-            return None
-        from whaticket.extensions import db
-        from whaticket.models import Queue
-
-        # By primary key: served from the session's identity map after the first row.
-        queue = db.session.get(Queue, record.queue_id)
-        return PromptQueueSchema().dump(queue) if queue is not None else None
 
     def _api_key(self, record: Any) -> str:
         return KEY_PLACEHOLDER if record.api_key_encrypted else ""
@@ -176,9 +152,9 @@ class _PromptWriteSchema(BaseSchema):
 class PromptCreateSchema(_PromptWriteSchema):
     """`POST /prompt`: name, prompt, apiKey, queueId and maxMessages are required."""
 
-    name = _Required(120, required=True)
-    prompt = _Required(PROMPT_MAX, required=True)
-    api_key = _Required(SECRET_MAX, required=True)
+    name = TrimmedText(120, required=True)
+    prompt = TrimmedText(PROMPT_MAX, required=True)
+    api_key = TrimmedText(SECRET_MAX, required=True)
     queue_id = NullableId(required=True)
     max_messages = _Number(1, MAX_MESSAGES_MAX, required=True)
 
@@ -186,8 +162,8 @@ class PromptCreateSchema(_PromptWriteSchema):
 class PromptUpdateSchema(_PromptWriteSchema):
     """`PUT /prompt/<id>`: only the keys sent change; a blank or placeholder apiKey keeps it."""
 
-    name = _Required(120)
-    prompt = _Required(PROMPT_MAX)
+    name = TrimmedText(120)
+    prompt = TrimmedText(PROMPT_MAX)
     api_key = StrippedText(SECRET_MAX)
     queue_id = NullableId()
     max_messages = _Number(1, MAX_MESSAGES_MAX)

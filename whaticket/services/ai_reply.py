@@ -85,10 +85,7 @@ def usable_prompt(company_id: int, prompt_id: int | None) -> Prompt | None:
     """The company's prompt with this id, if its plan has AI; None otherwise."""
     if prompt_id is None or not ai_enabled(company_id):
         return None
-    record = db.session.get(Prompt, prompt_id)
-    if record is None or record.company_id != company_id:
-        return None
-    return record
+    return prompt_service.find_prompt(company_id, prompt_id)
 
 
 def ai_enabled(company_id: int) -> bool:

@@ -71,10 +71,7 @@ def _throttle(email: str, ip: str) -> None:
     """429 ERR_TOO_MANY_ATTEMPTS past the per-IP or per-e-mail budget."""
     cfg = current_app.config
     window = cfg["LOGIN_WINDOW_SECONDS"]
-    ip_bucket = f"login-ip:{ip}"
-    if ratelimit.hit(ip_bucket, window) > cfg["LOGIN_MAX_PER_IP"]:
-        retry = ratelimit.retry_after(ip_bucket, window)
-        raise AppError("ERR_TOO_MANY_ATTEMPTS", 429, headers={"Retry-After": str(retry)})
+    ratelimit.enforce(f"login-ip:{ip}", window, cfg["LOGIN_MAX_PER_IP"])
     email_bucket = f"login-fail:{email}"
     if ratelimit.count(email_bucket) >= cfg["LOGIN_MAX_FAILURES_PER_EMAIL"]:
         retry = ratelimit.retry_after(email_bucket, window)
@@ -96,6 +93,12 @@ def login(email: str, password: str, ip: str) -> Session:
     user_service.touch_online(user)
     session = _issue(user, family=uuid.uuid4().hex)
     # Other open sessions of this user listen for this and log out.
+    notify_sessions(user)
+    return session
+
+
+def notify_sessions(user: User) -> None:
+    """Emit `company-{cid}-auth` "update" to the user's sockets (open sessions log out)."""
     emit_to_user(
         user.company_id,
         user.id,
@@ -105,7 +108,6 @@ def login(email: str, password: str, ip: str) -> Session:
             "user": {"id": user.id, "email": user.email, "companyId": user.company_id},
         },
     )
-    return session
 
 
 def refresh(token: str | None) -> Session:

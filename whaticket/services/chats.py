@@ -18,7 +18,7 @@ from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Chat, ChatMessage, ChatUser, User
 from whaticket.realtime import rooms
-from whaticket.realtime.emit import emit
+from whaticket.realtime.emit import emit, emit_to_user
 from whaticket.schemas.chats import ChatSchema, NewChatMessageSchema
 from whaticket.utils.pagination import paginate, search_filter
 
@@ -218,9 +218,8 @@ def mark_read(company_id: int, chat_ref: str, *, actor: User, user_id: int | Non
     db.session.flush()
     data = {"action": "update", "chat": payload(chat)}
     # Only the caller's own views change (their badge); the others' counters did not move.
-    target = rooms.user_room(actor.id)
-    emit(f"company-{company_id}-chat-{chat.id}", data, target)
-    emit(f"company-{company_id}-chat", data, target)
+    emit_to_user(company_id, actor.id, f"chat-{chat.id}", data)
+    emit_to_user(company_id, actor.id, "chat", data)
     return chat
 
 
@@ -231,11 +230,7 @@ def _member_rooms(chat: Chat) -> list[str]:
 
 def _emit_chat_user(company_id: int, user_id: int, action: str, record: dict[str, Any]) -> None:
     """`company-{cid}-chat-user-{uid}` to that user's sockets (the SPA's chat page listens)."""
-    emit(
-        f"company-{company_id}-chat-user-{user_id}",
-        {"action": action, "record": record},
-        rooms.user_room(user_id),
-    )
+    emit_to_user(company_id, user_id, f"chat-user-{user_id}", {"action": action, "record": record})
 
 
 def payload(chat: Chat) -> dict[str, Any]:

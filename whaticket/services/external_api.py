@@ -50,10 +50,7 @@ def throttle(conn: Whatsapp) -> None:
     """Per-token rate limit: 429 ERR_TOO_MANY_ATTEMPTS with Retry-After past the limit."""
     limit = int(current_app.config.get("EXTERNAL_API_MAX_PER_MINUTE", 60))
     # Keyed by connection id, not the token itself, so no secret lands in Redis keys.
-    bucket = f"external-api:{conn.id}"
-    if ratelimit.hit(bucket, _WINDOW) > limit:
-        retry = ratelimit.retry_after(bucket, _WINDOW)
-        raise AppError("ERR_TOO_MANY_ATTEMPTS", 429, headers={"Retry-After": str(retry)})
+    ratelimit.enforce(f"external-api:{conn.id}", _WINDOW, limit)
 
 
 def _number(conn: Whatsapp, raw: str | None) -> str:

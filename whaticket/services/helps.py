@@ -10,7 +10,7 @@ from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Help, User
 from whaticket.realtime import rooms
-from whaticket.realtime.emit import emit
+from whaticket.realtime.emit import emit, emit_to_company
 from whaticket.schemas.helps import HelpSchema
 from whaticket.utils.pagination import paginate, search_filter
 
@@ -82,8 +82,7 @@ def _emit(actor: User, data: dict[str, Any]) -> None:
     """`company-help` to every company's sockets, plus the SaaS `company-{cid}-help` to
     the acting super user's company (the only place the SaaS ever sent it)."""
     emit(EVENT, data, rooms.announcements())
-    cid = actor.company_id
-    emit(f"company-{cid}-help", data, rooms.mainchannel(cid))
+    emit_to_company(actor.company_id, "help", data)
 
 
 def payload(record: Help) -> dict[str, Any]:

@@ -8,6 +8,7 @@ exists. Only the token's SHA-256 is stored.
 from __future__ import annotations
 
 import hashlib
+import html
 import secrets
 from datetime import timedelta
 from urllib.parse import quote
@@ -20,8 +21,8 @@ from whaticket.db import utcnow
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import PasswordResetToken, RefreshToken, User
-from whaticket.realtime.emit import emit_to_user
 from whaticket.security import hash_password
+from whaticket.services import auth as auth_service
 from whaticket.services import ratelimit
 
 #: The one answer of forgot-password.
@@ -36,11 +37,9 @@ def token_hash(token: str) -> str:
 def _throttle_ip(ip: str) -> None:
     """429 ERR_TOO_MANY_ATTEMPTS past the per-IP budget (it does not depend on the e-mail)."""
     cfg = current_app.config
-    window = cfg["PASSWORD_RESET_WINDOW_SECONDS"]
-    bucket = f"pwreset-ip:{ip}"
-    if ratelimit.hit(bucket, window) > cfg["PASSWORD_RESET_MAX_PER_IP"]:
-        retry = ratelimit.retry_after(bucket, window)
-        raise AppError("ERR_TOO_MANY_ATTEMPTS", 429, headers={"Retry-After": str(retry)})
+    ratelimit.enforce(
+        f"pwreset-ip:{ip}", cfg["PASSWORD_RESET_WINDOW_SECONDS"], cfg["PASSWORD_RESET_MAX_PER_IP"]
+    )
 
 
 def request_reset(email: str, ip: str) -> str:
@@ -116,21 +115,17 @@ def mail_body(user: User, token: str) -> tuple[str, str, str]:
 
 
 def _escape(value: str) -> str:
-    """Minimal HTML escaping for the mail body."""
-    return (
-        value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-    )
+    """HTML escaping (quotes included) for the mail body."""
+    return html.escape(value, quote=True)
 
 
 def reset_password(token: str, password: str, ip: str) -> User:
     """Set a new password with a mailed token: once, before it expires; ends every session."""
     cfg = current_app.config
-    window = cfg["PASSWORD_RESET_WINDOW_SECONDS"]
-    bucket = f"pwreset-try:{ip}"
     # Tokens carry 256 bits, so guessing is hopeless; the budget only bounds the noise.
-    if ratelimit.hit(bucket, window) > cfg["LOGIN_MAX_PER_IP"]:
-        retry = ratelimit.retry_after(bucket, window)
-        raise AppError("ERR_TOO_MANY_ATTEMPTS", 429, headers={"Retry-After": str(retry)})
+    ratelimit.enforce(
+        f"pwreset-try:{ip}", cfg["PASSWORD_RESET_WINDOW_SECONDS"], cfg["LOGIN_MAX_PER_IP"]
+    )
     now = utcnow()
     digest = token_hash(token.strip())
     # One atomic claim: two requests racing with the same token cannot both succeed.
@@ -169,15 +164,7 @@ def reset_password(token: str, password: str, ip: str) -> User:
     db.session.flush()
     ratelimit.reset(f"login-fail:{user.email}")
     # Open tabs listen for this and log out.
-    emit_to_user(
-        user.company_id,
-        user.id,
-        "auth",
-        {
-            "action": "update",
-            "user": {"id": user.id, "email": user.email, "companyId": user.company_id},
-        },
-    )
+    auth_service.notify_sessions(user)
     return user
 
 

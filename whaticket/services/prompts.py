@@ -36,10 +36,18 @@ def list_prompts(company_id: int, search: str, page_number: int) -> tuple[list[P
     return paginate(stmt, page_number)
 
 
-def get_prompt(company_id: int, prompt_id: int) -> Prompt:
-    """A prompt of the company; another company's is 404 like a missing one."""
+def find_prompt(company_id: int, prompt_id: int) -> Prompt | None:
+    """The company's prompt with this id; None when missing or another company's."""
     record = db.session.get(Prompt, prompt_id)
     if record is None or record.company_id != company_id:
+        return None
+    return record
+
+
+def get_prompt(company_id: int, prompt_id: int) -> Prompt:
+    """A prompt of the company; another company's is 404 like a missing one."""
+    record = find_prompt(company_id, prompt_id)
+    if record is None:
         raise AppError(NOT_FOUND, 404)
     return record
 
@@ -50,8 +58,7 @@ def company_prompt_id(
     """Check a promptId sent for a queue or connection (400 fields.<field> if not the company's)."""
     if prompt_id is None:
         return None
-    record = db.session.get(Prompt, prompt_id)
-    if record is None or record.company_id != company_id:
+    if find_prompt(company_id, prompt_id) is None:
         raise AppError("ERR_VALIDATION", 400, {field: ["Unknown prompt."]})
     return prompt_id
 
@@ -86,7 +93,10 @@ def _apply(record: Prompt, data: dict[str, Any]) -> None:
         if key in data:
             setattr(record, key, data[key])
     if "queue_id" in data:
-        record.queue_id = data["queue_id"]
+        queue_id = data["queue_id"]
+        record.queue_id = queue_id
+        # The eagerly loaded `queue` would otherwise keep showing the old one until a reload.
+        record.queue = db.session.get(Queue, queue_id) if queue_id is not None else None
     for key, default in _DEFAULTS.items():
         if key in data:
             setattr(record, key, default if data[key] is None else data[key])

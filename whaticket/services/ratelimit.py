@@ -7,6 +7,7 @@ import time
 
 from flask import current_app
 
+from whaticket.errors import AppError
 from whaticket.jobs.rq_backend import app_redis
 
 _memory: dict[str, tuple[int, float]] = {}
@@ -68,3 +69,10 @@ def retry_after(bucket: str, window: int) -> int:
     with _lock:
         _, expires = _memory.get(key, (0, 0.0))
     return max(int(expires - time.monotonic()), 1)
+
+
+def enforce(bucket: str, window: int, limit: int) -> None:
+    """Count one event; past `limit`, 429 ERR_TOO_MANY_ATTEMPTS with Retry-After."""
+    if hit(bucket, window) > limit:
+        retry = retry_after(bucket, window)
+        raise AppError("ERR_TOO_MANY_ATTEMPTS", 429, headers={"Retry-After": str(retry)})

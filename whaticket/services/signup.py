@@ -23,10 +23,8 @@ def _throttle(ip: str) -> None:
     """429 ERR_TOO_MANY_ATTEMPTS with Retry-After past the per-IP signup budget."""
     cfg = current_app.config
     window = int(cfg.get("SIGNUP_WINDOW_SECONDS", DEFAULT_WINDOW_SECONDS))
-    bucket = f"signup-ip:{ip}"
-    if ratelimit.hit(bucket, window) > int(cfg.get("SIGNUP_MAX_PER_IP", DEFAULT_MAX_PER_IP)):
-        retry = ratelimit.retry_after(bucket, window)
-        raise AppError("ERR_TOO_MANY_ATTEMPTS", 429, headers={"Retry-After": str(retry)})
+    limit = int(cfg.get("SIGNUP_MAX_PER_IP", DEFAULT_MAX_PER_IP))
+    ratelimit.enforce(f"signup-ip:{ip}", window, limit)
 
 
 def is_honeypot(data: dict[str, Any]) -> bool:
