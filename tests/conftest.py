@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from flask_jwt_extended import create_access_token
 
 from tests import factories
+from tests.stubs import base as stub_base
 from whaticket import create_app
 from whaticket.config import TestingConfig
 from whaticket.extensions import db, socketio
@@ -27,6 +28,8 @@ def app(tmp_path) -> Iterator[Flask]:
     app.config["MEDIA_ROOT"] = str(tmp_path / "media")
     # Rate-limit counters may live in a shared Redis: give each test its own.
     app.config["RATELIMIT_NAMESPACE"] = uuid.uuid4().hex
+    # The stub servers of tests/stubs are the only internal hosts tenants' URLs may reach.
+    app.config["OUTBOUND_ALLOWED_HOSTS"] = stub_base.TRUSTED
     with app.app_context():
         _empty_schema()
         yield app

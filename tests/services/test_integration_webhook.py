@@ -125,12 +125,14 @@ def test_retried_after_a_failure_then_delivered(company, ticket, message, webhoo
     assert first.json() == second.json()
 
 
-def test_a_refused_connection_is_retried(company, ticket, message):
+def test_a_refused_connection_is_retried(app, company, ticket, message):
     # Bound but never listening, and held for the whole test: no other process can take
     # the port, and connecting to it is refused.
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
+        # An allowed internal host that is down (not a refused address: see test_ssrf).
+        app.config["OUTBOUND_ALLOWED_HOSTS"] = {f"127.0.0.1:{port}"}
         integration = _integration(company, f"http://127.0.0.1:{port}/hook")
         _deliver(integration, ticket, message)
         assert _pending() == 1

@@ -25,6 +25,11 @@ class _HasPath(Protocol):
 
 R = TypeVar("R", bound=_HasPath)
 
+#: "127.0.0.1:<port>" of every stub started in this process. The app fixture passes this
+#: set as OUTBOUND_ALLOWED_HOSTS, so the guarded HTTP client reaches the stubs (as an
+#: operator allows an internal host) while every other loopback address stays refused.
+TRUSTED: set[str] = set()
+
 
 class StubServer(Generic[R]):
     """A threaded HTTP server on a free port of 127.0.0.1 that records its requests.
@@ -35,6 +40,8 @@ class StubServer(Generic[R]):
 
     methods: tuple[str, ...] = ("GET", "POST")
     url_path: str = ""
+    #: Whether the guarded HTTP client may reach this server (see TRUSTED).
+    trusted: bool = True
 
     def __init__(self) -> None:
         self.requests: list[R] = []
@@ -48,7 +55,9 @@ class StubServer(Generic[R]):
         return f"http://127.0.0.1:{self._server.server_address[1]}{self.url_path}"
 
     def start(self) -> Self:
-        """Serve on a background thread."""
+        """Serve on a background thread (and let the guarded client reach it)."""
+        if self.trusted:
+            TRUSTED.add(f"127.0.0.1:{self._server.server_address[1]}")
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )

@@ -85,6 +85,8 @@ class GraphStub(StubServer[Recorded]):
         super().__init__()
         self.phone_number_id = phone_number_id
         self.media: dict[str, tuple[str, bytes]] = {}
+        #: When set, media lookups answer this as the download URL (a hostile base URL).
+        self.media_url_override: str | None = None
         self._fail: list[tuple[int, dict[str, Any], dict[str, str]]] = []
 
     def fail_next(
@@ -144,7 +146,7 @@ class GraphStub(StubServer[Recorded]):
                 h,
                 200,
                 {
-                    "url": f"{self.url}/files/{parts[0]}",
+                    "url": self.media_url_override or f"{self.url}/files/{parts[0]}",
                     "mime_type": mime,
                     "sha256": hashlib.sha256(data).hexdigest(),
                     "file_size": str(len(data)),

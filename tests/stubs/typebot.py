@@ -79,6 +79,8 @@ class TypebotStub(StubServer[Recorded]):
         #: Message text (lower case) -> the messages answered for it (overrides the flow).
         self.script: dict[str, list[dict[str, Any]]] = {}
         self.trigger_text = '#{"stopBot": true}'
+        #: GET path -> the URL it redirects to (302), as a CDN link would.
+        self.redirects: dict[str, str] = {}
         self._fail: list[int] = []
         self._count = 0
 
@@ -98,6 +100,12 @@ class TypebotStub(StubServer[Recorded]):
             failure = self._fail.pop(0) if self._fail else None
         if failure is not None:
             self._reply(h, failure, {"message": "stub failure", "code": "INTERNAL_SERVER_ERROR"})
+            return
+        if method == "GET" and path in self.redirects:
+            h.send_response(302)
+            h.send_header("Location", self.redirects[path])
+            h.send_header("Content-Length", "0")
+            h.end_headers()
             return
         if method == "GET" and path == "/media/pic.png":
             h.send_response(200)

@@ -13,6 +13,7 @@ from whaticket import jobs
 from whaticket.extensions import db
 from whaticket.models import Message, QueueIntegration, Ticket
 from whaticket.services import integration_webhook
+from whaticket.utils import outbound
 
 #: Seconds before attempt n+1 (30 s, 2 min, 10 min, 30 min, 2 h); attempt 6 is the last.
 BACKOFF = (30, 120, 600, 1800, 7200)
@@ -40,12 +41,15 @@ def deliver_webhook(integration_id: int, message_id: int, attempt: int = 1) -> N
     url = integration.url_n8n
     timeout = current_app.config.get("INTEGRATION_WEBHOOK_TIMEOUT", DEFAULT_TIMEOUT)
     try:
-        resp = requests.post(url, data=raw, headers=headers, timeout=timeout, allow_redirects=False)
+        resp = outbound.post(url, data=raw, headers=headers, timeout=timeout, max_bytes=64 * 1024)
+    except outbound.BlockedAddress as exc:
+        # An internal address stays internal: retrying would only knock on it again.
+        current_app.logger.warning("webhook %s not delivered: %s; not retried", integration_id, exc)
+        return
     except requests.RequestException as exc:  # refused, DNS, timeout: the receiver is down
         _retry(integration_id, message_id, attempt, f"{type(exc).__name__}: {exc}")
         return
     status = resp.status_code
-    resp.close()
     if 200 <= status < 300:
         return
     if 300 <= status < 500 and status not in RETRYABLE_4XX:

@@ -35,6 +35,7 @@ from whaticket.services import billing
 from whaticket.services import plans as plan_service
 from whaticket.services import prompts as prompt_service
 from whaticket.services import tickets as ticket_service
+from whaticket.utils import outbound
 
 #: What the model writes when a human must take over (the SaaS phrase, kept for prompts
 #: written for it).
@@ -253,7 +254,7 @@ def call(request: AIRequest) -> Completion:
     """POST the completion request; the reply text and usage, or CompletionError."""
     timeout = current_app.config.get("OPENAI_TIMEOUT", 30)
     try:
-        resp = requests.post(
+        resp = outbound.post(
             request.url,
             json=request.body,
             headers={"Authorization": f"Bearer {request.api_key}"},

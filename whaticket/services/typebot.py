@@ -35,6 +35,7 @@ from whaticket.models.message import Message
 from whaticket.services import messages as message_service
 from whaticket.services import ticket_events as events
 from whaticket.services import tickets as ticket_service
+from whaticket.utils import outbound
 
 DEFAULT_TIMEOUT = 15
 #: A pause longer than this (ms) would only hold the inbound worker; Typebot's own cap.
@@ -121,7 +122,7 @@ def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
     """One chat API call; the JSON answer, or TypebotError."""
     timeout = current_app.config.get("TYPEBOT_TIMEOUT", DEFAULT_TIMEOUT)
     try:
-        resp = requests.post(url, json=body, timeout=timeout)
+        resp = outbound.post(url, json=body, timeout=timeout)
     except requests.RequestException as exc:
         raise TypebotError(f"{type(exc).__name__}: {exc}") from exc
     if resp.status_code >= 400:
@@ -388,23 +389,18 @@ def _download(url: str) -> tuple[bytes, str, str]:
     """Fetch a bubble's file with the media size cap: (data, filename, mimetype)."""
     cap = int(current_app.config.get("MEDIA_MAX_BYTES", 16 * 1024 * 1024))
     timeout = current_app.config.get("TYPEBOT_TIMEOUT", DEFAULT_TIMEOUT)
-    with requests.get(url, stream=True, timeout=timeout) as resp:
-        if resp.status_code >= 400:
-            raise TypebotError(f"HTTP {resp.status_code} for {url}", resp.status_code)
-        declared = int(resp.headers.get("Content-Length") or 0)
-        if declared > cap:
-            raise TypebotError(f"{url} is larger than {cap} bytes")
-        chunks, size = [], 0
-        for chunk in resp.iter_content(64 * 1024):
-            size += len(chunk)
-            if size > cap:
-                raise TypebotError(f"{url} is larger than {cap} bytes")
-            chunks.append(chunk)
-        mimetype = (resp.headers.get("Content-Type") or "").split(";")[0].strip()
+    try:
+        # Redirects are followed (CDNs use them); the guard checks every hop.
+        resp = outbound.get(url, timeout=timeout, max_bytes=cap, allow_redirects=True)
+    except outbound.ResponseTooLarge as exc:
+        raise TypebotError(f"{url} is larger than {cap} bytes") from exc
+    if resp.status_code >= 400:
+        raise TypebotError(f"HTTP {resp.status_code} for {url}", resp.status_code)
+    mimetype = (resp.headers.get("Content-Type") or "").split(";")[0].strip()
     name = posixpath.basename(unquote(urlsplit(url).path)) or "file"
     if not mimetype or mimetype == "application/octet-stream":
         mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return b"".join(chunks), name, mimetype
+    return resp.content, name, mimetype
 
 
 def _send_media(ticket: Ticket, url: str) -> None:

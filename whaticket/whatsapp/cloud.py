@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 from flask import current_app
 
+from whaticket.utils import outbound
 from whaticket.utils.crypto import decrypt_json
 from whaticket.whatsapp.base import (
     ACK_DELIVERED,
@@ -83,10 +84,16 @@ def phone_number_ids(payload: Any) -> set[str]:
     """Every `metadata.phone_number_id` a webhook delivery is addressed to."""
     found: set[str] = set()
     for value in _values(payload):
-        pnid = (value.get("metadata") or {}).get("phone_number_id")
-        if pnid:
-            found.add(str(pnid))
+        pnid = _metadata(value).get("phone_number_id")
+        if isinstance(pnid, (str, int)) and str(pnid):
+            found.add(str(pnid)[:100])
     return found
+
+
+def _metadata(value: dict[str, Any]) -> dict[str, Any]:
+    """A change value's `metadata` object ({} when absent or not an object)."""
+    metadata = value.get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
 
 
 def _values(payload: Any) -> list[dict[str, Any]]:
@@ -199,8 +206,17 @@ class CloudGateway(Gateway):
         )
         headers = {"Authorization": f"Bearer {cfg['accessToken']}"}
         try:
-            resp = requests.request(
-                method, url, json=json, data=data, files=files, headers=headers, timeout=TIMEOUT
+            # The base URL is the tenant's to set, and media URLs come from its answers:
+            # both go through the guard. Media answers may be as large as a media file.
+            resp = outbound.request(
+                method,
+                url,
+                json=json,
+                data=data,
+                files=files,
+                headers=headers,
+                timeout=TIMEOUT,
+                max_bytes=int(current_app.config.get("MEDIA_MAX_BYTES", 16 * 1024 * 1024)),
             )
         except requests.Timeout as exc:
             # The send may have been accepted; the caller decides whether to retry.
@@ -415,7 +431,7 @@ class CloudGateway(Gateway):
         mine = str(conn.provider_account_id or self.settings(conn)["phoneNumberId"])
         events: list[GatewayEvent] = []
         for value in _values(payload):
-            if str((value.get("metadata") or {}).get("phone_number_id")) != mine:
+            if str(_metadata(value).get("phone_number_id")) != mine:
                 continue  # another number of the same app: its own connection handles it
             names = {
                 str(c.get("wa_id")): (c.get("profile") or {}).get("name")

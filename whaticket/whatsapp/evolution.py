@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 from flask import current_app
 
+from whaticket.utils import outbound
 from whaticket.utils.crypto import decrypt_json
 from whaticket.utils.phone import is_group_id
 from whaticket.whatsapp.base import (
@@ -208,8 +209,12 @@ class EvolutionGateway(Gateway):
     # -- transport --
 
     def settings(self, conn: Whatsapp) -> dict[str, Any]:
-        """The decrypted provider settings of a connection."""
-        return decrypt_json(conn.provider_config)
+        """The decrypted provider settings, the deployment's bridge filling what is unset."""
+        settings = decrypt_json(conn.provider_config)
+        for key, name in (("baseUrl", "EVOLUTION_BASE_URL"), ("apiKey", "EVOLUTION_API_KEY")):
+            if not settings.get(key) and current_app.config.get(name):
+                settings[key] = current_app.config[name]
+        return settings
 
     def instance(self, conn: Whatsapp) -> str:
         """The Evolution instance name of a connection."""
@@ -227,12 +232,15 @@ class EvolutionGateway(Gateway):
         if not base:
             raise GatewayError("ERR_EVOLUTION_CONFIG", "the connection has no baseUrl")
         try:
-            resp = requests.request(
+            # The bridge's address is the tenant's to set: through the guard (answers carry
+            # base64 media, so they may be as large as a media file, plus the encoding).
+            resp = outbound.request(
                 method,
                 f"{base}{path}",
                 json=body,
                 headers={"apikey": str(settings.get("apiKey") or "")},
                 timeout=TIMEOUT,
+                max_bytes=int(current_app.config.get("MEDIA_MAX_BYTES", 16 * 1024 * 1024)) * 2,
             )
         except requests.Timeout as exc:
             raise GatewayError("ERR_EVOLUTION_TIMEOUT", str(exc), retryable=True) from exc
