@@ -16,6 +16,7 @@ from whaticket.config import (
     DEFAULT_SECRET,
     Config,
     config_from_env,
+    fake_enabled,
 )
 
 __version__ = "1.0.0"
@@ -90,6 +91,13 @@ def _check_secrets(app: Flask) -> None:
         "JWT_SECRET_KEY": DEFAULT_JWT_SECRET,
         "JWT_REFRESH_SECRET": DEFAULT_JWT_REFRESH_SECRET,
     }
+    provider = str(app.config.get("PAYMENT_PROVIDER") or "").strip().lower()
+    if provider == "fake" and not fake_enabled(app.config, "FAKE_PAYMENTS_ENABLED"):
+        raise RuntimeError(
+            "Refusing to start in production with PAYMENT_PROVIDER=fake: it marks invoices "
+            "paid without any payment. Configure efi, or set FAKE_PAYMENTS_ENABLED=true "
+            "for a demo deployment."
+        )
     weak = [k for k, v in defaults.items() if not app.config.get(k) or app.config[k] == v]
     weak += [k for k in defaults if k not in weak and len(str(app.config.get(k))) < 32]
     if weak:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from typing import Any
 
 from dotenv import load_dotenv
 
@@ -28,6 +29,20 @@ def _int(name: str, default: int) -> int:
     """Read an integer environment variable."""
     raw = os.environ.get(name)
     return int(raw) if raw not in (None, "") else default
+
+
+def fake_enabled(config: Any, name: str) -> bool:
+    """Whether a fake provider may run: its flag when set, else anywhere but production.
+
+    Fakes pay invoices and send nothing for real; in production they run only when the
+    operator says so explicitly (`FAKE_GATEWAY_ENABLED`, `FAKE_PAYMENTS_ENABLED`).
+    """
+    raw = config.get(name)
+    if raw is None or raw == "":
+        return config.get("APP_ENV") != "production"
+    if isinstance(raw, bool):
+        return raw
+    return str(raw).strip().lower() in {"1", "true", "yes", "on"}
 
 
 def _prefix(raw: str | None) -> str:
@@ -103,6 +118,20 @@ class Config:
     #: The address providers' webhooks can reach this backend at (Evolution webhook URL).
     PUBLIC_URL = os.environ.get("PUBLIC_URL") or None
 
+    #: The provider of connections added without one, or as "beta"/"stable" (what the
+    #: SaaS frontend's connection modal sends): cloud, evolution or fake. Unset: evolution
+    #: when EVOLUTION_BASE_URL is set, else fake where fakes may run.
+    WHATSAPP_DEFAULT_PROVIDER = os.environ.get("WHATSAPP_DEFAULT_PROVIDER", "")
+    #: The deployment's Evolution bridge: Evolution connections that name no baseUrl or
+    #: apiKey of their own use these (the SaaS frontend's modal sends neither).
+    EVOLUTION_BASE_URL = os.environ.get("EVOLUTION_BASE_URL", "")
+    EVOLUTION_API_KEY = os.environ.get("EVOLUTION_API_KEY", "")
+
+    #: Internal hosts that tenants' URLs may reach anyway ("host" or "host:port", comma-
+    #: separated): a self-hosted Typebot, Evolution bridge or model server. Every other
+    #: loopback, private, link-local or reserved address is refused (utils/outbound.py).
+    OUTBOUND_ALLOWED_HOSTS = os.environ.get("OUTBOUND_ALLOWED_HOSTS", "")
+
     #: External send API: requests per connection token per minute.
     EXTERNAL_API_MAX_PER_MINUTE = _int("EXTERNAL_API_MAX_PER_MINUTE", 60)
 
@@ -155,8 +184,12 @@ class Config:
     #: Self-signups allowed per client IP per window (seconds).
     SIGNUP_MAX_PER_IP = _int("SIGNUP_MAX_PER_IP", 5)
     SIGNUP_WINDOW_SECONDS = _int("SIGNUP_WINDOW_SECONDS", 3600)
-    #: fake (development, tests) or efi (Efí/Gerencianet Pix).
-    PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "fake")
+    #: efi (Efí/Gerencianet Pix) or fake (development, tests). Unset: fake where fakes may
+    #: run (not in production), else none (charges answer 503 until one is configured).
+    PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "")
+    #: "true"/"false"; unset means on everywhere except APP_ENV=production. Production
+    #: refuses to start with PAYMENT_PROVIDER=fake unless this is "true".
+    FAKE_PAYMENTS_ENABLED = os.environ.get("FAKE_PAYMENTS_ENABLED") or None
     EFI_BASE_URL = os.environ.get("EFI_BASE_URL", "https://pix.api.efipay.com.br")
     EFI_CLIENT_ID = os.environ.get("EFI_CLIENT_ID") or None
     EFI_CLIENT_SECRET = os.environ.get("EFI_CLIENT_SECRET") or None
@@ -178,7 +211,8 @@ class Config:
     RQ_QUEUE_PREFIX = os.environ.get("RQ_QUEUE_PREFIX", "whaticket")
 
     # -- Fake WhatsApp provider and media storage --------------------------------
-    #: "true"/"false"; unset means on everywhere except APP_ENV=production.
+    #: "true"/"false"; unset means on everywhere except APP_ENV=production. Off, the fake
+    #: WhatsApp provider cannot be chosen, started or sent through, and /fake-gateway is 404.
     FAKE_GATEWAY_ENABLED = os.environ.get("FAKE_GATEWAY_ENABLED") or None
     #: Acks the fake produces after each send, in order ("" disables them).
     FAKE_GATEWAY_AUTO_ACKS = os.environ.get("FAKE_GATEWAY_AUTO_ACKS", "delivered,read")

@@ -32,6 +32,12 @@ GATED = {
 }
 
 
+@pytest.fixture
+def payer(superuser, auth) -> dict[str, str]:
+    """Headers of the one who may play the fake payer: a signed-in super user."""
+    return auth(superuser)
+
+
 def _switch(company, flag: str, value: bool) -> None:
     plan = db.session.get(Plan, company.plan_id)
     setattr(plan, flag, value)
@@ -159,7 +165,9 @@ def test_overdue_pauses_a_campaign_until_paid(overdue, app):
     assert len(fake.read_outbox(conn.id)) == 2
 
 
-def test_an_overdue_company_pays_and_is_unblocked_at_once(client, prefix, auth, admin, overdue):
+def test_an_overdue_company_pays_and_is_unblocked_at_once(
+    payer, client, prefix, auth, admin, overdue
+):
     """The acceptance path: 402 on tickets, 200 on invoices, pay with the fake provider."""
     from whaticket.services.invoices import generate_invoices
 
@@ -176,7 +184,9 @@ def test_an_overdue_company_pays_and_is_unblocked_at_once(client, prefix, auth, 
     )
     assert charge.status_code == 200, charge.get_json()
     paid = client.post(
-        f"{prefix}/subscription/webhook/fake", json={"txid": charge.get_json()["txid"]}
+        f"{prefix}/subscription/webhook/fake",
+        json={"txid": charge.get_json()["txid"]},
+        headers=payer,
     )
     assert paid.status_code == 200
 

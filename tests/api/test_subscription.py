@@ -31,6 +31,12 @@ def invoice(company) -> Invoice:
     )
 
 
+@pytest.fixture
+def payer(superuser, auth) -> dict[str, str]:
+    """Headers of the one who may play the fake payer: a signed-in super user."""
+    return auth(superuser)
+
+
 def _pay(client, prefix, auth, user, invoice_id, **extra):
     body = {"invoiceId": invoice_id, "price": 0.01, "users": 1, "connections": 1, **extra}
     return client.post(f"{prefix}/subscription", json=body, headers=auth(user))
@@ -41,7 +47,7 @@ def _fresh(model, pk):
     return db.session.get(model, pk)
 
 
-def test_fake_flow_end_to_end(client, prefix, auth, admin, company, invoice, socket_client):
+def test_fake_flow_end_to_end(payer, client, prefix, auth, admin, company, invoice, socket_client):
     old_due = company.due_date
     resp = _pay(client, prefix, auth, admin, invoice.id)
     assert resp.status_code == 200
@@ -65,7 +71,9 @@ def test_fake_flow_end_to_end(client, prefix, auth, admin, company, invoice, soc
 
     sock = socket_client(admin)
     sock.get_received()
-    resp = client.post(f"{prefix}/subscription/webhook/fake", json={"txid": charge["txid"]})
+    resp = client.post(
+        f"{prefix}/subscription/webhook/fake", json={"txid": charge["txid"]}, headers=payer
+    )
     assert resp.status_code == 200 and resp.get_json() == {"ok": True}
 
     paid = _fresh(Invoice, invoice.id)
@@ -84,11 +92,15 @@ def test_fake_flow_end_to_end(client, prefix, auth, admin, company, invoice, soc
     assert data["company"]["dueDate"].startswith(company.due_date.date().isoformat())
 
 
-def test_the_same_notification_twice_extends_once(client, prefix, auth, admin, company, invoice):
+def test_the_same_notification_twice_extends_once(
+    payer, client, prefix, auth, admin, company, invoice
+):
     old_due = company.due_date
     txid = _pay(client, prefix, auth, admin, invoice.id).get_json()["txid"]
     for _ in range(2):
-        resp = client.post(f"{prefix}/subscription/webhook/fake", json={"txid": txid})
+        resp = client.post(
+            f"{prefix}/subscription/webhook/fake", json={"txid": txid}, headers=payer
+        )
         assert resp.status_code == 200
     payment = db.session.scalar(sa.select(Payment).where(Payment.txid == txid))
     assert subscription_service.apply_payment(payment.id) is False
@@ -97,14 +109,14 @@ def test_the_same_notification_twice_extends_once(client, prefix, auth, admin, c
     assert _fresh(Company, company.id).due_date == add_months(old_due, 1)
 
 
-def test_late_payment_extends_from_today(client, prefix, auth, admin, company):
+def test_late_payment_extends_from_today(payer, client, prefix, auth, admin, company):
     company.due_date = utcnow() - timedelta(days=10)
     db.session.commit()
     invoice = factories.InvoiceFactory(
         company=company, due_date=company.due_date, period=company.due_date.date().isoformat()
     )
     txid = _pay(client, prefix, auth, admin, invoice.id).get_json()["txid"]
-    client.post(f"{prefix}/subscription/webhook/fake", json={"txid": txid})
+    client.post(f"{prefix}/subscription/webhook/fake", json={"txid": txid}, headers=payer)
     due = _fresh(Company, company.id).due_date
     assert due.date() == add_months(utcnow(), 1).date()
 
@@ -162,22 +174,29 @@ def test_roles_auth_and_validation(client, prefix, auth, agent, admin, invoice):
     assert "invoiceId" in resp.get_json()["fields"]
 
 
-def test_fake_webhook_errors(client, prefix):
-    resp = client.post(f"{prefix}/subscription/webhook/fake", json={"txid": "FAKEnope"})
+def test_fake_webhook_errors(payer, client, prefix):
+    resp = client.post(
+        f"{prefix}/subscription/webhook/fake", json={"txid": "FAKEnope"}, headers=payer
+    )
     assert resp.status_code == 404
-    resp = client.post(f"{prefix}/subscription/webhook/fake", json={})
+    resp = client.post(f"{prefix}/subscription/webhook/fake", json={}, headers=payer)
     assert resp.status_code == 400
     resp = client.post(
-        f"{prefix}/subscription/webhook/fake", data="nope", content_type="application/json"
+        f"{prefix}/subscription/webhook/fake",
+        data="nope",
+        content_type="application/json",
+        headers=payer,
     )
     assert resp.status_code == 400
     assert client.post(f"{prefix}/subscription/webhook/other", json={}).status_code == 404
 
 
-def test_fake_webhook_is_404_when_the_provider_is_efi(app, client, prefix, auth, admin, invoice):
+def test_fake_webhook_is_404_when_the_provider_is_efi(
+    payer, app, client, prefix, auth, admin, invoice
+):
     txid = _pay(client, prefix, auth, admin, invoice.id).get_json()["txid"]
     app.config["PAYMENT_PROVIDER"] = "efi"
-    resp = client.post(f"{prefix}/subscription/webhook/fake", json={"txid": txid})
+    resp = client.post(f"{prefix}/subscription/webhook/fake", json={"txid": txid}, headers=payer)
     assert resp.status_code == 404
     assert _fresh(Invoice, invoice.id).status == "open"
 
@@ -214,7 +233,7 @@ def test_efi_webhook_test_event_and_unknown_txids(app, client, prefix, company):
 
 
 def test_a_charge_paid_for_less_than_the_invoice_is_not_applied(
-    client, prefix, auth, admin, company, invoice
+    payer, client, prefix, auth, admin, company, invoice
 ):
     old_due = company.due_date
     txid = _pay(client, prefix, auth, admin, invoice.id).get_json()["txid"]
@@ -224,7 +243,7 @@ def test_a_charge_paid_for_less_than_the_invoice_is_not_applied(
     )
     db.session.commit()
 
-    resp = client.post(f"{prefix}/subscription/webhook/fake", json={"txid": txid})
+    resp = client.post(f"{prefix}/subscription/webhook/fake", json={"txid": txid}, headers=payer)
 
     assert resp.status_code == 200
     assert _fresh(Invoice, invoice.id).status == "open"

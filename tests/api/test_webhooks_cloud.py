@@ -361,3 +361,128 @@ def test_template_send_reaches_the_graph_api(
         == 404
     )
     assert client.post(f"{prefix}/messages/{ticket.id}/template", json=body).status_code == 401
+
+
+# -- one tenant cannot silence another's number -------------------------------------------
+
+
+def _squatter(company, graph_stub, secret: str = "squatter-secret"):
+    """Another company's connection that typed company A's phone_number_id."""
+    return factories.WhatsappFactory(
+        company=company,
+        provider="cloud",
+        status="CONNECTED",
+        provider_account_id=PNID,
+        provider_config=encrypt_json(
+            {
+                "phoneNumberId": PNID,
+                "accessToken": "not-A's-token",
+                "appSecret": secret,
+                "verifyToken": "squat-token",
+                "baseUrl": graph_stub.url,
+            }
+        ),
+    )
+
+
+def test_a_squatter_with_the_same_number_does_not_block_the_owner(
+    client, prefix, conn, other_company, graph_stub
+):
+    """Company B registers A's phone_number_id: A's genuine deliveries still land, B gets none."""
+    squatter = _squatter(other_company, graph_stub)
+    db.session.commit()
+    resp = _post(client, prefix, TEXT_DELIVERY)
+    assert resp.status_code == 200
+    assert _count(Message, company_id=conn.company_id) == 1
+    assert _count(Message, company_id=other_company.id) == 0
+    assert _count(InboundEvent, whatsapp_id=squatter.id) == 0
+    # A delivery signed with B's secret is stored for B only, never for A.
+    resp = _post(
+        client,
+        prefix,
+        with_messages(
+            [
+                {
+                    **TEXT_DELIVERY["entry"][0]["changes"][0]["value"]["messages"][0],
+                    "id": "wamid.squat",
+                }
+            ]
+        ),
+        secret="squatter-secret",
+    )
+    assert resp.status_code == 200
+    assert _count(Message, company_id=conn.company_id) == 1
+
+
+def test_the_claimed_owner_takes_a_delivery_alone(
+    client, prefix, conn, other_company, graph_stub, admin, auth
+):
+    """Two connections verify (same app secret); the one that proved the number wins."""
+    twin = _squatter(other_company, graph_stub, secret=SECRET)
+    db.session.commit()
+    resp = client.post(f"{prefix}/whatsappsession/{conn.id}", headers=auth(admin))
+    assert resp.status_code == 200  # the Graph stub accepted A's token for PNID
+    db.session.expire_all()
+    assert conn.account_claim == f"cloud:{PNID}" and twin.account_claim is None
+    assert _post(client, prefix, TEXT_DELIVERY).status_code == 200
+    assert _count(Message, company_id=conn.company_id) == 1
+    assert _count(Message, company_id=other_company.id) == 0
+
+
+def test_changing_the_number_drops_the_claim(client, prefix, conn, admin, auth, graph_stub):
+    client.post(f"{prefix}/whatsappsession/{conn.id}", headers=auth(admin))
+    db.session.expire_all()
+    assert conn.account_claim == f"cloud:{PNID}"
+    config = {"phoneNumberId": "999000111", "accessToken": TOKEN, "appSecret": SECRET}
+    body = {"providerConfig": {**config, "verifyToken": "verify-me", "baseUrl": graph_stub.url}}
+    resp = client.put(f"{prefix}/whatsapp/{conn.id}", json=body, headers=auth(admin))
+    assert resp.status_code == 200, resp.get_json()
+    db.session.expire_all()
+    assert conn.provider_account_id == "999000111" and conn.account_claim is None
+
+
+def test_per_connection_url_checks_only_its_own_tokens(
+    client, prefix, conn, other_company, graph_stub
+):
+    squatter = _squatter(other_company, graph_stub)
+    db.session.commit()
+    args = {"hub.mode": "subscribe", "hub.challenge": "42"}
+    url = f"{prefix}/webhooks/cloud/{conn.id}"
+    own = client.get(url, query_string={**args, "hub.verify_token": "verify-me"})
+    assert own.status_code == 200 and own.data == b"42"
+    other = client.get(url, query_string={**args, "hub.verify_token": "squat-token"})
+    assert other.status_code == 403
+    # Deliveries at A's URL signed with B's secret are refused; A's are stored for A only.
+    raw = json.dumps(TEXT_DELIVERY).encode()
+
+    def signed(secret: str) -> dict:
+        digest = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+        return {"X-Hub-Signature-256": "sha256=" + digest}
+
+    bad = client.post(
+        url, data=raw, content_type="application/json", headers=signed("squatter-secret")
+    )
+    assert bad.status_code == 401
+    good = client.post(url, data=raw, content_type="application/json", headers=signed(SECRET))
+    assert good.status_code == 200
+    assert _count(Message, company_id=conn.company_id) == 1
+    assert _count(InboundEvent, whatsapp_id=squatter.id) == 0
+
+
+def test_per_connection_url_unknown_id_answers_like_a_bad_signature(client, prefix, conn):
+    raw = json.dumps(TEXT_DELIVERY).encode()
+    sig = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    headers = {"X-Hub-Signature-256": sig}
+    resp = client.post(
+        f"{prefix}/webhooks/cloud/{conn.id + 999}",
+        data=raw,
+        content_type="application/json",
+        headers=headers,
+    )
+    assert resp.status_code == 401 and resp.get_json() == {"error": "ERR_INVALID_SIGNATURE"}
+
+
+def test_metadata_that_is_not_an_object_is_not_a_500(client, prefix, conn):
+    payload = copy.deepcopy(TEXT_DELIVERY)
+    payload["entry"][0]["changes"][0]["value"]["metadata"] = "x"
+    assert _post(client, prefix, payload).status_code == 200

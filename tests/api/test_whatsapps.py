@@ -343,7 +343,7 @@ def test_evolution_settings_get_a_webhook_secret(client, prefix, auth, admin):
     [
         ("cloud", {"phoneNumberId": "1"}, "accessToken"),
         ("cloud", {}, "phoneNumberId"),
-        ("evolution", {"baseUrl": "http://x", "apiKey": "k"}, "instance"),
+        ("evolution", {"baseUrl": "http://x", "instance": "i"}, "apiKey"),
         ("evolution", {"baseUrl": "ftp://x", "apiKey": "k", "instance": "i"}, "baseUrl"),
     ],
 )

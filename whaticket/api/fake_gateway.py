@@ -14,6 +14,7 @@ from marshmallow import ValidationError
 
 from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
+from whaticket.config import fake_enabled
 from whaticket.errors import AppError
 from whaticket.models import Whatsapp
 from whaticket.schemas.whatsapps import (
@@ -38,12 +39,7 @@ blp = Blueprint(
 
 def fake_gateway_enabled() -> bool:
     """FAKE_GATEWAY_ENABLED when set ("true"/"false"), else on outside production."""
-    raw = current_app.config.get("FAKE_GATEWAY_ENABLED")
-    if raw is None or raw == "":
-        return current_app.config.get("APP_ENV") != "production"
-    if isinstance(raw, bool):
-        return raw
-    return str(raw).strip().lower() in {"1", "true", "yes", "on"}
+    return fake_enabled(current_app.config, "FAKE_GATEWAY_ENABLED")
 
 
 @blp.before_request

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify, request
-from flask_jwt_extended import current_user
+from flask_jwt_extended import current_user, verify_jwt_in_request
 
 from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
@@ -55,6 +55,13 @@ def create_webhook(data: dict):
     return {"ok": True, "webhookUrl": url}
 
 
+def _require_super() -> None:
+    """401 without a valid access token, 403 for anyone but a super user."""
+    verify_jwt_in_request()
+    if not getattr(current_user, "super", False):
+        raise AppError("ERR_NO_PERMISSION", 403)
+
+
 def _receive(provider: str) -> Any:
     """One provider notification: acknowledge, and check each named charge in a job."""
     configured = registry.provider_name()
@@ -63,7 +70,9 @@ def _receive(provider: str) -> Any:
     if not isinstance(body, dict):
         return jsonify({"error": "ERR_INVALID_JSON"}), 400
     if provider == "fake":
-        # The fake "payer": only while fake is the configured provider.
+        # The fake "payer": only while fake is the configured provider, and only for a
+        # signed-in super user (anyone else could pay their own invoices with it).
+        _require_super()
         data = FakeWebhookSchema().load(body) if configured == "fake" else None
         if data is None:
             raise AppError("ERR_NOT_FOUND", 404)

@@ -50,6 +50,10 @@ class Whatsapp(CompanyScopedMixin, TimestampMixin, db.Model):
     #: The provider's id for this number, used to route webhooks (Cloud API
     #: phone_number_id, Evolution instance name). Not secret.
     provider_account_id: Mapped[str | None] = mapped_column(sa.String(100), index=True)
+    #: "<provider>:<account id>" while this connection has proven it owns that account
+    #: (its credentials opened the session). Unique: an account belongs to one connection
+    #: at a time, and another tenant typing the same id never takes its webhooks.
+    account_claim: Mapped[str | None] = mapped_column(sa.String(130), unique=True)
     #: Bearer token of the external send API (/api/messages/send).
     token: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
     qrcode: Mapped[str | None] = mapped_column(sa.Text)

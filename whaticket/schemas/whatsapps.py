@@ -19,8 +19,13 @@ _minutes = {"allow_none": True, "validate": validate.Range(min=0, max=10_000_000
 SECRET_FIELDS = ("accessToken", "appSecret", "verifyToken", "apiKey", "webhookSecret")
 
 
+#: What the SaaS frontend sends as a provider: its connection modal hard-codes "beta" and
+#: the reference stored "stable" by default. Both mean the deployment's default provider.
+PROVIDER_ALIASES = ("beta", "stable")
+
+
 def known_providers() -> list[str]:
-    """The providers a connection may name: the registered ones plus cloud and evolution."""
+    """The providers a connection may name: the enabled ones plus cloud and evolution."""
     # cloud/evolution are accepted even before their gateway module registers itself, so a
     # connection can be configured first; starting its session then fails with a 502.
     return sorted({*provider_names(), "cloud", "evolution"})
@@ -104,7 +109,8 @@ class WhatsappCreateSchema(BaseSchema):
     """`POST /whatsapp`: every field of the connection (absent ones take their defaults)."""
 
     name = fields.String(required=True, validate=validate.Length(min=2, max=120))
-    provider = fields.String(load_default="fake")
+    #: A provider name, or an alias (PROVIDER_ALIASES, or none) for the default provider.
+    provider = fields.String(load_default=None, allow_none=True)
     provider_config = fields.Dict(keys=fields.String(), allow_none=True)
     is_default = fields.Boolean(load_default=False)
     greeting_message = fields.String(**_text)
@@ -124,16 +130,18 @@ class WhatsappCreateSchema(BaseSchema):
     token = fields.String(allow_none=True, validate=validate.Length(max=100))
 
     @validates("provider")
-    def _known_provider(self, value: str, **_kwargs: object) -> None:
-        if value not in known_providers():
-            raise ValidationError(f"Must be one of: {', '.join(known_providers())}.")
+    def _known_provider(self, value: str | None, **_kwargs: object) -> None:
+        name = (value or "").strip().lower()
+        if name and name not in PROVIDER_ALIASES and name not in known_providers():
+            choices = [*known_providers(), *PROVIDER_ALIASES]
+            raise ValidationError(f"Must be one of: {', '.join(choices)}.")
 
 
 class WhatsappUpdateSchema(WhatsappCreateSchema):
     """`PUT /whatsapp/<id>`: the same fields, all optional (absent ones are kept)."""
 
     name = fields.String(validate=validate.Length(min=2, max=120))
-    provider = fields.String()
+    provider = fields.String(allow_none=True)
     is_default = fields.Boolean()
 
 

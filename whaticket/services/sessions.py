@@ -36,6 +36,8 @@ def apply_state(
     conn.qrcode = (state.qrcode or "") if state.status == "qrcode" else ""
     if state.status == "CONNECTED":
         conn.retries = 0
+        # The provider accepted this connection's own credentials: the account is its.
+        whatsapp_service.claim_account(conn)
     if changed:
         db.session.add(
             ConnectionEvent(

@@ -290,8 +290,8 @@ def register_webhook(url: str | None = None) -> str:
 
 
 def confirm_fake(txid: str) -> None:
-    """Play the payer for a fake charge (404 unless PAYMENT_PROVIDER is fake)."""
-    if registry.provider_name() != "fake":
+    """Play the payer for a fake charge (404 unless the fake is the provider and enabled)."""
+    if registry.provider_name() != "fake" or not registry.fake_allowed():
         raise AppError("ERR_NOT_FOUND", 404)
     from whaticket.payments import fake
 

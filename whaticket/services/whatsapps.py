@@ -13,7 +13,12 @@ from whaticket.extensions import db
 from whaticket.models import Queue, Whatsapp
 from whaticket.models.whatsapp import ConnectionEvent
 from whaticket.realtime.emit import emit_to_company
-from whaticket.schemas.whatsapps import SECRET_FIELDS, WhatsappSchema, known_providers
+from whaticket.schemas.whatsapps import (
+    PROVIDER_ALIASES,
+    SECRET_FIELDS,
+    WhatsappSchema,
+    known_providers,
+)
 from whaticket.services import plans as plan_service
 from whaticket.services.prompts import company_prompt_id
 from whaticket.services.queue_integrations import company_integration_id
@@ -42,6 +47,8 @@ PROVIDER_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "cloud": (("phoneNumberId", "accessToken", "appSecret", "verifyToken"), ("baseUrl",)),
     "evolution": (("baseUrl", "apiKey", "instance"), ("webhookSecret",)),
 }
+#: Evolution keys the deployment's own bridge may supply (EVOLUTION_BASE_URL/API_KEY).
+_EVOLUTION_DEFAULTS = {"baseUrl": "EVOLUTION_BASE_URL", "apiKey": "EVOLUTION_API_KEY"}
 #: The providerConfig key that names the number at the provider (webhook routing).
 _ACCOUNT_KEY = {"cloud": "phoneNumberId", "evolution": "instance"}
 
@@ -125,6 +132,33 @@ def _invalid(field: str, message: str) -> AppError:
     return AppError("ERR_VALIDATION", 400, {field: [message]})
 
 
+def default_provider() -> str:
+    """The provider of a connection that names none (or an alias such as "beta").
+
+    WHATSAPP_DEFAULT_PROVIDER when set; else evolution when the deployment runs a bridge
+    (EVOLUTION_BASE_URL); else the fake where fakes may run. 400 when none applies.
+    """
+    cfg = current_app.config
+    configured = str(cfg.get("WHATSAPP_DEFAULT_PROVIDER") or "").strip().lower()
+    if configured:
+        return configured
+    if cfg.get("EVOLUTION_BASE_URL"):
+        return "evolution"
+    if "fake" in known_providers():
+        return "fake"
+    raise _invalid("provider", "No default provider is configured: name one.")
+
+
+def resolve_provider(name: str | None) -> str:
+    """A provider name as stored: aliases and blanks become the default provider."""
+    wanted = (name or "").strip().lower()
+    if not wanted or wanted in PROVIDER_ALIASES:
+        wanted = default_provider()
+    if wanted not in known_providers():
+        raise _invalid("provider", "Unknown provider.")
+    return wanted
+
+
 def _kept_secret(value: Any, stored: Any) -> bool:
     """A secret sent back as the API showed it (masked, same last 4): keep the stored one."""
     return (
@@ -148,6 +182,18 @@ def clean_provider_config(
     required, optional = PROVIDER_FIELDS.get(provider, ((), ()))
     clean: dict[str, Any] = {}
     problems: list[str] = []
+    if provider == "evolution":
+        # Keys the deployment's bridge supplies are optional; the instance is generated.
+        cfg = current_app.config
+        required = tuple(
+            k
+            for k in required
+            if not (k in _EVOLUTION_DEFAULTS and cfg.get(_EVOLUTION_DEFAULTS[k]))
+        )
+        if not raw.get("instance") and not stored.get("instance"):
+            raw = {**raw, "instance": f"wt-{secrets.token_hex(6)}"}
+        elif not raw.get("instance"):
+            raw = {**raw, "instance": stored["instance"]}
     for key in (*required, *optional):
         value = raw.get(key)
         if key in SECRET_FIELDS and _kept_secret(value, stored.get(key)):
@@ -224,10 +270,35 @@ def _unset_other_defaults(company_id: int, keep_id: int) -> list[Whatsapp]:
 
 def _apply_config(conn: Whatsapp, provider: str, config: dict[str, Any]) -> None:
     """Store the settings encrypted and the provider's account id in clear (routing)."""
+    key = _ACCOUNT_KEY.get(provider)
+    account = config.get(key) if key else None
+    if (provider, account) != (conn.provider, conn.provider_account_id):
+        # Another account (or provider) must be proven again before it routes here alone.
+        conn.account_claim = None
     conn.provider = provider
     conn.provider_config = encrypt_json(config) if config else None
-    key = _ACCOUNT_KEY.get(provider)
-    conn.provider_account_id = config.get(key) if key else None
+    conn.provider_account_id = account
+
+
+def claim_account(conn: Whatsapp) -> None:
+    """Make `conn` the one connection its provider account belongs to.
+
+    Called once the connection's own credentials opened a session with the provider,
+    which proves the account is its tenant's: another connection (of any company) that
+    merely typed the same id loses nothing it owned, and takes nothing from this one.
+    """
+    if not conn.provider_account_id:
+        return
+    claim = f"{conn.provider}:{conn.provider_account_id}"[:130]
+    if conn.account_claim == claim:
+        return
+    db.session.execute(
+        sa.update(Whatsapp)
+        .where(Whatsapp.account_claim == claim, Whatsapp.id != conn.id)
+        .values(account_claim=None)
+        .execution_options(synchronize_session=False)
+    )
+    conn.account_claim = claim
 
 
 def _greeting_rule(conn: Whatsapp) -> None:
@@ -256,9 +327,7 @@ def _finish_write(conn: Whatsapp) -> None:
 def create_connection(company_id: int, data: dict[str, Any]) -> Whatsapp:
     """Create a connection (plan limit, unique name per company, one default per company)."""
     enforce_connection_limit(company_id)
-    provider = data.get("provider") or "fake"
-    if provider not in known_providers():
-        raise _invalid("provider", "Unknown provider.")
+    provider = resolve_provider(data.get("provider"))
     config = clean_provider_config(provider, data.get("provider_config"))
     name = data["name"].strip()
     if value_taken(Whatsapp.name, name, where=(Whatsapp.company_id == company_id,)):
@@ -311,8 +380,10 @@ def update_connection(company_id: int, whatsapp_id: int, data: dict[str, Any]) -
         ):
             raise AppError("ERR_DUPLICATED_WAPP_NAME", 400)
         conn.name = name
-    provider = data.get("provider") or conn.provider
-    if provider not in known_providers():
+    # The SaaS modal sends back "beta" (or what GET answered): an alias keeps the provider.
+    asked = (data.get("provider") or "").strip().lower()
+    provider = conn.provider if not asked or asked in PROVIDER_ALIASES else asked
+    if provider != conn.provider and provider not in known_providers():
         raise _invalid("provider", "Unknown provider.")
     if provider != conn.provider or "provider_config" in data:
         stored = provider_config(conn) if provider == conn.provider else {}
