@@ -226,7 +226,7 @@ def test_admin_creates_a_prompt_key_encrypted_and_never_shown(
 
 def test_create_with_defaults_and_own_endpoint(client, prefix, admin, auth):
     queue = factories.QueueFactory(company=admin.company)
-    data = _body(queue.id, model=" llama3.1 ", baseUrl="http://127.0.0.1:11434/v1/")
+    data = _body(queue.id, model=" llama3.1 ", baseUrl="http://ollama.example.net:11434/v1/")
     for key in ("maxTokens", "temperature", "voice", "voiceKey", "voiceRegion"):
         data.pop(key)
     resp = client.post(f"{prefix}/prompt", json=data, headers=auth(admin))
@@ -234,7 +234,7 @@ def test_create_with_defaults_and_own_endpoint(client, prefix, admin, auth):
     body = resp.get_json()
     assert body["maxTokens"] == 300 and body["temperature"] == 1.0 and body["voice"] == "texto"
     assert body["voiceKeySet"] is False and body["voiceKey"] == "" and body["voiceRegion"] is None
-    assert body["model"] == "llama3.1" and body["baseUrl"] == "http://127.0.0.1:11434/v1"
+    assert body["model"] == "llama3.1" and body["baseUrl"] == "http://ollama.example.net:11434/v1"
 
 
 @pytest.mark.parametrize(

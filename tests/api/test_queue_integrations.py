@@ -172,7 +172,7 @@ def test_admin_creates_typebot_and_the_company_hears_it(
 def test_create_webhook_with_defaults(client, prefix, admin, auth):
     resp = client.post(
         f"{prefix}/queueIntegration",
-        json={"type": "webhook", "name": "Feed", "urlN8N": "http://10.0.0.5:8080/hook"},
+        json={"type": "webhook", "name": "Feed", "urlN8N": "https://hooks.example.net:8080/hook"},
         headers=auth(admin),
     )
     assert resp.status_code == 200

@@ -298,3 +298,63 @@ def test_prompt_base_url_on_an_internal_address_gets_no_request_nor_key(
     with pytest.raises(ai_reply.CompletionError):
         ai_reply.call(request)
     assert internal_service.requests == []
+
+
+# -- refused when saved ------------------------------------------------------------------------
+
+INTERNAL_URLS = [
+    "http://127.0.0.1:11434/v1",
+    "http://localhost/x",
+    "http://169.254.169.254/latest",
+    "http://[::1]:8080/",
+    "http://10.0.0.5:8080/hook",
+    "file:///etc/passwd",
+]
+
+
+@pytest.mark.parametrize("url", INTERNAL_URLS)
+def test_an_internal_integration_url_is_refused_when_saved(client, prefix, admin, auth, url):
+    resp = client.post(
+        f"{prefix}/queueIntegration",
+        json={"type": "webhook", "name": "Feed", "urlN8N": url},
+        headers=auth(admin),
+    )
+    assert resp.status_code == 400 and "urlN8N" in resp.get_json()["fields"]
+    assert db.session.scalar(sa.select(sa.func.count(QueueIntegration.id))) == 0
+
+
+@pytest.mark.parametrize("url", INTERNAL_URLS)
+def test_an_internal_prompt_base_url_is_refused_when_saved(client, prefix, admin, auth, url):
+    queue = factories.QueueFactory(company=admin.company)
+    body = {
+        "name": "AI",
+        "prompt": "Seja gentil.",
+        "apiKey": "sk-test",
+        "queueId": queue.id,
+        "maxMessages": 5,
+        "baseUrl": url,
+    }
+    resp = client.post(f"{prefix}/prompt", json=body, headers=auth(admin))
+    assert resp.status_code == 400 and "baseUrl" in resp.get_json()["fields"]
+    assert db.session.scalar(sa.select(sa.func.count(Prompt.id))) == 0
+
+
+def test_an_internal_provider_base_url_is_refused_when_saved(client, prefix, admin, auth):
+    config = {"baseUrl": "http://169.254.169.254", "apiKey": "k", "instance": "i"}
+    resp = client.post(
+        f"{prefix}/whatsapp",
+        json={"name": "Evo", "provider": "evolution", "providerConfig": config},
+        headers=auth(admin),
+    )
+    assert resp.status_code == 400
+    assert any("baseUrl" in p for p in resp.get_json()["fields"]["providerConfig"])
+
+
+def test_an_allowed_internal_host_may_be_saved(app, client, prefix, admin, auth):
+    app.config["OUTBOUND_ALLOWED_HOSTS"] = "10.0.0.5:8080"
+    resp = client.post(
+        f"{prefix}/queueIntegration",
+        json={"type": "webhook", "name": "Feed", "urlN8N": "http://10.0.0.5:8080/hook"},
+        headers=auth(admin),
+    )
+    assert resp.status_code == 200, resp.get_json()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from marshmallow import ValidationError, fields
 
 from whaticket.schemas.base import BaseSchema, PageArgsSchema
 from whaticket.schemas.fields import NullableId, StrippedText, Timestamp, TrimmedText
+from whaticket.utils import outbound
 
 #: What `apiKey`/`voiceKey` read as when a key is stored. A constant, never derived from the
 #: key, so no part of it leaves the server; the SPA's form (which requires apiKey) sends it
@@ -73,9 +73,9 @@ class _BaseUrl(StrippedText):
         text = super()._deserialize(value, attr, data, **kwargs)
         if text is None:
             return None
-        parts = urlsplit(text)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValidationError("Must be an http(s) URL.")
+        problem = outbound.url_problem(text)
+        if problem:
+            raise ValidationError(problem)
         return text.rstrip("/")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
@@ -12,6 +11,7 @@ from whaticket.extensions import db
 from whaticket.models import Queue, QueueIntegration, Ticket, Whatsapp
 from whaticket.models.queue_integration import new_secret
 from whaticket.realtime.emit import emit_to_company
+from whaticket.utils import outbound
 from whaticket.utils.pagination import paginate, search_filter
 from whaticket.utils.queries import value_taken
 
@@ -68,11 +68,6 @@ def company_integration_id(company_id: int, integration_id: int | None, field: s
     return integration_id
 
 
-def _is_http_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
 def _check_rules(values: dict[str, Any]) -> None:
     """Rules across fields, on the values the row will hold (400 with every problem)."""
     problems: dict[str, list[str]] = {}
@@ -81,10 +76,10 @@ def _check_rules(values: dict[str, Any]) -> None:
     if kind in URL_TYPES:
         if not url:
             problems["urlN8N"] = ["Missing data for required field."]
-        elif not _is_http_url(url):
-            problems["urlN8N"] = ["Must be an http(s) URL."]
-    elif url and not _is_http_url(url):
-        problems["urlN8N"] = ["Must be an http(s) URL."]
+        elif problem := outbound.url_problem(url):
+            problems["urlN8N"] = [problem]
+    elif url and (problem := outbound.url_problem(url)):
+        problems["urlN8N"] = [problem]
     if kind == "typebot" and not values.get("typebot_slug"):
         problems["typebotSlug"] = ["Missing data for required field."]
     if problems:

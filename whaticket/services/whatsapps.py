@@ -22,6 +22,7 @@ from whaticket.schemas.whatsapps import (
 from whaticket.services import plans as plan_service
 from whaticket.services.prompts import company_prompt_id
 from whaticket.services.queue_integrations import company_integration_id
+from whaticket.utils import outbound
 from whaticket.utils.crypto import decrypt_json, encrypt_json
 from whaticket.utils.queries import value_taken
 
@@ -209,8 +210,8 @@ def clean_provider_config(
     if provider == "evolution" and "webhookSecret" not in clean:
         # The bridge must present this secret in the webhook URL; generate one once.
         clean["webhookSecret"] = stored.get("webhookSecret") or secrets.token_urlsafe(24)
-    if "baseUrl" in clean and not clean["baseUrl"].startswith(("http://", "https://")):
-        problems.append("baseUrl: Not a valid URL.")
+    if "baseUrl" in clean and (problem := outbound.url_problem(clean["baseUrl"])):
+        problems.append(f"baseUrl: {problem}")
     if problems:
         raise AppError("ERR_VALIDATION", 400, {"providerConfig": problems})
     return clean

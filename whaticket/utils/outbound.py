@@ -254,6 +254,32 @@ def _session(policy: Policy) -> requests.Session:
 # -- the client -------------------------------------------------------------------------
 
 
+def url_problem(url: str) -> str | None:
+    """Why a tenant may not save this URL, judged without any lookup; None when it may.
+
+    Catches what is plainly internal (another scheme, `localhost`, an internal IP
+    literal) when a URL is saved, so the admin hears it at once. Names are resolved only
+    when a request is made, where `request()` checks every address anyway.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "Must be an http(s) URL."
+    host = _host_key(parts.hostname)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return "Must be an http(s) URL."
+    if current_policy().trusts(host, port):
+        return None
+    if host == "localhost" or host.endswith(".localhost"):
+        return "Internal addresses are not allowed."
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return None  # a name: judged when it is resolved
+    return None if is_public_address(host) else "Internal addresses are not allowed."
+
+
 def check_url(url: str) -> None:
     """Refuse a URL whose scheme is not http(s) or that has no host (BlockedAddress)."""
     parts = urlsplit(url)
