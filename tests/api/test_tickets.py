@@ -127,7 +127,8 @@ def test_kanban_lists_open_and_pending(client, prefix, admin, auth, company, con
     pending = _ticket(company, conn, status="pending")
     _ticket(company, conn, status="closed")
     body = client.get(f"{prefix}/ticket/kanban", headers=auth(admin)).get_json()
-    assert {t["id"] for t in body} == {open_t.id, pending.id}
+    assert {t["id"] for t in body["tickets"]} == {open_t.id, pending.id}
+    assert body["count"] == 2 and body["hasMore"] is False
 
 
 # -- show -------------------------------------------------------------------------

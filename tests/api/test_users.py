@@ -87,7 +87,13 @@ def test_show_returns_user_with_queues_and_company(client, prefix, admin, agent,
     db.session.commit()
     body = client.get(f"{prefix}/users/{agent.id}", headers=auth(admin)).get_json()
     assert body["id"] == agent.id and body["email"] == agent.email
-    assert body["queues"] == [{"id": queue.id, "name": queue.name, "color": queue.color}]
+    [row] = body["queues"]
+    assert {k: row[k] for k in ("id", "name", "color")} == {
+        "id": queue.id,
+        "name": queue.name,
+        "color": queue.color,
+    }
+    assert (row["UserQueue"]["userId"], row["UserQueue"]["queueId"]) == (agent.id, queue.id)
     assert body["company"] == {"id": agent.company_id, "name": agent.company.name}
     assert "passwordHash" not in body and "tokenVersion" not in body
 

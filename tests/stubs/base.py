@@ -65,7 +65,8 @@ class StubServer(Generic[R]):
         return self
 
     def stop(self) -> None:
-        """Shut the server down and free its port."""
+        """Shut the server down and free its port (no longer trusted: another may take it)."""
+        TRUSTED.discard(f"127.0.0.1:{self._server.server_address[1]}")
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:

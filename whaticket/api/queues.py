@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from flask_jwt_extended import current_user
+
 from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
 from whaticket.models import Queue
 from whaticket.schemas.base import OkSchema
-from whaticket.schemas.queues import QueueCreateSchema, QueueSchema, QueueUpdateSchema
+from whaticket.schemas.queues import (
+    QueueCreateSchema,
+    QueueListArgsSchema,
+    QueueSchema,
+    QueueUpdateSchema,
+)
 from whaticket.security import admin_required, auth_required, current_company_id
 from whaticket.services import queues as queue_service
 
@@ -15,10 +22,18 @@ blp = Blueprint("queues", __name__, url_prefix="/queue", description="Queues (de
 
 @blp.get("")
 @auth_required
+@blp.arguments(QueueListArgsSchema, location="query")
 @blp.response(200, QueueSchema(many=True))
-def list_queues() -> list[Queue]:
-    """Every queue of the caller's company, by orderQueue then id (companyId is ignored)."""
-    return queue_service.list_queues(current_company_id())
+def list_queues(args: dict) -> list[Queue]:
+    """Every queue of the caller's company, by orderQueue then id.
+
+    A super user may name another company with `companyId` (the Companies screen edits
+    that company's users); anyone else's `companyId` is ignored: the token decides.
+    """
+    company_id = current_company_id()
+    if current_user.super and args.get("company_id"):
+        company_id = args["company_id"]
+    return queue_service.list_queues(company_id)
 
 
 @blp.get("/<int:queue_id>")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_jwt_extended import current_user
 
 from whaticket.api.base import Blueprint
-from whaticket.schemas.tickets import TicketListArgsSchema, TicketSchema
+from whaticket.schemas.tickets import TicketListArgsSchema, TicketPageSchema
 from whaticket.security import auth_required, current_company_id, require_plan_feature
 from whaticket.services import ticket_list
 
@@ -17,7 +17,8 @@ blp.before_request(require_plan_feature("use_kanban"))
 @blp.get("/kanban")
 @auth_required
 @blp.arguments(TicketListArgsSchema, location="query")
-@blp.response(200, TicketSchema(many=True))
-def kanban(args: dict):
-    """Open and pending tickets the caller may see, with the same filters as /tickets."""
-    return {"tickets": ticket_list.kanban(current_company_id(), current_user, args)}["tickets"]
+@blp.response(200, TicketPageSchema)
+def kanban(args: dict) -> dict:
+    """Open and pending tickets the caller may see, as {tickets, count, hasMore}."""
+    rows, count, has_more = ticket_list.kanban(current_company_id(), current_user, args)
+    return {"tickets": rows, "count": count, "has_more": has_more}

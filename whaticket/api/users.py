@@ -7,11 +7,11 @@ from flask_jwt_extended import current_user
 from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
 from whaticket.errors import AppError
-from whaticket.schemas.base import PageArgsSchema
 from whaticket.schemas.users import (
     UserCreateSchema,
     UserListArgsSchema,
     UserListItemSchema,
+    UserPageArgsSchema,
     UserPageSchema,
     UserSchema,
     UserUpdateSchema,
@@ -33,12 +33,12 @@ def _target_company(requested: int | None) -> int:
 
 @blp.get("")
 @auth_required
-@blp.arguments(PageArgsSchema, location="query")
+@blp.arguments(UserPageArgsSchema, location="query")
 @blp.response(200, UserPageSchema)
 def list_users(args: dict) -> dict:
-    """A page of the company's users (20 per page, newest first)."""
+    """A page of the company's users (20 per page, newest first; super users may name one)."""
     rows, count, has_more = user_service.list_users(
-        current_company_id(), args["search_param"], args["page_number"]
+        _target_company(args.get("company_id")), args["search_param"], args["page_number"]
     )
     return {"users": rows, "count": count, "has_more": has_more}
 
@@ -68,8 +68,8 @@ def create_user(data: dict):
 @auth_required
 @blp.response(200, UserSchema)
 def show_user(user_id: int):
-    """One user of the caller's company."""
-    return user_service.get_user(current_company_id(), user_id)
+    """One user of the caller's company (of any company for a super user)."""
+    return user_service.get_user(user_service.acting_company(current_user, user_id), user_id)
 
 
 @blp.put("/<int:user_id>")
@@ -77,9 +77,12 @@ def show_user(user_id: int):
 @blp.arguments(UserUpdateSchema)
 @blp.response(200, UserSchema)
 def update_user(data: dict, user_id: int):
-    """Update a user: admins any field; others only their own name and password."""
-    data.pop("company_id", None)  # moving users between companies is not supported
-    user = user_service.update_user(current_company_id(), user_id, data, actor=current_user)
+    """Update a user: admins any field; others only their own name and password.
+
+    Super users update any company's user; the queues must be that user's company's.
+    """
+    company_id = user_service.acting_company(current_user, user_id)
+    user = user_service.update_user(company_id, user_id, data, actor=current_user)
     dbmod.commit()
     return user
 
@@ -88,7 +91,8 @@ def update_user(data: dict, user_id: int):
 @admin_required
 @blp.response(200)
 def delete_user(user_id: int):
-    """Delete a user; their open tickets return to pending."""
-    user_service.delete_user(current_company_id(), user_id, actor=current_user)
+    """Delete a user; their open tickets return to pending (super users: any company)."""
+    company_id = user_service.acting_company(current_user, user_id)
+    user_service.delete_user(company_id, user_id, actor=current_user)
     dbmod.commit()
     return {"message": "User deleted"}

@@ -7,11 +7,20 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from whaticket.db import CompanyScopedMixin, TimestampMixin
+from whaticket.db import CompanyScopedMixin, TimestampMixin, utcnow
 from whaticket.extensions import db
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from whaticket.models.company import Company
+
+
+def _naive_utcnow() -> datetime:
+    # The link columns are plain DATETIME: stamp them in UTC from Python, because the
+    # server default (NOW()) follows the database server's time zone on MariaDB.
+    return utcnow().replace(tzinfo=None)
+
 
 user_queues = sa.Table(
     "user_queues",
@@ -20,9 +29,32 @@ user_queues = sa.Table(
     sa.Column(
         "queue_id", sa.ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True, index=True
     ),
-    sa.Column("created_at", sa.DateTime, nullable=False, server_default=sa.func.now()),
-    sa.Column("updated_at", sa.DateTime, nullable=False, server_default=sa.func.now()),
+    sa.Column(
+        "created_at",
+        sa.DateTime,
+        nullable=False,
+        default=_naive_utcnow,
+        server_default=sa.func.now(),
+    ),
+    sa.Column(
+        "updated_at",
+        sa.DateTime,
+        nullable=False,
+        default=_naive_utcnow,
+        server_default=sa.func.now(),
+    ),
 )
+
+
+class UserQueue(db.Model):
+    """A user-queue link read as a row: the SaaS `UserQueue` join object (read-only)."""
+
+    __table__ = user_queues
+
+    user_id: Mapped[int]
+    queue_id: Mapped[int]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
 
 class Queue(CompanyScopedMixin, TimestampMixin, db.Model):

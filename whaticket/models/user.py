@@ -14,7 +14,7 @@ from whaticket.models.queue import user_queues
 
 if TYPE_CHECKING:
     from whaticket.models.company import Company
-    from whaticket.models.queue import Queue
+    from whaticket.models.queue import Queue, UserQueue
     from whaticket.models.whatsapp import Whatsapp
 
 
@@ -47,6 +47,11 @@ class User(CompanyScopedMixin, TimestampMixin, db.Model):
         secondary=user_queues, lazy="selectin", order_by="Queue.id"
     )
     whatsapp: Mapped[Whatsapp | None] = relationship(lazy="select")
+    #: The link rows behind `queues`, read only for their timestamps (the SaaS `UserQueue`
+    #: join object). Loaded on demand in one query, batched by `selectinload` in lists.
+    queue_links: Mapped[list[UserQueue]] = relationship(
+        viewonly=True, lazy="select", order_by="UserQueue.queue_id"
+    )
 
     @property
     def is_admin(self) -> bool:

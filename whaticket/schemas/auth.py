@@ -9,7 +9,7 @@ from marshmallow import fields, post_dump, validate
 from whaticket.schemas.base import BaseSchema
 from whaticket.schemas.fields import Timestamp
 from whaticket.schemas.settings import SettingSchema
-from whaticket.schemas.users import QueueRefSchema
+from whaticket.schemas.users import UserQueuesField
 
 
 class LoginSchema(BaseSchema):
@@ -45,7 +45,7 @@ class SessionUserSchema(BaseSchema):
     company_id = fields.Integer()
     all_ticket = fields.String()
     whatsapp_id = fields.Integer(allow_none=True)
-    queues = fields.List(fields.Nested(QueueRefSchema))
+    queues = UserQueuesField()
     company = fields.Nested(SessionCompanySchema)
 
 

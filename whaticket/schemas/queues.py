@@ -173,3 +173,9 @@ class QueueUpdateSchema(_QueueWriteSchema):
 
     name = StrippedName()
     color = HexColor()
+
+
+class QueueListArgsSchema(BaseSchema):
+    """`GET /queue`: an optional companyId, honoured for super users only."""
+
+    company_id = NullableId()

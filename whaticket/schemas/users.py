@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import sqlalchemy as sa
 from marshmallow import ValidationError, fields, validate, validates
 
-from whaticket.schemas.base import BaseSchema
+from whaticket.schemas.base import BaseSchema, PageArgsSchema
 from whaticket.schemas.fields import NullableId, Timestamp
 
 PROFILES = ("admin", "user")
@@ -17,6 +20,61 @@ class QueueRefSchema(BaseSchema):
     id = fields.Integer()
     name = fields.String()
     color = fields.String()
+
+
+class UserQueueJoinSchema(BaseSchema):
+    """The SaaS `UserQueue` join object that Sequelize puts in each of a user's queues."""
+
+    user_id = fields.Integer()
+    queue_id = fields.Integer()
+    created_at = Timestamp(allow_none=True)
+    updated_at = Timestamp(allow_none=True)
+
+
+class UserQueueSchema(QueueRefSchema):
+    """A queue of a user: {id, name, color, UserQueue} (the Kanban reads UserQueue.queueId)."""
+
+    user_queue = fields.Nested(UserQueueJoinSchema, data_key="UserQueue")
+
+
+def queues_with_links(user: Any) -> list[dict[str, Any]]:
+    """The user's queues, each with its link row, from two loads whatever the queue count."""
+    links = {link.queue_id: link for link in user.queue_links}
+    if any(q.id not in links for q in user.queues):
+        # The links were read before this request changed the queues: read them again.
+        session = sa.inspect(user).session
+        if session is not None:
+            session.expire(user, ["queue_links"])
+            links = {link.queue_id: link for link in user.queue_links}
+    rows = []
+    for queue in user.queues:
+        link = links.get(queue.id)
+        rows.append(
+            {
+                "id": queue.id,
+                "name": queue.name,
+                "color": queue.color,
+                "user_queue": {
+                    "user_id": user.id,
+                    "queue_id": queue.id,
+                    "created_at": link.created_at if link is not None else None,
+                    "updated_at": link.updated_at if link is not None else None,
+                },
+            }
+        )
+    return rows
+
+
+class UserQueuesField(fields.List):
+    """`queues` of a user, each carrying its `UserQueue` join object."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(fields.Nested(UserQueueSchema), **kwargs)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if value is None or isinstance(obj, dict):
+            return super()._serialize(value, attr, obj, **kwargs)
+        return super()._serialize(queues_with_links(obj), attr, obj, **kwargs)
 
 
 class CompanyRefSchema(BaseSchema):
@@ -45,7 +103,7 @@ class UserSchema(BaseSchema):
     all_ticket = fields.String()
     company_id = fields.Integer()
     whatsapp_id = fields.Integer(allow_none=True)
-    queues = fields.List(fields.Nested(QueueRefSchema))
+    queues = UserQueuesField()
     company = fields.Nested(CompanyRefSchema)
     whatsapp = fields.Nested(WhatsappRefSchema, allow_none=True)
     created_at = Timestamp()
@@ -58,7 +116,7 @@ class UserListItemSchema(BaseSchema):
     id = fields.Integer()
     name = fields.String()
     email = fields.String()
-    queues = fields.List(fields.Nested(QueueRefSchema))
+    queues = UserQueuesField()
 
 
 class UserPageSchema(BaseSchema):
@@ -71,6 +129,12 @@ class UserPageSchema(BaseSchema):
 
 class UserListArgsSchema(BaseSchema):
     """`GET /users/list`: an optional companyId (super users only)."""
+
+    company_id = NullableId()
+
+
+class UserPageArgsSchema(PageArgsSchema):
+    """`GET /users`: searchParam, pageNumber and an optional companyId (super users only)."""
 
     company_id = NullableId()
 

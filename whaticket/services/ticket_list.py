@@ -8,7 +8,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, joinedload, lazyload, load_only
 
-from whaticket.extensions import db
 from whaticket.models import Contact, Message, Queue, Ticket, User, Whatsapp, ticket_tags
 from whaticket.utils.pagination import like_pattern, paginate
 
@@ -130,13 +129,17 @@ def list_tickets(
     return paginate(stmt, args.get("page_number", 1), PAGE_SIZE)
 
 
-def kanban(company_id: int, user: User, args: dict[str, Any]) -> list[Ticket]:
-    """Open and pending tickets for the Kanban board (same filters, up to 400)."""
+#: The board asks for one page only and draws every card it gets, so a page holds a
+#: whole working day's board rather than the list's 40 (the reference cut it at 40).
+KANBAN_PAGE_SIZE = 400
+
+
+def kanban(company_id: int, user: User, args: dict[str, Any]) -> tuple[list[Ticket], int, bool]:
+    """A page of open and pending tickets for the Kanban board (same filters as the list)."""
     args = {k: v for k, v in args.items() if k != "status"}
     stmt = (
         _select(args)
         .where(*ticket_filters(company_id, user, args), Ticket.status.in_(("pending", "open")))
         .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
-        .limit(400)
     )
-    return list(db.session.scalars(stmt).unique())
+    return paginate(stmt, args.get("page_number", 1), KANBAN_PAGE_SIZE)

@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import selectinload
 
 from whaticket.errors import AppError
 from whaticket.extensions import db
@@ -23,7 +24,9 @@ SELF_EDITABLE = frozenset({"name", "password"})
 
 def list_users(company_id: int, search: str, page_number: int) -> tuple[list[User], int, bool]:
     """A page of the company's users, newest first, searched on name or e-mail."""
-    stmt = sa.select(User).where(User.company_id == company_id)
+    stmt = (
+        sa.select(User).where(User.company_id == company_id).options(selectinload(User.queue_links))
+    )
     if search:
         stmt = stmt.where(search_filter(search, User.name, User.email))
     return paginate(stmt.order_by(User.created_at.desc(), User.id.desc()), page_number)
@@ -31,9 +34,13 @@ def list_users(company_id: int, search: str, page_number: int) -> tuple[list[Use
 
 def list_all(company_id: int) -> list[User]:
     """All users of a company ordered by id (the `/users/list` picker)."""
-    return list(
-        db.session.scalars(sa.select(User).where(User.company_id == company_id).order_by(User.id))
+    stmt = (
+        sa.select(User)
+        .where(User.company_id == company_id)
+        .options(selectinload(User.queue_links))
+        .order_by(User.id)
     )
+    return list(db.session.scalars(stmt))
 
 
 def get_user(company_id: int, user_id: int) -> User:
@@ -42,6 +49,20 @@ def get_user(company_id: int, user_id: int) -> User:
     if user is None or user.company_id != company_id:
         raise AppError("ERR_NO_USER_FOUND", 404)
     return user
+
+
+def acting_company(actor: User, user_id: int) -> int:
+    """The company a request on user `user_id` acts in.
+
+    The actor's own company, except for a super user, who operates every company and so
+    acts in the target user's company (404 when there is no such user).
+    """
+    if not actor.super:
+        return int(actor.company_id)
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise AppError("ERR_NO_USER_FOUND", 404)
+    return int(user.company_id)
 
 
 def _company_queues(company_id: int, queue_ids: list[int]) -> list[Queue]:
@@ -129,8 +150,19 @@ def _check_self_edit(user: User, data: dict[str, Any]) -> None:
 
 
 def update_user(company_id: int, user_id: int, data: dict[str, Any], *, actor: User) -> User:
-    """Update a user of the company: admins any field, others their own name/password."""
+    """Update a user of the company: admins any field, others their own name/password.
+
+    A `company_id` in `data` must be the user's own company: users never move between
+    companies (400 for a super user), and anyone else naming another company is 403.
+    """
     user = get_user(company_id, user_id)
+    requested = data.pop("company_id", None)
+    if requested is not None and requested != user.company_id:
+        if not actor.super:
+            raise AppError("ERR_NO_PERMISSION", 403)
+        raise AppError(
+            "ERR_VALIDATION", 400, {"companyId": ["A user cannot move to another company."]}
+        )
     if not actor.is_admin:
         if actor.id != user.id:
             raise AppError("ERR_NO_PERMISSION", 403)
@@ -222,10 +254,13 @@ def sweep_stale_online() -> int:
     cutoff = utcnow() - timedelta(seconds=current_app.config["USER_STALE_ONLINE_SECONDS"])
     stale = list(
         db.session.scalars(
-            sa.select(User).where(
+            sa.select(User)
+            .where(
                 User.online.is_(True),
                 sa.or_(User.last_seen_at.is_(None), User.last_seen_at < cutoff),
             )
+            # Each one is emitted with its queues' UserQueue rows: load those in one batch.
+            .options(selectinload(User.queue_links))
         )
     )
     for user in stale:
