@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
+from flask import has_request_context
+from flask_jwt_extended import get_current_user
 from marshmallow import ValidationError, fields
+
+from whaticket.utils.office_hours import zone_of
+
+
+def client_zone() -> tzinfo:
+    """The zone an offset-less time from the client is read in: its company's wall clock.
+
+    The SaaS forms send local times without an offset (a `datetime-local` input, moment's
+    "YYYY-MM-DD HH:mm:ss"), meaning the clock of the company the caller works for. Outside
+    an authenticated request there is no such company, and a naive time stays UTC.
+    """
+    if not has_request_context():
+        return UTC
+    try:
+        user = get_current_user()
+    except RuntimeError:  # no token was verified for this request
+        return UTC
+    company = getattr(user, "company", None)
+    return zone_of(company.timezone) if company is not None else UTC
 
 
 class Timestamp(fields.Field):
     """Dumps aware datetimes as "2024-01-02T03:04:05.678Z" (what the Node API sent);
-    loads ISO datetimes or plain dates, naive values taken as UTC."""
+    loads ISO datetimes or plain dates. An explicit offset or "Z" is honoured; a value
+    without one is a wall-clock time (a date: its midnight) of the caller's company
+    (`client_zone`). Loaded values are aware UTC."""
 
     default_error_messages = {"invalid": "Not a valid date or datetime."}
 
@@ -39,7 +62,9 @@ class Timestamp(fields.Field):
                     raise self.make_error("invalid") from exc
         else:
             raise self.make_error("invalid")
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=client_zone())
+        return parsed.astimezone(UTC)
 
 
 class NullableId(fields.Integer):

@@ -29,6 +29,34 @@ class StrippedString(fields.String):
         return text
 
 
+#: Keys the bot reads as navigation inside the tree ("0" back, "#" main menu).
+RESERVED_KEYS = ("0", "#")
+
+
+class OptionKey(StrippedString):
+    """What the customer types to pick a node, stored as text the bot compares with.
+
+    The SaaS sends a number (`"option": 1`, its position among siblings); numbers and
+    numeric strings are stored as plain digits ("1", never "1.0" or "01"), so the key the
+    menu shows is exactly what the customer types. Other short texts ("A", "sim") stay as
+    typed. "0" and "#" are refused: the bot reads them as "back" and "main menu".
+    """
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        if isinstance(value, int | float):
+            if value != value or value in (float("inf"), float("-inf")) or value != int(value):
+                raise ValidationError("Must be a whole number or a short text.")
+            value = str(int(value))
+        key = super()._deserialize(value, attr, data, **kwargs)
+        if key.isascii() and key.isdigit():
+            key = str(int(key))
+        if key in RESERVED_KEYS:
+            raise ValidationError('Reserved: "0" goes back and "#" to the main menu.')
+        return key
+
+
 class OptionId(fields.Integer):
     """A positive id; null, "", "null" or -1 mean none (a root node)."""
 
@@ -79,7 +107,7 @@ class QueueOptionCreateSchema(BaseSchema):
     parent_id = OptionId(load_default=None)
     title = StrippedString(TITLE_MAX, required=True)
     message = OptionalText()
-    option = StrippedString(OPTION_MAX, required=True)
+    option = OptionKey(OPTION_MAX, required=True)
 
 
 class QueueOptionUpdateSchema(BaseSchema):
@@ -88,4 +116,4 @@ class QueueOptionUpdateSchema(BaseSchema):
     parent_id = OptionId()
     title = StrippedString(TITLE_MAX)
     message = OptionalText()
-    option = StrippedString(OPTION_MAX)
+    option = OptionKey(OPTION_MAX)

@@ -250,11 +250,14 @@ def upload_files(
             media.delete(company_id, done.path)
         raise
     old_paths: list[str] = []
-    for option, saved in zip(options, stored, strict=True):
+    for option, saved, (_, name, _) in zip(options, stored, files, strict=True):
         if option.path:
             old_paths.append(option.path)
         option.path = saved.path
         option.media_type = media.base_type(saved.mimetype)
+        if not (option.name or "").strip():
+            # A row saved without a label (the SaaS modal allows it): name it after its file.
+            option.name = (name or "").strip()[:255]
     db.session.flush()
     _delete_files_after_commit(company_id, old_paths)
     _emit(company_id, {"action": "update", "fileList": payload(record)})

@@ -126,9 +126,35 @@ def update_option(company_id: int, option_id: int, data: dict[str, Any]) -> Queu
     return option
 
 
+def _close_gap(company_id: int, queue_id: int, parent_id: int | None) -> None:
+    """Renumber siblings 1..n in menu order when every key is a number.
+
+    The SaaS screen renumbers the remaining siblings right after a delete, with parallel
+    PUTs that would collide with each other's old keys; closed here first, each of those
+    PUTs asks for the key its node already has. Text keys ("A", "sim") are left alone.
+    """
+    stmt = sa.select(QueueOption).where(
+        QueueOption.company_id == company_id, QueueOption.queue_id == queue_id
+    )
+    if parent_id is None:
+        stmt = stmt.where(QueueOption.parent_id.is_(None))
+    else:
+        stmt = stmt.where(QueueOption.parent_id == parent_id)
+    stmt = stmt.order_by(sa.func.length(QueueOption.option), QueueOption.option, QueueOption.id)
+    siblings = list(db.session.scalars(stmt))
+    if not all(node.option.isascii() and node.option.isdigit() for node in siblings):
+        return
+    for position, node in enumerate(siblings, start=1):
+        node.option = str(position)
+
+
 def delete_option(company_id: int, option_id: int) -> None:
-    """Delete an option and its whole subtree (children first), then their media files."""
+    """Delete an option and its whole subtree (children first), then their media files.
+
+    Numbered siblings are renumbered 1..n so the menu keeps no gap (see `_close_gap`).
+    """
     option = get_option(company_id, option_id)
+    queue_id, parent_id = option.queue_id, option.parent_id
     levels = subtree_ids(option.id)
     ids = [node for level in levels for node in level]
     paths = list(
@@ -140,6 +166,8 @@ def delete_option(company_id: int, option_id: int) -> None:
     )
     for level in reversed(levels):
         db.session.execute(sa.delete(QueueOption).where(QueueOption.id.in_(level)))
+    db.session.flush()
+    _close_gap(company_id, queue_id, parent_id)
     db.session.flush()
     for path in paths:
         after_commit(lambda path=path: media.delete(company_id, path))
