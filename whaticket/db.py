@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 from whaticket.extensions import db
 
 _AFTER_COMMIT = "whaticket_after_commit"
+_COMMIT_SCOPE = "whaticket_commit_scope"
 
 
 def utcnow() -> datetime:
@@ -103,8 +104,32 @@ def after_commit(callback: Callable[[], Any]) -> None:
     db.session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
+def commit_scope() -> dict[str, Any]:
+    """Scratch space the side effects of the current transaction share (e.g. rows they
+    read in one query); forgotten when the transaction commits or rolls back."""
+    return db.session.info.setdefault(_COMMIT_SCOPE, {})
+
+
+def _prepare_side_effects() -> None:
+    """Let side effects read the state the transaction leaves, before the commit.
+
+    A callback with a `prepare` attribute (an emit whose payload is the record as it ends
+    up, not as it was when the emit was registered) has it called here, in order. The
+    session is flushed first so a failing write raises its own error, not a payload's.
+    """
+    callbacks = db.session.info.get(_AFTER_COMMIT)
+    if callbacks and any(hasattr(cb, "prepare") for cb in callbacks):
+        db.session.flush()
+        for callback in list(callbacks):
+            prepare = getattr(callback, "prepare", None)
+            if prepare is not None:
+                prepare()
+    db.session.info.pop(_COMMIT_SCOPE, None)
+
+
 def commit() -> None:
     """Commit the session, then run (and clear) the side effects registered during it."""
+    _prepare_side_effects()
     db.session.commit()
     callbacks = db.session.info.pop(_AFTER_COMMIT, [])
     for callback in callbacks:
@@ -117,6 +142,7 @@ def commit() -> None:
 def rollback() -> None:
     """Roll back the session and forget its deferred side effects."""
     db.session.info.pop(_AFTER_COMMIT, None)
+    db.session.info.pop(_COMMIT_SCOPE, None)
     db.session.rollback()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import current_app
@@ -22,6 +22,57 @@ def emit(event: str, data: dict[str, Any], to: str | Iterable[str]) -> None:
         # One emit with a list of rooms: a socket in several of them gets it once.
         socketio.emit(event, data, to=targets, namespace="/")
 
+    after_commit(_send)
+
+
+#: What a deferred emit builds at the commit: (payload, rooms), or None to send nothing.
+Frame = tuple[dict[str, Any], Iterable[str]] | None
+
+
+class _Deferred:
+    """A frame built once, just before the commit that releases it (see db.commit)."""
+
+    def __init__(self, build: Callable[[], Frame]) -> None:
+        self._build = build
+        self._frame: Frame = None
+        self._built = False
+
+    def prepare(self) -> None:
+        """Build the frame from the transaction's final state (a failure drops the frame)."""
+        if self._built:
+            return
+        self._built = True
+        try:
+            self._frame = self._build()
+        except Exception:  # a live frame must never undo the transaction it reports
+            current_app.logger.exception("building a deferred socket frame failed")
+            self._frame = None
+
+    def frame(self) -> Frame:
+        """The built frame (built now if the commit did not prepare it)."""
+        self.prepare()
+        return self._frame
+
+
+def emit_later(event: str, build: Callable[[], Frame]) -> None:
+    """Emit `event` after the commit, with payload and rooms built just before it.
+
+    Use it for records the rest of the transaction may still change (a ticket transferred,
+    routed, closed): the frame shows the record, relations included, as it was committed,
+    and goes to the rooms of that state, whatever happened after this call.
+    """
+    deferred = _Deferred(build)
+
+    def _send() -> None:
+        frame = deferred.frame()
+        if frame is None:
+            return
+        data, to = frame
+        targets = list(dict.fromkeys(to))
+        if targets:
+            socketio.emit(event, data, to=targets, namespace="/")
+
+    _send.prepare = deferred.prepare  # type: ignore[attr-defined]
     after_commit(_send)
 
 
