@@ -25,6 +25,7 @@ if __name__ == "__main__":
         # and the periodic sweeps.
         get_backend(app).start(periodic=True)
     if socketio.async_mode == "eventlet":
+        import logging
         import socket
 
         import eventlet.wsgi
@@ -33,6 +34,13 @@ if __name__ == "__main__":
         # Accepted sockets inherit TCP_NODELAY: without it a response written in two
         # pieces waits for the client's delayed ACK (about 40 ms on keep-alive connections).
         listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        eventlet.wsgi.server(listener, app, log_output=app.config.get("ACCESS_LOG", False))
+        # Through logging (not bare stderr), so the redaction of password-reset paths
+        # (whaticket/utils/logredact.py) applies to the access log too.
+        eventlet.wsgi.server(
+            listener,
+            app,
+            log=logging.getLogger("eventlet.wsgi"),
+            log_output=bool(app.config.get("ACCESS_LOG")),
+        )
     else:
         socketio.run(app, host=app.config["HOST"], port=app.config["PORT"])

@@ -80,6 +80,11 @@ def _finish_config(app: Flask) -> None:
         n = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     logging.basicConfig(level=logging.INFO)
+    from whaticket.utils import logredact
+
+    # The SaaS password-reset page puts e-mail, code and new password in the URL: no log
+    # record of this process (access logs included) may keep them.
+    logredact.install()
 
 
 def _check_secrets(app: Flask) -> None:
@@ -127,7 +132,11 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     jwt.init_app(app)
     register_jwt_callbacks(app)
-    origins = [o.strip() for o in app.config["FRONTEND_URL"].split(",") if o.strip()]
+    from whaticket.utils.origins import allowed_origins, register_cors_hooks, socket_origin_check
+
+    origins = allowed_origins(app.config)
+    # Before cors.init_app: every preflight gets a 2xx, and Vary: Origin merges after it.
+    register_cors_hooks(app)
     cors.init_app(app, origins=origins, supports_credentials=True)
     prefix = app.config["API_PREFIX"]
     app.config["OPENAPI_URL_PREFIX"] = prefix or "/"
@@ -143,7 +152,8 @@ def register_extensions(app: Flask) -> None:
     socketio.server_options.pop("client_manager", None)
     socketio.init_app(
         app,
-        cors_allowed_origins=origins,
+        # FRONTEND_URL and the server's own origin (scheme + host the socket came to).
+        cors_allowed_origins=socket_origin_check(origins, int(app.config["TRUSTED_PROXIES"] or 0)),
         message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE"),
         channel=app.config.get("SOCKETIO_CHANNEL", "whaticket-socketio"),
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE"),

@@ -11,6 +11,7 @@ import pytest
 
 from whaticket.errors import AppError
 from whaticket.services import media
+from whaticket.utils.urls import backend_base_url
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -154,7 +155,8 @@ def test_symlinks_out_of_the_folder_are_refused(company, media_root, tmp_path):
 def test_public_url_shape(app, company):
     stored = media.save(company.id, PNG, "a.png", "image/png")
     url = media.public_url(company.id, stored.path)
-    base = app.config["BACKEND_URL"] + app.config["API_PREFIX"]
+    # Outside a request, with BACKEND_URL unset: HOST:PORT (tests/contract/test_links.py).
+    base = backend_base_url() + app.config["API_PREFIX"]
     assert url.startswith(f"{base}/public/{company.id}/{stored.path}?sig=")
     sig = url.rsplit("sig=", 1)[1]
     assert re.fullmatch(r"[0-9a-f]{64}", sig)

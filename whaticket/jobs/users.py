@@ -18,13 +18,14 @@ def sweep_stale_online() -> int:
 
 
 def send_password_reset(email: str) -> bool:
-    """Issue a reset token for `email` and mail it; False (silently) when no account matches."""
+    """Issue a reset token and code for `email` and mail them; False (silently) when no
+    account matches."""
     user = reset_service.find_user(email)
     if user is None:
         current_app.logger.info("password reset requested for an unknown or inactive e-mail")
         return False
-    token = reset_service.issue_token(user)
-    subject, text, html = reset_service.mail_body(user, token)
+    secrets = reset_service.issue(user)
+    subject, text, html = reset_service.mail_body(user, secrets.token, secrets.code)
     to = user.email
     # The token must exist before the mail that carries it can be used.
     dbmod.commit()

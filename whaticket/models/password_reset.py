@@ -1,4 +1,4 @@
-"""PasswordResetToken: a single-use, one-hour token mailed by forgot-password."""
+"""PasswordResetToken: a single-use, one-hour token (and short code) mailed by forgot-password."""
 
 from __future__ import annotations
 
@@ -21,3 +21,9 @@ class PasswordResetToken(TimestampMixin, db.Model):
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: HMAC of the short code mailed with the link, typed on the SaaS "forgot password"
+    #: page; None for rows issued before codes existed.
+    code_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    #: Tries of the code so far, counted before each check; at the configured maximum the
+    #: code stops working (the link keeps its own 256-bit token).
+    code_attempts: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -1,4 +1,4 @@
-"""Password reset schemas: forgot-password and reset-password bodies, and their answer."""
+"""Password reset schemas: forgot/reset bodies, the SaaS page's path values, the answer."""
 
 from __future__ import annotations
 
@@ -27,8 +27,16 @@ class PasswordResetAnswerSchema(BaseSchema):
     message = fields.String()
 
 
-class MovedSchema(BaseSchema):
-    """410 answer of the reference's old paths."""
+class LegacyForgotSchema(BaseSchema):
+    """`POST /forgetpassword/<email>` (the SaaS page): the e-mail, read from the path."""
 
-    error = fields.String()
-    endpoint = fields.String()
+    email = fields.Email(required=True, validate=validate.Length(max=255))
+
+
+class LegacyResetSchema(BaseSchema):
+    """`POST /resetpasswords/<email>/<code>/<password>` (the SaaS page), read from the path."""
+
+    email = fields.Email(required=True, validate=validate.Length(max=255))
+    code = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=32))
+    # The same rule as a password set through /users.
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=5, max=72))

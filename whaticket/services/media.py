@@ -23,6 +23,7 @@ from werkzeug.utils import secure_filename
 
 from whaticket.db import utcnow
 from whaticket.errors import AppError
+from whaticket.utils.urls import backend_base_url
 
 #: Longest stored file name (the uuid prefix comes on top of it).
 MAX_NAME_LENGTH = 120
@@ -217,8 +218,11 @@ def public_path(company_id: int, rel: str) -> str:
 
 
 def public_url(company_id: int, rel: str) -> str:
-    """The signed URL serving `rel`: `{BACKEND_URL}{API_PREFIX}/public/<cid>/<rel>?sig=...`."""
-    base = current_app.config["BACKEND_URL"].rstrip("/") + current_app.config["API_PREFIX"]
+    """The signed URL serving `rel`: `{base}{API_PREFIX}/public/<cid>/<rel>?sig=...`.
+
+    The base is BACKEND_URL, else the host the request came to, else HOST:PORT (utils/urls).
+    """
+    base = backend_base_url() + current_app.config["API_PREFIX"]
     return f"{base}/public/{public_path(company_id, rel)}"
 
 

@@ -28,6 +28,7 @@ from whaticket.payments import registry
 from whaticket.payments.base import STATUS_ACTIVE, STATUS_PAID, Charge
 from whaticket.realtime.emit import emit_to_company
 from whaticket.services import invoices as invoice_service
+from whaticket.utils.urls import webhook_base_url
 
 if TYPE_CHECKING:
     from whaticket.models import User
@@ -273,11 +274,11 @@ def _emit_payment(company: Company) -> None:
 
 
 def webhook_url(provider: str, url: str | None = None) -> str:
-    """The notification URL to register: `url`, or PUBLIC_URL/BACKEND_URL + our route."""
+    """The notification URL to register: `url`, or PUBLIC_URL/the backend's URL + our route."""
     if url:
         return url
     cfg = current_app.config
-    base = str(cfg.get("PUBLIC_URL") or cfg["BACKEND_URL"]).rstrip("/")
+    base = webhook_base_url()
     return f"{base}{cfg['API_PREFIX']}/subscription/webhook/{provider}"
 
 
