@@ -6,16 +6,18 @@ It speaks the contract of gateways.md §2.2: every request must carry `apikey: <
 delete and webhook/set answer the documented bodies; sendText / sendMedia /
 sendWhatsAppAudio / sendReaction answer the documented message object with a fresh
 `BAE5…` id and `status: "PENDING"`; whatsappNumbers says numbers starting with "000"
-do not exist; getBase64FromMediaMessage serves media added with `add_media`. Every
-request is recorded, and `fail_next()` makes the next request fail (500, or 400 with a
-documented error body).
+do not exist; getBase64FromMediaMessage serves media added with `add_media`;
+findContacts (200) lists the contacts added with `add_contact` as Evolution's
+`fetchContacts` does (the stored row plus `isGroup`, `isSaved` and `type`). Every
+request is recorded (and handed to `on_request` when set), and `fail_next()` makes the
+next request fail (500, or 400 with a documented error body).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -66,6 +68,10 @@ class EvolutionStub(StubServer[Recorded]):
         self.webhooks: dict[str, dict[str, Any]] = {}
         #: message id → (base64, mimetype, fileName).
         self.media: dict[str, tuple[str, str, str]] = {}
+        #: instance name → its stored contacts (Evolution's Contact rows).
+        self.contacts: dict[str, list[dict[str, Any]]] = {}
+        #: Called with each recorded request before it is answered (tests observe with it).
+        self.on_request: Callable[[Recorded], None] | None = None
         self._fail: list[tuple[int, Any]] = []
 
     def fail_next(self, status: int = 500, body: Any = None) -> None:
@@ -83,6 +89,26 @@ class EvolutionStub(StubServer[Recorded]):
         """Make getBase64FromMediaMessage serve this media for `message_id`."""
         self.media[message_id] = (b64, mimetype, file_name)
 
+    def add_contact(
+        self,
+        instance: str,
+        remote_jid: str,
+        push_name: str | None = None,
+        profile_pic_url: str | None = None,
+    ) -> None:
+        """Store a contact of `instance` as Evolution's Contact table holds it."""
+        self.contacts.setdefault(instance, []).append(
+            {
+                "id": "cm" + uuid.uuid4().hex[:23],
+                "remoteJid": remote_jid,
+                "pushName": push_name,
+                "profilePicUrl": profile_pic_url,
+                "createdAt": "2025-09-19T03:02:10.442Z",
+                "updatedAt": "2025-09-21T00:37:05.814Z",
+                "instanceId": f"{instance}-id",
+            }
+        )
+
     # -- HTTP --
 
     def _serve(self, h: BaseHTTPRequestHandler, method: str) -> None:
@@ -90,7 +116,10 @@ class EvolutionStub(StubServer[Recorded]):
         raw = self._read_body(h)
         body = json.loads(raw) if raw else None
         path = h.path.split("?", 1)[0]
-        self.requests.append(Recorded(method, path, dict(h.headers.items()), body))
+        recorded = Recorded(method, path, dict(h.headers.items()), body)
+        self.requests.append(recorded)
+        if self.on_request is not None:
+            self.on_request(recorded)
         if h.headers.get("apikey") != API_KEY:
             self._reply(
                 h,
@@ -179,6 +208,8 @@ class EvolutionStub(StubServer[Recorded]):
                 }
                 for n in body.get("numbers") or []
             ]
+        if (group, action) == ("chat", "findContacts"):
+            return self._find_contacts(instance, body)
         if (group, action) == ("chat", "getBase64FromMediaMessage"):
             msg_id = ((body.get("message") or {}).get("key") or {}).get("id")
             if msg_id not in self.media:
@@ -197,6 +228,28 @@ class EvolutionStub(StubServer[Recorded]):
                 "base64": b64,
             }
         return 404, {"status": 404, "error": "Not Found", "response": {"message": [path]}}
+
+    def _find_contacts(self, instance: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """`fetchContacts`: every contact, or those of `where.remoteJid`, typed (200)."""
+        where = body.get("where")
+        if where is not None and not isinstance(where, dict):
+            return 400, {
+                "status": 400,
+                "error": "Bad Request",
+                "response": {"message": ["where is not of a type(s) object"]},
+            }
+        wanted = (where or {}).get("remoteJid")
+        if wanted and "@" not in wanted:
+            wanted = f"{wanted}@s.whatsapp.net"
+        answer = []
+        for row in self.contacts.get(instance, []):
+            if wanted and row["remoteJid"] != wanted:
+                continue
+            is_group = row["remoteJid"].endswith("@g.us")
+            is_saved = bool(row["pushName"]) or bool(row["profilePicUrl"])
+            kind = "group" if is_group else "contact" if is_saved else "group_member"
+            answer.append({**row, "isGroup": is_group, "isSaved": is_saved, "type": kind})
+        return 200, answer
 
     def _send(self, action: str, body: dict[str, Any]) -> tuple[int, Any]:
         """The documented message object of a send (201, status PENDING)."""

@@ -357,3 +357,42 @@ def test_inbound_event_types_inline_media():
     assert event.media_type == "image" and event.media.data == JPEG
     doc = fake.inbound_event("5511999990000", media=Media(PDF, "application/pdf", "d.pdf"))
     assert doc.media_type == "application"
+
+
+# -- address book ("import contacts") -------------------------------------------------
+
+
+def test_list_contacts_gives_the_book_then_the_recipients_once(conn, company):
+    gw = fake.FakeGateway()
+    assert gw.lists_contacts()
+    assert (
+        fake.add_contacts(
+            conn.id,
+            [
+                {"number": "+55 11 99999-0001", "name": "Ana"},
+                {"number": "120363025246125888", "name": "Equipe", "isGroup": True},
+                {"number": "", "name": "no number"},
+            ],
+        )
+        == 2
+    )
+    fake.add_contacts(conn.id, [{"number": "5511999990001", "name": "Ana Souza"}])
+    gw.send_text(conn, "5511999990001", "oi")  # already in the book: listed once
+    gw.send_text(conn, "5511999990002", "oi")
+    gw.mark_read(conn, "5511999990003", ["X"])  # a receipt is not a conversation
+    listed = gw.list_contacts(conn)
+    assert [(c.number, c.name, c.is_group) for c in listed] == [
+        ("5511999990001", "Ana Souza", False),
+        ("120363025246125888", "Equipe", True),
+        ("5511999990002", None, False),
+    ]
+    other = factories.WhatsappFactory(company=company, status="CONNECTED", provider="fake")
+    assert gw.list_contacts(other) == []
+    fake.clear_contacts(conn.id)
+    assert [c.number for c in gw.list_contacts(conn)] == ["5511999990001", "5511999990002"]
+
+
+def test_list_contacts_needs_a_connected_session(company):
+    down = factories.WhatsappFactory(company=company, status="DISCONNECTED", provider="fake")
+    with pytest.raises(SessionNotConnectedError):
+        fake.FakeGateway().list_contacts(down)

@@ -1,4 +1,5 @@
-"""The fake provider's HTTP face: inject inbound messages and acks, read the outbox.
+"""The fake provider's HTTP face: inject inbound messages and acks, read the outbox, and
+fill or read the fake phone's address book (what "import contacts" lists).
 
 Admins of the connection's company only, connections whose provider is "fake" only.
 On by default; with APP_ENV=production only when FAKE_GATEWAY_ENABLED=true, and when off
@@ -20,6 +21,7 @@ from whaticket.models import Whatsapp
 from whaticket.schemas.whatsapps import (
     FakeAcceptedSchema,
     FakeAckSchema,
+    FakeContactsSchema,
     FakeInboundSchema,
     FakeStatusSchema,
 )
@@ -134,3 +136,29 @@ def outbox(whatsapp_id: int) -> list[dict[str, Any]]:
     """What was sent through the connection, newest last."""
     conn = _fake_connection(whatsapp_id)
     return fake.read_outbox(conn.id)
+
+
+@blp.post("/<int:whatsapp_id>/contacts")
+@admin_required
+@blp.arguments(FakeContactsSchema)
+@blp.response(200)
+def add_contacts(data: dict, whatsapp_id: int) -> dict[str, int]:
+    """Save `{contacts: [{number, name?, isGroup?}]}` in the fake phone's address book."""
+    conn = _fake_connection(whatsapp_id)
+    entries = [
+        {"number": c["number"], "name": c["name"], "isGroup": c["is_group"]}
+        for c in data["contacts"]
+    ]
+    return {"saved": fake.add_contacts(conn.id, entries)}
+
+
+@blp.get("/<int:whatsapp_id>/contacts")
+@admin_required
+@blp.response(200)
+def list_contacts(whatsapp_id: int) -> list[dict[str, Any]]:
+    """What the fake phone lists for "import contacts" (address book, then recipients)."""
+    conn = _fake_connection(whatsapp_id)
+    return [
+        {"number": c.number, "name": c.name, "isGroup": c.is_group}
+        for c in fake.FakeGateway().list_contacts(conn)
+    ]

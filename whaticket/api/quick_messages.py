@@ -1,4 +1,4 @@
-"""Quick message endpoints: page, picker list, CRUD (no media upload here)."""
+"""Quick message endpoints: page, picker list, CRUD, and the attachment (`/media-upload`)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from flask_jwt_extended import current_user
 
 from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
+from whaticket.api.queues import MEDIA_UPLOAD_BODY, uploaded_file
 from whaticket.schemas.quick_messages import (
     QuickMessageCreateSchema,
     QuickMessageListArgsSchema,
@@ -85,3 +86,27 @@ def delete_message(message_id: int) -> dict:
     qm_service.delete_message(current_company_id(), message_id, actor=current_user)
     dbmod.commit()
     return {"message": "Quick message deleted"}
+
+
+@blp.post("/<int:message_id>/media-upload")
+@auth_required
+@blp.doc(requestBody=MEDIA_UPLOAD_BODY)
+@blp.response(200, QuickMessageSchema)
+def upload_media(message_id: int):
+    """Attach a file (multipart `file`; the SPA's `typeArch` is ignored), replacing any."""
+    data, name, mimetype = uploaded_file()
+    record = qm_service.set_media(
+        current_company_id(), message_id, data, name, mimetype, actor=current_user
+    )
+    dbmod.commit()
+    return record
+
+
+@blp.delete("/<int:message_id>/media-upload")
+@auth_required
+@blp.response(200, QuickMessageSchema)
+def delete_media(message_id: int):
+    """Remove the attachment and its file."""
+    record = qm_service.clear_media(current_company_id(), message_id, actor=current_user)
+    dbmod.commit()
+    return record

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from whaticket.schemas.base import BaseSchema, PageArgsSchema
 from whaticket.schemas.fields import NullableId, Timestamp
+from whaticket.schemas.queues import media_url
 
 _shortcode = [
     validate.Length(min=2, max=120),
     # The SPA picks a reply by typing "/shortcode" in the composer: a space would end it.
     validate.Regexp(r"^\S+$", error="Must not contain spaces."),
 ]
-_message = validate.Length(min=1, max=5000)
+#: May be empty: a reply can be only an attachment (the service checks there is one).
+_message = validate.Length(max=5000)
+#: Why an empty message was refused.
+EMPTY_MESSAGE = "Give a message or attach a file."
 
 
 class QuickMessageSchema(BaseSchema):
@@ -26,7 +30,8 @@ class QuickMessageSchema(BaseSchema):
     company_id = fields.Integer()
     user_id = fields.Integer(allow_none=True)
     geral = fields.Method("_geral")
-    media_path = fields.String(allow_none=True)
+    #: The signed URL of the attachment: the composer downloads it with a plain GET.
+    media_path = fields.Method("_media_url")
     media_name = fields.String(allow_none=True)
     created_at = Timestamp()
     updated_at = Timestamp()
@@ -34,6 +39,9 @@ class QuickMessageSchema(BaseSchema):
     def _geral(self, obj: Any) -> bool:
         """Company-wide ("geral", Portuguese for "general") when it belongs to no user."""
         return obj.user_id is None
+
+    def _media_url(self, obj: Any) -> str | None:
+        return media_url(obj.company_id, getattr(obj, "media_path", None))
 
 
 class QuickMessagePageSchema(BaseSchema):
@@ -57,15 +65,29 @@ class QuickMessageListArgsSchema(BaseSchema):
     company_id = NullableId()
 
 
-class QuickMessageCreateSchema(BaseSchema):
-    """`POST /quick-messages`: geral=true makes it company-wide (admins only)."""
+class _QuickMessageWriteSchema(BaseSchema):
+    #: The SPA sends the name of the file it is about to upload (or, editing, the current
+    #: media's URL): only a hint that an empty message is meant. Never stored; the file
+    #: itself comes through `/quick-messages/<id>/media-upload`.
+    media_path = fields.Raw(load_only=True, allow_none=True)
+
+
+class QuickMessageCreateSchema(_QuickMessageWriteSchema):
+    """`POST /quick-messages`: geral=true makes it company-wide (admins only); the message
+    may be empty only when an attachment is announced (`mediaPath`)."""
 
     shortcode = fields.String(required=True, validate=_shortcode)
     message = fields.String(required=True, validate=_message)
     geral = fields.Boolean(load_default=False)
 
+    @validates_schema(skip_on_field_errors=False)
+    def _text_or_media(self, data: dict[str, Any], **kwargs: Any) -> None:
+        message = data.get("message")
+        if isinstance(message, str) and not message.strip() and not data.get("media_path"):
+            raise ValidationError(EMPTY_MESSAGE, "message")
 
-class QuickMessageUpdateSchema(BaseSchema):
+
+class QuickMessageUpdateSchema(_QuickMessageWriteSchema):
     """`PUT /quick-messages/<id>`: every field optional."""
 
     shortcode = fields.String(validate=_shortcode)

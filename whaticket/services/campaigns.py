@@ -8,6 +8,7 @@ Sending itself is in services/campaign_dispatch.py and jobs/campaigns.py.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -210,8 +211,10 @@ def start_campaign(campaign: Campaign, now: datetime) -> int:
     campaign.heartbeat_at = now
     db.session.flush()
     added = campaign_dispatch.prepare(campaign)
-    campaign_dispatch.enqueue_dispatchers(campaign.id)
+    # Announced before the dispatchers are queued: both run after the commit, in order, and
+    # an inline dispatcher's FINALIZADA must not be followed by this stale EM_ANDAMENTO.
     emit(campaign, "update")
+    campaign_dispatch.enqueue_dispatchers(campaign.id)
     return added
 
 
@@ -299,6 +302,68 @@ def _list_size(campaign: Campaign) -> int:
             ),
         )
     )
+
+
+#: `GET /campaigns/<id>` embeds at most this many shipping rows and list contacts.
+DETAIL_ROWS_MAX = 50_000
+
+
+@dataclass(frozen=True)
+class DetailRows:
+    """What the SaaS report page counts: the shipping rows and the audience, lean rows.
+
+    `truncated` says a cap cut either list (then the page's client-side counts are short;
+    `report` stays exact).
+    """
+
+    shipping: list[sa.Row[Any]]
+    contacts: list[sa.Row[Any]]
+    truncated: bool
+
+
+def detail_rows(campaign: Campaign) -> DetailRows:
+    """The campaign's shipping rows and its list's contacts, two queries of needed columns.
+
+    The SaaS page counts them client-side, so a campaign of tens of thousands of contacts
+    sends that many rows: only the columns it reads (no message texts, which can be 4 KB
+    each) and at most CAMPAIGN_DETAIL_ROWS_MAX of each.
+    """
+    cap = int(current_app.config.get("CAMPAIGN_DETAIL_ROWS_MAX") or DETAIL_ROWS_MAX)
+    s = CampaignShipping
+    shipping = list(
+        db.session.execute(
+            sa.select(
+                s.id,
+                s.contact_id,
+                s.number,
+                s.name,
+                s.status,
+                s.confirmation,
+                s.confirmation_requested_at,
+                s.confirmed_at,
+                s.delivered_at,
+            )
+            .where(s.company_id == campaign.company_id, s.campaign_id == campaign.id)
+            .order_by(s.id)
+            .limit(cap + 1)
+        )
+    )
+    contacts: list[sa.Row[Any]] = []
+    if campaign.contact_list_id is not None:
+        i = ContactListItem
+        contacts = list(
+            db.session.execute(
+                sa.select(i.id, i.name, i.number, i.email, i.is_whatsapp_valid)
+                .where(
+                    i.company_id == campaign.company_id,
+                    i.contact_list_id == campaign.contact_list_id,
+                )
+                .order_by(i.id)
+                .limit(cap + 1)
+            )
+        )
+    truncated = len(shipping) > cap or len(contacts) > cap
+    return DetailRows(shipping[:cap], contacts[:cap], truncated)
 
 
 def list_shipping(

@@ -2,6 +2,8 @@
 
 Visibility: everyone in the company sees the company-wide ones; a personal one is seen only
 by its owner and the company's admins. Company-wide ones are created and changed by admins.
+An attachment (`set_media`/`clear_media`) follows the same rules; its file lives under the
+company's media root and goes when the attachment, the reply or its owner goes.
 """
 
 from __future__ import annotations
@@ -10,13 +12,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from whaticket.db import after_commit
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import QuickMessage, User
 from whaticket.realtime import rooms
 from whaticket.realtime.emit import emit
-from whaticket.schemas.quick_messages import QuickMessageSchema
+from whaticket.schemas.quick_messages import EMPTY_MESSAGE, QuickMessageSchema
+from whaticket.services import media
+from whaticket.services import users as user_service
 from whaticket.utils.pagination import paginate, search_filter
+
+#: Where attachments go under the company's media root.
+MEDIA_SUBDIR = "quick-messages"
 
 
 def _viewer_id(actor: User, user_id: int | None) -> int:
@@ -104,6 +112,8 @@ def update_message(
     if data.get("shortcode") is not None:
         record.shortcode = data["shortcode"].strip()
     if data.get("message") is not None:
+        if not data["message"].strip() and not (record.media_path or data.get("media_path")):
+            raise AppError("ERR_VALIDATION", 400, {"message": [EMPTY_MESSAGE]})
         record.message = data["message"]
     db.session.flush()
     if old_owner != record.user_id:
@@ -117,10 +127,63 @@ def delete_message(company_id: int, message_id: int, *, actor: User) -> None:
     """Delete a reply (a personal one by its owner or an admin; company-wide by admins)."""
     record = get_message(company_id, message_id, actor)
     _check_can_change(record, actor)
-    owner = record.user_id
+    owner, path = record.user_id, record.media_path
     db.session.delete(record)
     db.session.flush()
+    _drop_file(company_id, path)
     _emit(company_id, owner, {"action": "delete", "id": message_id})
+
+
+def set_media(
+    company_id: int,
+    message_id: int,
+    data: bytes,
+    filename: str | None,
+    mimetype: str | None,
+    *,
+    actor: User,
+) -> QuickMessage:
+    """Attach a file (the media limits apply); a previous file goes once this commits."""
+    record = get_message(company_id, message_id, actor)
+    _check_can_change(record, actor)
+    media.replace(record, company_id, data, filename, mimetype, MEDIA_SUBDIR)
+    db.session.flush()
+    _emit(company_id, record.user_id, {"action": "update", "record": payload(record)})
+    return record
+
+
+def clear_media(company_id: int, message_id: int, *, actor: User) -> QuickMessage:
+    """Remove the attachment (its file goes once this commits); harmless without one."""
+    record = get_message(company_id, message_id, actor)
+    _check_can_change(record, actor)
+    path = record.media_path
+    record.media_path = record.media_name = None
+    db.session.flush()
+    _drop_file(company_id, path)
+    _emit(company_id, record.user_id, {"action": "update", "record": payload(record)})
+    return record
+
+
+def _drop_file(company_id: int, path: str | None) -> None:
+    """Delete a stored attachment after the commit (a rolled-back request keeps it)."""
+    if path:
+        after_commit(lambda: media.delete(company_id, path))
+
+
+def _on_user_delete(company_id: int, user: User) -> None:
+    """A deleted user's personal replies go with them (ON DELETE CASCADE): so do their files."""
+    paths = db.session.scalars(
+        sa.select(QuickMessage.media_path).where(
+            QuickMessage.company_id == company_id,
+            QuickMessage.user_id == user.id,
+            QuickMessage.media_path.is_not(None),
+        )
+    )
+    for path in paths:
+        _drop_file(company_id, path)
+
+
+user_service.BEFORE_DELETE_HOOKS.append(_on_user_delete)
 
 
 def event_names(company_id: int) -> tuple[str, str]:

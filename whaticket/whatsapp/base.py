@@ -69,6 +69,18 @@ class SessionState:
 
 
 @dataclass(frozen=True)
+class PhoneContact:
+    """One entry of the phone's address book, as a provider lists it."""
+
+    #: Digits of the number (of the group id when `is_group`).
+    number: str
+    #: The name saved on the phone or the contact's profile name; None when unknown.
+    name: str | None = None
+    is_group: bool = False
+    profile_pic_url: str | None = None
+
+
+@dataclass(frozen=True)
 class InboundMessage:
     """A normalised inbound (or phone-sent, `from_me`) message of any provider."""
 
@@ -240,6 +252,19 @@ class Gateway(ABC):
     @abstractmethod
     def check_number(self, conn: Whatsapp, number: str) -> str | None:
         """The canonical digits of `number` on WhatsApp, or None when it has no account."""
+
+    def list_contacts(self, conn: Whatsapp) -> list[PhoneContact]:
+        """The contacts the connected phone knows (groups flagged), for "import contacts".
+
+        Providers without an address book (the Cloud API has none) raise
+        NotImplementedError; `lists_contacts` tells without calling.
+        """
+        raise NotImplementedError
+
+    @classmethod
+    def lists_contacts(cls) -> bool:
+        """Whether this provider implements `list_contacts`."""
+        return cls.list_contacts is not Gateway.list_contacts
 
     @abstractmethod
     def parse_webhook(

@@ -18,6 +18,10 @@ What it does:
   `FAKE_GATEWAY_ACK_DELAY` seconds, as `apply_fake_ack` jobs that call
   `whaticket.services.messages_ack.apply_ack`.
 * `check_number`: 10 to 15 digits not starting with "000" are "on WhatsApp".
+* **Address book** (`list_contacts`, "import contacts"): the entries added with
+  `add_contacts` (or `POST /fake-gateway/<id>/contacts`), then everyone the connection
+  sent to (its outbox), each number once; groups come flagged. Kept like the outbox
+  (`...:contacts:` keys in Redis, else process memory).
 * Sessions: `start_session` answers CONNECTED (there is no QR code), `stop_session`
   DISCONNECTED. Inbound media is always inline, so `fetch_media` always fails.
 * `parse_webhook` takes the fake's own JSON: `{from, name, body, id?, fromMe?, isGroup?,
@@ -49,6 +53,7 @@ from whaticket.whatsapp.base import (
     GatewayEvent,
     InboundMessage,
     Media,
+    PhoneContact,
     SendResult,
     SessionNotConnectedError,
     SessionState,
@@ -72,8 +77,10 @@ STATUSES = ("sent", "delivered", "read", "failed")
 REJECTED_PREFIX = "000"
 
 _KEY_PREFIX = "whaticket:fake:outbox:"
+_CONTACTS_PREFIX = "whaticket:fake:contacts:"
 _memory: dict[str, list[dict[str, Any]]] = {}
 _refs: dict[str, dict[str, str]] = {}
+_books: dict[str, dict[str, str]] = {}
 _lock = threading.Lock()
 
 
@@ -148,6 +155,57 @@ def clear_outbox(whatsapp_id: int) -> None:
     with _lock:
         _memory.pop(key, None)
         _refs.pop(key + ":refs", None)
+
+
+# -- address book --------------------------------------------------------------
+
+
+def _book_key(whatsapp_id: int) -> str:
+    """The address-book key of a connection (same namespacing as the outbox)."""
+    return outbox_key(whatsapp_id).replace(_KEY_PREFIX, _CONTACTS_PREFIX, 1)
+
+
+def add_contacts(whatsapp_id: int, entries: list[dict[str, Any]]) -> int:
+    """Save `{number, name?, isGroup?}` entries in the connection's address book (a number
+    saved again is updated); returns how many were saved."""
+    saved: dict[str, str] = {}
+    for entry in entries:
+        number = digits(entry.get("number"))
+        if number:
+            value = {"name": entry.get("name") or None, "isGroup": bool(entry.get("isGroup"))}
+            saved[number] = json.dumps(value)
+    if not saved:
+        return 0
+    key = _book_key(whatsapp_id)
+    redis = app_redis()
+    if redis is not None:
+        redis.hset(key, mapping=saved)
+        return len(saved)
+    with _lock:
+        _books.setdefault(key, {}).update(saved)
+    return len(saved)
+
+
+def read_contacts(whatsapp_id: int) -> dict[str, dict[str, Any]]:
+    """The connection's address book: number → {name, isGroup}."""
+    key = _book_key(whatsapp_id)
+    redis = app_redis()
+    if redis is not None:
+        raw = redis.hgetall(key)
+        return {(k.decode() if isinstance(k, bytes) else k): json.loads(v) for k, v in raw.items()}
+    with _lock:
+        return {k: json.loads(v) for k, v in _books.get(key, {}).items()}
+
+
+def clear_contacts(whatsapp_id: int) -> None:
+    """Forget a connection's address book."""
+    key = _book_key(whatsapp_id)
+    redis = app_redis()
+    if redis is not None:
+        redis.delete(key)
+        return
+    with _lock:
+        _books.pop(key, None)
 
 
 # -- events --------------------------------------------------------------------
@@ -424,6 +482,20 @@ class FakeGateway(Gateway):
         if 10 <= len(value) <= 15 and not value.startswith(REJECTED_PREFIX):
             return value
         return None
+
+    def list_contacts(self, conn: Whatsapp) -> list[PhoneContact]:
+        """The address book, then the outbox's recipients, each number once (see module doc)."""
+        self._check(conn)
+        found: dict[str, PhoneContact] = {}
+        for number, entry in read_contacts(conn.id).items():
+            found[number] = PhoneContact(
+                number, name=entry.get("name") or None, is_group=bool(entry.get("isGroup"))
+            )
+        for sent in read_outbox(conn.id):
+            number = digits(sent.get("to"))
+            if number and number not in found and sent.get("type") not in ("read", "delete"):
+                found[number] = PhoneContact(number, is_group=bool(sent.get("isGroup")))
+        return list(found.values())
 
     def parse_webhook(
         self, conn: Whatsapp, payload: dict[str, Any], headers: dict[str, str]
