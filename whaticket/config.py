@@ -81,9 +81,14 @@ class Config:
 
     API_PREFIX = _prefix(os.environ.get("API_PREFIX"))
     FRONTEND_URL = os.environ.get("FRONTEND_URL", "http://localhost:3000")
-    BACKEND_URL = os.environ.get("BACKEND_URL", "http://localhost:8080")
+    #: The public URL of this backend for absolute links (media, webhooks). Unset: the
+    #: host each request came to, or HOST:PORT outside a request (utils/urls.py).
+    BACKEND_URL = os.environ.get("BACKEND_URL") or None
     HOST = os.environ.get("HOST", "127.0.0.1")
     PORT = _int("PORT", 8080)
+    #: Access log of `python wsgi.py` on eventlet (werkzeug always logs); the paths of
+    #: the reference's password-reset requests are redacted (utils/logredact.py).
+    ACCESS_LOG = _bool("ACCESS_LOG", False)
 
     # Auth: 15-minute access JWT, 7-day refresh JWT in the httpOnly `jrt` cookie.
     JWT_SECRET_KEY = os.environ.get("JWT_SECRET", DEFAULT_JWT_SECRET)
@@ -164,8 +169,10 @@ class Config:
     PASSWORD_RESET_MAX_PER_IP = _int("PASSWORD_RESET_MAX_PER_IP", 10)
     PASSWORD_RESET_MAX_PER_EMAIL = _int("PASSWORD_RESET_MAX_PER_EMAIL", 3)
     PASSWORD_RESET_WINDOW_SECONDS = _int("PASSWORD_RESET_WINDOW_SECONDS", 3600)
-    #: Minutes a mailed reset token stays valid.
+    #: Minutes a mailed reset token (and its code) stays valid.
     PASSWORD_RESET_TOKEN_MINUTES = _int("PASSWORD_RESET_TOKEN_MINUTES", 60)
+    #: Wrong tries after which a mailed reset code stops working.
+    PASSWORD_RESET_CODE_MAX_ATTEMPTS = _int("PASSWORD_RESET_CODE_MAX_ATTEMPTS", 5)
 
     # flask-smorest / OpenAPI
     API_TITLE = "whaticket"
@@ -207,6 +214,8 @@ class Config:
     CAMPAIGN_CLAIM_STALE = _int("CAMPAIGN_CLAIM_STALE", 300)
     #: Seconds a running campaign may go without a dispatcher before the watchdog acts.
     CAMPAIGN_STALL = _int("CAMPAIGN_STALL", 120)
+    #: Most shipping rows (and list contacts) `GET /campaigns/<id>` embeds for the report page.
+    CAMPAIGN_DETAIL_ROWS_MAX = _int("CAMPAIGN_DETAIL_ROWS_MAX", 50000)
     #: RQ queue-name prefix (several apps may share one Redis).
     RQ_QUEUE_PREFIX = os.environ.get("RQ_QUEUE_PREFIX", "whaticket")
 

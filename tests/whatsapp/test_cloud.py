@@ -389,7 +389,9 @@ def test_parse_location_contacts_interactive_button(gw, conn):
         conn,
         {"type": "location", "location": {"latitude": -23.5, "longitude": -46.6, "name": "SP"}},
     )
-    assert loc.body.startswith("-23.5,-46.6\nSP\n") and "maps.google.com" in loc.body
+    picture, link, description = loc.body.split("|")
+    assert loc.media_type == "locationMessage" and description == "SP"
+    assert picture.startswith("data:image/png;base64,") and "-23.5%2C-46.6" in link
     card = _one(
         gw,
         conn,

@@ -571,14 +571,24 @@ def test_parse_document_with_caption_wrapper(conn, gw):
 def test_parse_location_contacts_buttons_lists(conn, gw):
     loc = {"locationMessage": {"degreesLatitude": -23.5, "degreesLongitude": -46.6, "name": "Loja"}}
     (msg,) = parse(gw, conn, upsert(KEY, loc, "locationMessage"))
-    assert (
-        msg.media_type == "locationMessage" and "-23.5%2C-46.6" in msg.body and "Loja" in msg.body
-    )
-    vcard = "BEGIN:VCARD\nFN:Ana\nEND:VCARD"
+    assert msg.media_type == "locationMessage"
+    picture, link, description = msg.body.split("|")
+    assert picture.startswith("data:image/png;base64,") and "-23.5%2C-46.6" in link
+    assert description == "Loja"
+    vcard = "BEGIN:VCARD\nFN:Ana\nTEL;waid=5511999990000:+55 11 99999-0000\nEND:VCARD"
     (msg,) = parse(gw, conn, upsert(KEY, {"contactMessage": {"vcard": vcard}}, "contactMessage"))
-    assert msg.body == vcard and msg.media_type == "contactMessage"
-    many = {"contactsArrayMessage": {"contacts": [{"vcard": "V1"}, {"vcard": "V2"}]}}
-    assert parse(gw, conn, upsert(KEY, many, "contactsArrayMessage"))[0].body == "V1\nV2"
+    assert msg.media_type == "contactMessage"
+    assert msg.body == "BEGIN:VCARD\nTEL;waid=5511999990000:+55 11 99999-0000\nFN:Ana\nEND:VCARD"
+    bob = "BEGIN:VCARD\nFN:Bob\nTEL:+1 555 0100\nEND:VCARD"
+    many = {"contactsArrayMessage": {"contacts": [{"vcard": vcard}, {"vcard": bob}]}}
+    (msg,) = parse(gw, conn, upsert(KEY, many, "contactsArrayMessage"))
+    assert msg.media_type == "contactMessage" and msg.body.endswith(
+        "TEL:+1 555 0100\nfn:Bob\nEND:VCARD"
+    )
+    # A card the chat view could not parse (no "+" number) is kept as text.
+    bare = {"contactMessage": {"vcard": "BEGIN:VCARD\nFN:Ana\nTEL:011 9999-0000\nEND:VCARD"}}
+    (msg,) = parse(gw, conn, upsert(KEY, bare, "contactMessage"))
+    assert (msg.body, msg.media_type) == ("📇 Ana: 011 9999-0000", "chat")
     button = {"buttonsResponseMessage": {"selectedButtonId": "b1", "selectedDisplayText": "Sim"}}
     assert parse(gw, conn, upsert(KEY, button, "buttonsResponseMessage"))[0].body == "Sim"
     lst = {"listResponseMessage": {"title": "Opção 2", "singleSelectReply": {"selectedRowId": "2"}}}
@@ -715,3 +725,42 @@ def test_parse_call_and_send_message_and_unknown(conn, gw):
     }
     assert parse(gw, conn, sent) == [AckUpdate(provider_id="BAE5X", ack=ACK_SENT)]
     assert parse(gw, conn, {"event": "presence.update", "data": {}}) == []
+
+
+# -- contacts (findContacts) -----------------------------------------------------------
+
+
+def test_list_contacts(conn, gw, evolution_stub, open_instance):
+    assert gw.lists_contacts()
+    stub = evolution_stub
+    stub.add_contact("inst1", "5531982968010@s.whatsapp.net", "Maria", "https://pps.example/m.jpg")
+    # Evolution names an unnamed address-book entry with its own number.
+    stub.add_contact("inst1", "5511988887777@s.whatsapp.net", "5511988887777")
+    stub.add_contact("inst1", "120363025246125888@g.us", "Equipe")
+    stub.add_contact("inst1", "5511977776666@s.whatsapp.net")  # a bare group member
+    stub.add_contact("inst1", "13718@lid", "Rodrigo")  # no phone number
+    stub.add_contact("inst1", "status@broadcast", "status")
+    stub.add_contact("other", "5511966665555@s.whatsapp.net", "Not ours")
+    listed = gw.list_contacts(conn)
+    assert [(c.number, c.name, c.is_group, c.profile_pic_url) for c in listed] == [
+        ("5531982968010", "Maria", False, "https://pps.example/m.jpg"),
+        ("5511988887777", None, False, None),
+        ("120363025246125888", "Equipe", True, None),
+    ]
+    (call,) = stub.calls("/chat/findContacts/")
+    assert call.method == "POST" and call.path == "/chat/findContacts/inst1"
+    assert call.json == {"where": {}} and call.headers["apikey"] == API_KEY
+
+
+def test_list_contacts_errors_are_typed(conn, gw, evolution_stub, open_instance):
+    evolution_stub.fail_next(500)
+    with pytest.raises(GatewayError) as err:
+        gw.list_contacts(conn)
+    assert err.value.retryable
+    evolution_stub.fail_next(400, CONNECTION_CLOSED)
+    with pytest.raises(SessionNotConnectedError):
+        gw.list_contacts(conn)
+    del evolution_stub.instances["inst1"]
+    with pytest.raises(GatewayError) as err:
+        gw.list_contacts(conn)
+    assert err.value.code == "ERR_EVOLUTION_NOT_FOUND" and not err.value.retryable

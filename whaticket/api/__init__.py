@@ -72,6 +72,7 @@ BLUEPRINTS = [
     tickets.blp,
     ticket.blp,
     messages.blp,
+    messages.count_blp,
     public.blp,
     whatsapp_sessions.blp,
     webhooks_cloud.blp,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import Response, current_app, jsonify, request
 
 from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
@@ -18,6 +18,7 @@ from whaticket.schemas.contact_lists import (
     ContactListListArgsSchema,
     ContactListPageArgsSchema,
     ContactListPageSchema,
+    ContactListRecordSchema,
     ContactListSchema,
     ContactListUpdateSchema,
 )
@@ -70,12 +71,14 @@ def list_all(args: dict) -> list[ContactList]:
 @blp.post("")
 @auth_required
 @blp.arguments(ContactListCreateSchema)
-@blp.response(200, ContactListSchema)
-def create_list(data: dict) -> ContactList:
-    """Create an empty list (any user of the company, as in the SaaS)."""
+@blp.response(200, ContactListRecordSchema)
+def create_list(data: dict) -> Response:
+    """Create an empty list (any user of the company, as in the SaaS); answers the record
+    its create event carries."""
     record = list_service.create_list(current_company_id(), data)
+    body = list_service.list_payload(record)
     dbmod.commit()
-    return record
+    return jsonify(body)
 
 
 @blp.get("/<int:list_id>")
@@ -89,12 +92,13 @@ def show_list(list_id: int) -> ContactList:
 @blp.put("/<int:list_id>")
 @auth_required
 @blp.arguments(ContactListUpdateSchema)
-@blp.response(200, ContactListSchema)
-def update_list(data: dict, list_id: int) -> ContactList:
-    """Rename a list."""
+@blp.response(200, ContactListRecordSchema)
+def update_list(data: dict, list_id: int) -> Response:
+    """Rename a list; answers the record (with its counts) its update event carries."""
     record = list_service.update_list(current_company_id(), list_id, data)
+    body = list_service.list_payload(record)
     dbmod.commit()
-    return record
+    return jsonify(body)
 
 
 @blp.delete("/<int:list_id>")

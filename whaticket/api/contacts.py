@@ -1,10 +1,11 @@
-"""Contacts endpoints: list, picker list, show, create, update, delete, CSV/XLSX upload."""
+"""Contacts endpoints: list, picker list, show, create, update, delete, CSV/XLSX upload, and
+the import of the phone's address book."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import Response, current_app, jsonify, request
 
 from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
@@ -24,6 +25,7 @@ from whaticket.schemas.contacts import (
 )
 from whaticket.security import admin_required, auth_required, current_company_id
 from whaticket.services import contacts as contact_service
+from whaticket.services import phone_contacts
 
 blp = Blueprint("contacts", __name__, url_prefix="/contacts", description="Contacts")
 
@@ -73,15 +75,46 @@ def show_contact(contact_id: int) -> Contact:
     return contact_service.get_contact(current_company_id(), contact_id)
 
 
+#: The body the chat's contact-card bubble sends (src/components/VCardPreview/index.js):
+#: exactly these keys, an empty e-mail and the card's number reduced to digits.
+_CARD_LOOKUP_KEYS = frozenset({"name", "number", "email"})
+
+
+def _is_card_lookup(raw: Any) -> bool:
+    """True for the contact-card bubble's lookup-or-create body (see create_contact)."""
+    return (
+        isinstance(raw, dict)
+        and set(raw) == _CARD_LOOKUP_KEYS
+        and raw.get("email") == ""
+        and isinstance(raw.get("number"), str)
+        and raw["number"].isdigit()
+    )
+
+
 @blp.post("")
 @auth_required
 @blp.arguments(ContactCreateSchema)
 @blp.response(200, ContactSchema)
-def create_contact(data: dict) -> Contact:
-    """Create a contact (any user of the company, as in the SaaS)."""
-    contact = contact_service.create_contact(current_company_id(), data)
+def create_contact(data: dict) -> Contact | Response:
+    """Create a contact (any user of the company, as in the SaaS).
+
+    A known number is 409 ERR_DUPLICATED_CONTACT, except for the contact-card bubble's
+    body ({name, number: digits, email: ""} and nothing else), which answers 200 with the
+    existing contact, `alreadyExists: true` and `existingContact`: the bubble posts on
+    every render and reads those keys to offer "Conversar" with the right contact.
+    """
+    company_id = current_company_id()
+    if not _is_card_lookup(request.get_json(silent=True)):
+        contact = contact_service.create_contact(company_id, data)
+        dbmod.commit()
+        return contact
+    contact, existed = contact_service.create_or_existing(company_id, data)
+    row = ContactSchema().dump(contact)
+    body = {**row, "alreadyExists": existed}
+    if existed:
+        body["existingContact"] = row
     dbmod.commit()
-    return contact
+    return jsonify(body)
 
 
 @blp.put("/<int:contact_id>")
@@ -123,3 +156,24 @@ def upload_contacts() -> dict[str, Any]:
     result = contact_service.import_contacts(current_company_id(), upload.filename, upload.stream)
     dbmod.commit()
     return result
+
+
+@blp.post("/import")
+@auth_required
+@blp.response(200, OkSchema)
+def import_phone_contacts() -> dict[str, str]:
+    """Import the phone's address book through the company's default connection.
+
+    400 ERR_NO_DEF_WAPP_FOUND without a default connection, ERR_IMPORT_NOT_SUPPORTED when
+    its provider has no address book (Cloud API), ERR_WAPP_NOT_INITIALIZED when it is not
+    connected; 502/503 ERR_IMPORT_CONTACTS_FAILED when the provider fails.
+    """
+    company_id = current_company_id()
+    conn = phone_contacts.source(company_id)
+    with phone_contacts.rows_kept_loaded():
+        # No provider call inside an open transaction: end the read one first.
+        dbmod.commit()
+        entries = phone_contacts.fetch(conn)
+    phone_contacts.apply(company_id, conn.id, entries)
+    dbmod.commit()
+    return {"message": "contacts imported"}

@@ -9,6 +9,8 @@ from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
 from whaticket.errors import AppError
 from whaticket.schemas.messages import (
+    MessageCountArgsSchema,
+    MessageCountSchema,
     MessageListArgsSchema,
     MessagePageSchema,
     MessageSchema,
@@ -19,6 +21,10 @@ from whaticket.security import auth_required, current_company_id
 from whaticket.services import messages as message_service
 
 blp = Blueprint("messages", __name__, url_prefix="/messages", description="Messages")
+#: `/messages-allMe` is not under `/messages/`, so it needs a blueprint of its own.
+count_blp = Blueprint(
+    "messages_count", __name__, url_prefix="/messages-allMe", description="Message counts"
+)
 
 
 @blp.get("/<int:ticket_id>")
@@ -138,3 +144,17 @@ def send_template(data: dict, ticket_id: int):
     body = MessageSchema().dump(message)
     dbmod.commit()
     return jsonify(body)
+
+
+@count_blp.get("")
+@auth_required
+@count_blp.arguments(MessageCountArgsSchema, location="query")
+@count_blp.response(200, MessageCountSchema)
+def count_messages(args: dict) -> dict:
+    """How many of the company's messages (sent by default, `fromMe=false`: received) were
+    created on the local days dateStart..dateEnd (each defaults to the other, then today)."""
+    company_id = current_company_id()
+    last = args["date_end"] or args["date_start"] or message_service.local_today(company_id)
+    first = args["date_start"] or last
+    count = message_service.count_messages(company_id, args["from_me"], first, last)
+    return {"count": [{"count": count}]}

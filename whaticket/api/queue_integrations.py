@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from flask import Response, jsonify
 from flask_jwt_extended import current_user
 
@@ -11,6 +13,7 @@ from whaticket.models import QueueIntegration
 from whaticket.schemas.base import OkSchema
 from whaticket.schemas.queue_integrations import (
     AdminQueueIntegrationSchema,
+    DialogflowTestSchema,
     QueueIntegrationCreateSchema,
     QueueIntegrationPageArgsSchema,
     QueueIntegrationPageSchema,
@@ -62,6 +65,18 @@ def list_integrations(args: dict) -> Response:
     return jsonify(
         {"queueIntegrations": _schema(many=True).dump(rows), "count": count, "hasMore": has_more}
     )
+
+
+@blp.post("/testSession")
+@admin_required
+@blp.arguments(DialogflowTestSchema)
+def test_session(data: dict) -> NoReturn:
+    """The modal's "Testar Bot" of a Dialogflow integration (admins): always a 400 saying why.
+
+    Dialogflow is stored, not run, so the answer is ERR_DIALOGFLOW_NOT_SUPPORTED for good
+    settings (ERR_INVALID_DIALOGFLOW_CREDENTIALS / ERR_VALIDATION for bad ones).
+    """
+    integration_service.test_dialogflow_session(current_company_id(), data)
 
 
 @blp.get("/<int:integration_id>")

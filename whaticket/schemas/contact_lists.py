@@ -19,6 +19,14 @@ class ContactListSchema(BaseSchema):
     updated_at = Timestamp()
 
 
+class ContactListRecordSchema(ContactListSchema):
+    """A list as `company-{cid}-ContactList` create/update events carry it: the page's row
+    (item and valid-item counts included) plus the company."""
+
+    contacts_count = fields.Integer()
+    valid_count = fields.Integer()
+
+
 class ContactListRowSchema(BaseSchema):
     """A row of `GET /contact-lists`: the list, its item count and how many are valid."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from whaticket.schemas.base import BaseSchema
 from whaticket.schemas.fields import Timestamp
@@ -20,14 +20,29 @@ class MessageContactSchema(BaseSchema):
     profile_pic_url = fields.String(allow_none=True)
 
 
+def media_url(message: Any) -> str | None:
+    """The signed public URL of a message's stored file, None when it has none."""
+    if not message.media_path:
+        return None
+    from whaticket.services.media import public_url
+
+    return public_url(message.company_id, message.media_path)
+
+
 class QuotedMessageSchema(BaseSchema):
-    """The message a reply quotes."""
+    """The message a reply quotes (the chat shows its picture, player or download link)."""
 
     id = fields.Integer()
     body = fields.String()
     from_me = fields.Boolean()
     media_type = fields.String()
+    media_url = fields.Method("_media_url")
+    media_name = fields.String(allow_none=True)
+    is_deleted = fields.Boolean()
     contact = fields.Nested(MessageContactSchema, allow_none=True)
+
+    def _media_url(self, message: Any) -> str | None:
+        return media_url(message)
 
 
 class MessageSchema(BaseSchema):
@@ -61,11 +76,7 @@ class MessageSchema(BaseSchema):
     updated_at = Timestamp()
 
     def _media_url(self, message: Any) -> str | None:
-        if not message.media_path:
-            return None
-        from whaticket.services.media import public_url
-
-        return public_url(message.company_id, message.media_path)
+        return media_url(message)
 
 
 class MessagePageSchema(BaseSchema):
@@ -102,3 +113,29 @@ class MessageListArgsSchema(BaseSchema):
     """`GET /messages/<ticketId>?pageNumber=`."""
 
     page_number = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+
+
+class MessageCountArgsSchema(BaseSchema):
+    """`GET /messages-allMe`: fromMe (default true) and local days dateStart..dateEnd."""
+
+    from_me = fields.Boolean(load_default=True)
+    date_start = fields.Date(load_default=None)
+    date_end = fields.Date(load_default=None)
+
+    @validates_schema
+    def _order(self, data: dict[str, Any], **_kw: Any) -> None:
+        start, end = data.get("date_start"), data.get("date_end")
+        if start is not None and end is not None and end < start:
+            raise ValidationError({"dateEnd": ["Must not be before dateStart."]})
+
+
+class MessageCountRowSchema(BaseSchema):
+    """One row of the count (the SaaS hook reads `count[0].count`)."""
+
+    count = fields.Integer()
+
+
+class MessageCountSchema(BaseSchema):
+    """`GET /messages-allMe`: {count: [{count: N}]}."""
+
+    count = fields.List(fields.Nested(MessageCountRowSchema))

@@ -129,3 +129,11 @@ class QueueIntegrationUpdateSchema(_QueueIntegrationWriteSchema):
 
     type = fields.String(validate=validate.OneOf(INTEGRATION_TYPES))
     name = _Name()
+
+
+class DialogflowTestSchema(BaseSchema):
+    """`POST /queueIntegration/testSession` ("Testar Bot"): the Dialogflow fields of the form."""
+
+    project_name = StrippedText(255)
+    json_content = fields.String(allow_none=True, validate=validate.Length(max=TEXT_MAX))
+    language = StrippedText(20)

@@ -110,6 +110,22 @@ class UserSchema(BaseSchema):
     updated_at = Timestamp()
 
 
+class UserEventCompanySchema(CompanyRefSchema):
+    """The company in `company-{cid}-user` events: what login's `user.company` carries
+    (less the per-session settings), since the SPA replaces its logged-in user with the
+    event's and the header reads `company.dueDate` ("Ativo até")."""
+
+    status = fields.Boolean()
+    due_date = Timestamp(allow_none=True)
+    plan_id = fields.Integer(allow_none=True)
+
+
+class UserEventSchema(UserSchema):
+    """A user as `company-{cid}-user` events carry it (queues keep their UserQueue)."""
+
+    company = fields.Nested(UserEventCompanySchema)
+
+
 class UserListItemSchema(BaseSchema):
     """A row of `GET /users/list`."""
 

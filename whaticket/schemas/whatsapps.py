@@ -13,7 +13,32 @@ from whaticket.whatsapp.fake import STATUSES
 from whaticket.whatsapp.registry import provider_names
 
 _text = {"allow_none": True, "validate": validate.Length(max=10000)}
-_minutes = {"allow_none": True, "validate": validate.Range(min=0, max=10_000_000)}
+#: Largest minute/hour/round count a connection setting accepts.
+COUNTER_MAX = 10_000_000
+
+
+class Counter(fields.Integer):
+    """A whole-number setting of the connection modal (0 to COUNTER_MAX); "" or null means
+    its default.
+
+    The modal's number inputs send "" once cleared (e.g. "Transferir após x (minutos)"),
+    which means "not set": the service stores the field's default (0 = off, 3 bot rounds).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_none", True)
+        super().__init__(strict=False, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        result = super()._deserialize(value, attr, data, **kwargs)
+        if not 0 <= result <= COUNTER_MAX:
+            raise ValidationError(f"Must be between 0 and {COUNTER_MAX}.")
+        return result
+
 
 #: providerConfig keys whose values are secrets: only their last 4 characters leave the API.
 SECRET_FIELDS = ("accessToken", "appSecret", "verifyToken", "apiKey", "webhookSecret")
@@ -119,13 +144,14 @@ class WhatsappCreateSchema(BaseSchema):
     rating_message = fields.String(**_text)
     out_of_hours_message = fields.String(**_text)
     expires_inactive_message = fields.String(**_text)
-    transfer_queue_id = fields.Integer(allow_none=True)
+    # The modal's queue picker sends "" (or null) for "no queue".
+    transfer_queue_id = NullableId()
     integration_id = NullableId()
     prompt_id = NullableId()
-    time_to_transfer = fields.Integer(**_minutes)
-    max_use_bot_queues = fields.Integer(**_minutes)
-    time_use_bot_queues = fields.Integer(**_minutes)
-    expires_ticket = fields.Integer(**_minutes)
+    time_to_transfer = Counter()
+    max_use_bot_queues = Counter()
+    time_use_bot_queues = Counter()
+    expires_ticket = Counter()
     queue_ids = fields.List(fields.Integer(), allow_none=True)
     token = fields.String(allow_none=True, validate=validate.Length(max=100))
 
@@ -213,3 +239,19 @@ class FakeAckSchema(BaseSchema):
 
     id = fields.String()
     ack = fields.Integer()
+
+
+class FakeContactSchema(BaseSchema):
+    """One entry of the fake phone's address book: a number (or group id) and a name."""
+
+    number = fields.String(required=True, validate=validate.Regexp(r"^\+?[0-9][0-9 ()+.-]{4,40}$"))
+    name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=255))
+    is_group = fields.Boolean(load_default=False)
+
+
+class FakeContactsSchema(BaseSchema):
+    """`POST /fake-gateway/<id>/contacts`: entries to save in the fake phone's address book."""
+
+    contacts = fields.List(
+        fields.Nested(FakeContactSchema), required=True, validate=validate.Length(min=1, max=5000)
+    )

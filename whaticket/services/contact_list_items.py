@@ -102,6 +102,9 @@ def create_item(company_id: int, data: dict[str, Any]) -> tuple[ContactListItem,
     if created or item.is_whatsapp_valid is None:
         list_service.check_items(company_id, [item])
     list_service.emit_item(company_id, "create" if created else "update", item)
+    if created:
+        db.session.flush()  # counted by the list's update event
+        list_service.emit_list_update(company_id, record.id)
     return item, created
 
 
@@ -136,6 +139,8 @@ def update_item(company_id: int, item_id: int, data: dict[str, Any]) -> ContactL
 def delete_item(company_id: int, item_id: int) -> None:
     """Delete an item; emits `company-{cid}-ContactListItem` delete {id}."""
     item = get_item(company_id, item_id)
+    list_id = item.contact_list_id
     db.session.delete(item)
     db.session.flush()
     emit_to_company(company_id, "ContactListItem", {"action": "delete", "id": item_id})
+    list_service.emit_list_update(company_id, list_id)

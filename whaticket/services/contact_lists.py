@@ -57,10 +57,31 @@ def _valid_email(email: str) -> bool:
 
 
 def list_payload(record: ContactList) -> dict[str, Any]:
-    """The list as `company-{cid}-ContactList` events carry it."""
-    from whaticket.schemas.contact_lists import ContactListSchema
+    """The list as `company-{cid}-ContactList` events carry it: the row the Contact Lists
+    page shows, counts included (it replaces its row with the event's record)."""
+    from whaticket.schemas.contact_lists import ContactListRecordSchema
 
-    return ContactListSchema().dump(record)
+    items, valid = _counts([record.id]).get(record.id, (0, 0))
+    return ContactListRecordSchema().dump(
+        {
+            "id": record.id,
+            "name": record.name,
+            "company_id": record.company_id,
+            "contacts_count": items,
+            "valid_count": valid,
+            "created_at": record.created_at,
+            "updated_at": record.updated_at,
+        }
+    )
+
+
+def emit_list_update(company_id: int, list_id: int) -> None:
+    """`company-{cid}-ContactList` update with the list's new counts, after commit."""
+    record = db.session.get(ContactList, list_id)
+    if record is not None:
+        emit_to_company(
+            company_id, "ContactList", {"action": "update", "record": list_payload(record)}
+        )
 
 
 def item_payload(item: ContactListItem) -> dict[str, Any]:
@@ -81,6 +102,8 @@ def _emit_reload(company_id: int, list_id: int, items: Iterable[ContactListItem]
     emit_to_company(
         company_id, f"ContactListItem-{list_id}", {"action": "reload", "records": records}
     )
+    # The Contact Lists page shows each list's count: an import changes it.
+    emit_list_update(company_id, list_id)
 
 
 # -- WhatsApp check ---------------------------------------------------------------

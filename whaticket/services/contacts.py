@@ -160,6 +160,29 @@ def create_contact(company_id: int, data: dict[str, Any]) -> Contact:
     return contact
 
 
+def create_or_existing(company_id: int, data: dict[str, Any]) -> tuple[Contact, bool]:
+    """(contact, existed): the company's contact with this number, else a new one.
+
+    For the chat's contact-card bubble, which asks for the contact of a shared card every
+    time it renders. Only the caller's company is searched: a number known to another
+    company creates a contact here, as any new number does.
+    """
+    number = canonical_number(data["number"])
+    existing = _by_number(company_id, number)
+    if existing is not None:
+        return existing, True
+    try:
+        return create_contact(company_id, data), False
+    except AppError as exc:
+        if exc.code != "ERR_DUPLICATED_CONTACT":
+            raise
+        # Lost an insert race with a concurrent request: answer the winner's row.
+        existing = _by_number(company_id, number, lock=True)
+        if existing is None:
+            raise
+        return existing, True
+
+
 def _sync_extra_info(contact: Contact, entries: list[dict[str, Any]]) -> None:
     """Upsert custom fields by id, else by name; fields missing from `entries` are deleted."""
     existing = list(contact.extra_info)

@@ -19,6 +19,7 @@ from whaticket.services import messages as message_service
 from whaticket.services import settings as settings_service
 from whaticket.services import ticket_events as events
 from whaticket.services import tickets as ticket_service
+from whaticket.whatsapp import formats
 from whaticket.whatsapp.base import InboundMessage
 
 
@@ -70,7 +71,10 @@ def handle_inbound(
         )
         # The loaded value plus one is what the events show; the row itself is exact.
         set_committed_value(ticket, "unread_messages", (ticket.unread_messages or 0) + 1)
-    ticket.last_message = message.body or message.media_name or ""
+    # A location's body carries its picture: lists and kanban cards get its words instead.
+    ticket.last_message = formats.preview(message.body, message.media_type) or (
+        message.media_name or ""
+    )
     ticket.from_me = event.from_me
     db.session.flush()
 

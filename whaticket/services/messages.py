@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import selectinload
 
 from whaticket.db import savepoint, utcnow
 from whaticket.errors import AppError
@@ -56,6 +58,8 @@ def list_messages(company_id: int, ticket_id: int, page_number: int, actor: User
     rows = list(
         db.session.scalars(
             stmt.order_by(Message.created_at.desc(), Message.id.desc())
+            # The quoted messages of the page in one query, not one per reply.
+            .options(selectinload(Message.quoted_msg))
             .limit(PAGE_SIZE)
             .offset(offset)
         )
@@ -63,6 +67,28 @@ def list_messages(company_id: int, ticket_id: int, page_number: int, actor: User
     rows.reverse()
     ticket_service.mark_read(ticket)
     return MessagePage(rows, count, count > offset + len(rows), ticket)
+
+
+def count_messages(company_id: int, from_me: bool, first_day: date, last_day: date) -> int:
+    """The company's messages with `from_me` created on the local days first..last."""
+    from whaticket.services.dashboard import company_zone, day_start
+
+    zone = company_zone(company_id)
+    start, end = day_start(first_day, zone), day_start(last_day + timedelta(days=1), zone)
+    stmt = sa.select(sa.func.count(Message.id)).where(
+        Message.company_id == company_id,
+        Message.from_me == from_me,
+        Message.created_at >= start,
+        Message.created_at < end,
+    )
+    return int(db.session.scalar(stmt) or 0)
+
+
+def local_today(company_id: int) -> date:
+    """Today's date on the company's clock."""
+    from whaticket.services.dashboard import company_zone
+
+    return utcnow().astimezone(company_zone(company_id)).date()
 
 
 def _recipient(ticket: Ticket) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import re
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 
@@ -84,6 +86,50 @@ def _check_rules(values: dict[str, Any]) -> None:
         problems["typebotSlug"] = ["Missing data for required field."]
     if problems:
         raise AppError("ERR_VALIDATION", 400, problems)
+
+
+#: A Dialogflow language tag: "pt-BR", "en", "zh-HK".
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+#: What a Google service-account key file holds (the fields a client signs in with).
+_KEY_FIELDS = ("project_id", "private_key", "client_email")
+
+
+def _service_account(text: str | None) -> dict[str, Any] | None:
+    """The service-account key in `text`, None when it is not one."""
+    try:
+        key = json.loads(text or "")
+    except ValueError:
+        return None
+    if not isinstance(key, dict) or key.get("type") != "service_account":
+        return None
+    if not all(isinstance(key.get(f), str) and key[f].strip() for f in _KEY_FIELDS):
+        return None
+    private_key = key["private_key"]
+    if "-----BEGIN PRIVATE KEY-----" not in private_key or "-----END" not in private_key:
+        return None
+    return key if "@" in key["client_email"] else None
+
+
+def test_dialogflow_session(company_id: int, data: dict[str, Any]) -> NoReturn:
+    """The modal's "Testar Bot": check the Dialogflow settings, then say it cannot run.
+
+    Dialogflow integrations are stored (and shown) but no agent is ever called here, so a
+    test can only check the form: 400 ERR_VALIDATION for a missing project or a bad
+    language, 400 ERR_INVALID_DIALOGFLOW_CREDENTIALS when the JSON is not a service-account
+    key, and otherwise 400 ERR_DIALOGFLOW_NOT_SUPPORTED, never a pretend success.
+    `company_id` scopes nothing yet: no row is read.
+    """
+    problems: dict[str, list[str]] = {}
+    if not data.get("project_name"):
+        problems["projectName"] = ["Missing data for required field."]
+    language = data.get("language") or ""
+    if not _LANGUAGE.match(language):
+        problems["language"] = ["Not a language code (e.g. pt-BR)."]
+    if problems:
+        raise AppError("ERR_VALIDATION", 400, problems)
+    if _service_account(data.get("json_content")) is None:
+        raise AppError("ERR_INVALID_DIALOGFLOW_CREDENTIALS", 400)
+    raise AppError("ERR_DIALOGFLOW_NOT_SUPPORTED", 400)
 
 
 def _check_unique(company_id: int, name: str | None, exclude_id: int | None = None) -> None:

@@ -9,7 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, joinedload, lazyload, load_only
 
 from whaticket.models import Contact, Message, Queue, Ticket, User, Whatsapp, ticket_tags
+from whaticket.services.dashboard import company_zone, day_start
 from whaticket.utils.pagination import like_pattern, paginate
+from whaticket.whatsapp.formats import LOCATION_TYPE
 
 PAGE_SIZE = 40
 
@@ -76,14 +78,14 @@ def _visibility(user: User, args: dict[str, Any]) -> sa.ColumnElement[bool]:
 def _search(term: str) -> sa.ColumnElement[bool]:
     """Contact name or number, or any message body, contains `term`."""
     pattern = like_pattern(term)
-    in_messages = (
-        sa.select(Message.id)
-        .where(
-            Message.ticket_id == Ticket.id,
-            sa.func.lower(Message.body).like(pattern, escape="\\"),
-        )
-        .exists()
+    body = sa.func.lower(Message.body)
+    # A location's body starts with its picture in base64 (formats.location_body), which
+    # would match short terms by chance: only the text after the first "|" counts there.
+    body_matches = sa.or_(
+        sa.and_(Message.media_type != LOCATION_TYPE, body.like(pattern, escape="\\")),
+        sa.and_(Message.media_type == LOCATION_TYPE, body.like("%|" + pattern, escape="\\")),
     )
+    in_messages = sa.select(Message.id).where(Message.ticket_id == Ticket.id, body_matches).exists()
     return sa.or_(
         sa.func.lower(Contact.name).like(pattern, escape="\\"),
         Contact.number.like(pattern, escape="\\"),
@@ -112,8 +114,12 @@ def ticket_filters(company_id: int, user: User, args: dict[str, Any]) -> list[An
         )
     for key, column in (("date", Ticket.created_at), ("updated_at", Ticket.updated_at)):
         if args.get(key):
-            day = args[key].replace(hour=0, minute=0, second=0, microsecond=0)
-            conds.append(sa.and_(column >= day, column < day + timedelta(days=1)))
+            # A day filter means the company's calendar day (the client sends a plain
+            # date, read as its local midnight), not the UTC day around it.
+            zone = company_zone(company_id)
+            day = args[key].astimezone(zone).date()
+            start, end = day_start(day, zone), day_start(day + timedelta(days=1), zone)
+            conds.append(sa.and_(column >= start, column < end))
     return conds
 
 

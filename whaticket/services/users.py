@@ -271,7 +271,7 @@ def sweep_stale_online() -> int:
 
 
 def payload(user: User) -> dict[str, Any]:
-    """The user as events carry it (the list-row shape)."""
-    from whaticket.schemas.users import UserSchema
+    """The user as events carry it: the row shape, with the company as login has it."""
+    from whaticket.schemas.users import UserEventSchema
 
-    return UserSchema().dump(user)
+    return UserEventSchema().dump(user)

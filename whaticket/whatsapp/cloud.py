@@ -26,6 +26,7 @@ from flask import current_app
 
 from whaticket.utils import outbound
 from whaticket.utils.crypto import decrypt_json
+from whaticket.whatsapp import formats
 from whaticket.whatsapp.base import (
     ACK_DELIVERED,
     ACK_ERROR,
@@ -468,11 +469,9 @@ def _message(msg: dict[str, Any], names: dict[str, Any]) -> GatewayEvent:
         media_ref = str(content.get("id") or "") or None
         body = str(content.get("caption") or content.get("filename") or "")
     elif kind == "location":
-        body = _location(content)
-        media_type = "location"
+        body, media_type = _location(content)
     elif kind == "contacts":
-        body = _vcards(msg.get("contacts") or [])
-        media_type = "contactMessage"
+        body, media_type = _vcards(msg.get("contacts") or [])
     elif kind == "interactive":
         reply = content.get(str(content.get("type"))) or {}
         body = str(reply.get("title") or reply.get("body") or reply.get("id") or "")
@@ -496,29 +495,45 @@ def _message(msg: dict[str, Any], names: dict[str, Any]) -> GatewayEvent:
     )
 
 
-def _location(loc: dict[str, Any]) -> str:
-    """A shared location as "lat,long" plus its name/address and a maps link."""
-    lat, lng = loc.get("latitude"), loc.get("longitude")
-    lines = [f"{lat},{lng}"]
-    lines += [str(loc[k]) for k in ("name", "address") if loc.get(k)]
-    lines.append(f"https://maps.google.com/maps?q={lat},{lng}")
-    return "\n".join(lines)
+def _location(loc: dict[str, Any]) -> tuple[str, str]:
+    """(body, media_type) of a shared location: the chat view's location bubble.
+
+    Meta sends no thumbnail, so the picture is the drawn map pin (whatsapp/formats.py);
+    the link opens the point on the map and the description is the place's name/address.
+    """
+    body = formats.location_body(
+        loc.get("latitude"), loc.get("longitude"), name=loc.get("name"), address=loc.get("address")
+    )
+    if body is not None:
+        return body, formats.LOCATION_TYPE
+    # Coordinates Meta never sends malformed; if it did, keep the words as text.
+    label = " ".join(str(loc[k]) for k in ("name", "address", "url") if loc.get(k))
+    return label or "[unsupported message type: location]", "chat" if label else "unsupported"
 
 
-def _vcards(contacts: list[Any]) -> str:
-    """Shared contact cards as vCard-like text, one card per contact."""
+def _vcards(contacts: list[Any]) -> tuple[str, str]:
+    """(body, media_type) of shared contact cards, as vCard text the chat view can parse.
+
+    A phone without "+" gets WhatsApp's id (`+<wa_id>`); cards with no such number at all
+    become plain text (formats.vcard_body), since the chat view throws on them.
+    """
     cards = []
     for card in contacts:
         if not isinstance(card, dict):
             continue
         name = (card.get("name") or {}).get("formatted_name") or ""
-        lines = ["BEGIN:VCARD", "VERSION:3.0", f"FN:{name}"]
+        lines = ["BEGIN:VCARD", "VERSION:3.0", f"FN:{' '.join(str(name).split())}"]
         for phone in card.get("phones") or []:
-            waid = f";waid={phone['wa_id']}" if phone.get("wa_id") else ""
-            lines.append(f"TEL;type={phone.get('type') or 'CELL'}{waid}:{phone.get('phone', '')}")
+            if not isinstance(phone, dict):
+                continue
+            wa_id = _digits(phone.get("wa_id"))
+            waid = f";waid={wa_id}" if wa_id else ""
+            kind = re.sub(r"[^A-Za-z0-9-]", "", str(phone.get("type") or "")) or "CELL"
+            value = " ".join(str(phone.get("phone") or "").split())
+            lines.append(f"TEL;type={kind}{waid}:{value}")
         lines.append("END:VCARD")
         cards.append("\n".join(lines))
-    return "\n".join(cards)
+    return formats.vcard_body(cards)
 
 
 def _status(status: dict[str, Any]) -> AckUpdate:

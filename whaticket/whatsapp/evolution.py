@@ -13,6 +13,8 @@ Errors: timeouts, refused connections and 5xx are retryable `GatewayError`s; 4xx
 final; a closed or not-connected instance raises `SessionNotConnectedError`; a number
 that is not on WhatsApp raises `GatewayError("NOT_ON_WHATSAPP")`.
 
+Contacts: `list_contacts` reads the instance's contacts (`POST /chat/findContacts`).
+
 Webhooks: the envelope `{event, instance, data, ...}` with dotted (`messages.upsert`) or
 UPPER_SNAKE (`MESSAGES_UPSERT`) event names; see `parse_webhook`.
 """
@@ -34,6 +36,8 @@ from flask import current_app
 from whaticket.utils import outbound
 from whaticket.utils.crypto import decrypt_json
 from whaticket.utils.phone import is_group_id
+from whaticket.utils.urls import webhook_base_url
+from whaticket.whatsapp import formats
 from whaticket.whatsapp.base import (
     ACK_DELIVERED,
     ACK_ERROR,
@@ -51,6 +55,7 @@ from whaticket.whatsapp.base import (
     Media,
     MessageEdited,
     MessageRevoked,
+    PhoneContact,
     ReactionUpdate,
     SendResult,
     SessionNotConnectedError,
@@ -192,7 +197,7 @@ def _not_on_whatsapp(body: Any) -> bool:
 
 def webhook_url(conn: Whatsapp, secret: str) -> str:
     """The address the bridge posts this connection's events to."""
-    base = (current_app.config.get("PUBLIC_URL") or current_app.config["BACKEND_URL"]).rstrip("/")
+    base = webhook_base_url()
     prefix = current_app.config.get("API_PREFIX") or ""
     return f"{base}{prefix}/webhooks/evolution/{conn.id}/{secret}"
 
@@ -502,6 +507,39 @@ class EvolutionGateway(Gateway):
                 return _digits(entry.get("jid") or entry.get("number")) or None
         return None
 
+    def list_contacts(self, conn: Whatsapp) -> list[PhoneContact]:
+        """The instance's contacts (`POST /chat/findContacts`, every one: `where` is empty).
+
+        People with a phone JID and groups (flagged) come back; LID-only, broadcast and
+        newsletter entries have no number and are left out, and so are the bare group
+        members Evolution types `group_member` (seen in a group, not in the address book).
+        Evolution fills a missing name with the number itself: that is no name.
+        """
+        data = self._call(conn, "POST", f"/chat/findContacts/{self.instance(conn)}", {"where": {}})
+        out: list[PhoneContact] = []
+        for entry in data if isinstance(data, list) else []:
+            if not isinstance(entry, dict):
+                continue
+            jid = str(entry.get("remoteJid") or "")
+            name = str(entry.get("pushName") or "").strip() or None
+            picture = entry.get("profilePicUrl") or None
+            if jid.endswith("@g.us"):
+                if _group_id(jid):
+                    out.append(PhoneContact(_group_id(jid), name=name, is_group=True))
+                continue
+            if _phone_jid(jid) is None or entry.get("type") == "group_member":
+                continue
+            number = _digits(jid)
+            if number:
+                out.append(
+                    PhoneContact(
+                        number,
+                        name=None if name == number else name,
+                        profile_pic_url=str(picture) if picture else None,
+                    )
+                )
+        return out
+
     # -- webhooks --
 
     def parse_webhook(
@@ -766,17 +804,32 @@ def _content(
                 )
         return body, media_type, (None if media else provider_id), media
     if kind == "locationMessage" or kind == "liveLocationMessage":
-        lat, lng = info.get("degreesLatitude"), info.get("degreesLongitude")
+        # The chat view's "<picture>|<maps link>|<description>" (whatsapp/formats.py).
+        body = formats.location_body(
+            info.get("degreesLatitude"),
+            info.get("degreesLongitude"),
+            name=info.get("name") or info.get("caption"),
+            address=info.get("address"),
+            thumbnail=info.get("jpegThumbnail"),
+        )
+        if body is not None:
+            return body, formats.LOCATION_TYPE, None, None
+        # No usable coordinates: keep what was said as text, else the placeholder below.
         label = " ".join(str(v) for v in (info.get("name"), info.get("address")) if v)
-        url = f"https://maps.google.com/maps?q={lat}%2C{lng}&z=17"
-        return (f"{label}\n{url}" if label else url), "locationMessage", None, None
+        if label:
+            return label, "chat", None, None
     if kind == "contactMessage":
-        return str(info.get("vcard") or info.get("displayName") or ""), "contactMessage", None, None
+        card = info.get("vcard") or formats.simple_vcard(info.get("displayName"))
+        body, media_type = formats.vcard_body([str(card)])
+        return body, media_type, None, None
     if kind == "contactsArrayMessage":
         cards = [
-            str(c.get("vcard") or "") for c in info.get("contacts") or [] if isinstance(c, dict)
+            str(c.get("vcard") or formats.simple_vcard(c.get("displayName")))
+            for c in info.get("contacts") or []
+            if isinstance(c, dict)
         ]
-        return "\n".join(c for c in cards if c), "contactMessage", None, None
+        body, media_type = formats.vcard_body(cards)
+        return body, media_type, None, None
     if kind == "buttonsResponseMessage":
         text = info.get("selectedDisplayText") or info.get("selectedButtonId")
         return str(text or ""), "chat", None, None
