@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -21,21 +22,137 @@ from whaticket.models import User
 from whaticket.services import settings as settings_service
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the markers this suite uses."""
+    config.addinivalue_line(
+        "markers",
+        "real_db: the test commits for real (threads, worker processes, a second app): its "
+        "rows are deleted afterwards instead of rolled back",
+    )
+    config.addinivalue_line(
+        "markers", "own_app: the test changes the app itself (routes, hooks): it gets a new one"
+    )
+
+
+@pytest.fixture(scope="session")
+def _session_app() -> Iterator[Flask]:
+    """One app and one schema for the whole run: building them per test was most of its time."""
+    app = create_app(TestingConfig)
+    # The Socket.IO extension object is global and every create_app re-initialises it:
+    # keep this app's server to put it back for each test (see _shared_app).
+    app.extensions["whaticket_test_socketio"] = _socketio_state()
+    with app.app_context():
+        _empty_schema()
+    yield app
+    with app.app_context():
+        _delete_rows()
+        db.engine.dispose()
+
+
 @pytest.fixture
-def app(tmp_path) -> Iterator[Flask]:
-    """A fresh app and empty schema per test (media files go to a temporary folder)."""
+def app(request: pytest.FixtureRequest, tmp_path) -> Iterator[Flask]:
+    """The app of the test: the shared one, or its own with the `own_app` marker."""
+    if request.node.get_closest_marker("own_app"):
+        yield from _own_app(tmp_path)
+    else:
+        yield from _shared_app(request.getfixturevalue("_session_app"), tmp_path, request)
+
+
+def _own_app(tmp_path) -> Iterator[Flask]:
+    """A fresh app (for a test that adds routes or hooks), with real commits."""
     app = create_app(TestingConfig)
     app.config["MEDIA_ROOT"] = str(tmp_path / "media")
-    # Rate-limit counters may live in a shared Redis: give each test its own.
     app.config["RATELIMIT_NAMESPACE"] = uuid.uuid4().hex
-    # The stub servers of tests/stubs are the only internal hosts tenants' URLs may reach.
     app.config["OUTBOUND_ALLOWED_HOSTS"] = stub_base.TRUSTED
     with app.app_context():
         _empty_schema()
-        yield app
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            _delete_rows()
+            db.engine.dispose()
+
+
+def _shared_app(_session_app: Flask, tmp_path, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    """The app, its config as a test may change it, and a database that forgets the test.
+
+    Each test runs inside one outer transaction that is rolled back at the end; the code's
+    own commits become savepoints inside it. Tests marked `real_db` commit for real and
+    have their rows deleted instead. Config changes are undone after the test.
+    """
+    app = _session_app
+    saved = app.config.copy()
+    app.config["MEDIA_ROOT"] = str(tmp_path / "media")
+    # Rate-limit counters (and the fake's outbox) may live in a shared Redis: per test.
+    app.config["RATELIMIT_NAMESPACE"] = uuid.uuid4().hex
+    # The stub servers of tests/stubs are the only internal hosts tenants' URLs may reach.
+    app.config["OUTBOUND_ALLOWED_HOSTS"] = stub_base.TRUSTED
+    # A fresh job backend: inline jobs scheduled by one test never run in the next.
+    app.extensions.pop("whaticket_jobs", None)
+    # Another app built since (a live server, an own_app test) took the global Socket.IO.
+    _restore_socketio(app.extensions["whaticket_test_socketio"])
+    try:
+        with app.app_context():
+            if request.node.get_closest_marker("real_db"):
+                try:
+                    yield app
+                finally:
+                    db.session.remove()
+                    _delete_rows()
+            else:
+                with _rolled_back():
+                    yield app
+    finally:
+        app.config.clear()
+        app.config.update(saved)
+        app.extensions.pop("whaticket_jobs", None)
+
+
+_SOCKETIO_ATTRS = ("server", "server_options", "async_mode", "sockio_mw", "manage_session")
+
+
+def _socketio_state() -> dict[str, Any]:
+    """What init_app sets on the global Socket.IO extension object."""
+    return {name: getattr(socketio, name, None) for name in _SOCKETIO_ATTRS}
+
+
+def _restore_socketio(state: dict[str, Any]) -> None:
+    """Put back a state taken by `_socketio_state`."""
+    for name, value in state.items():
+        setattr(socketio, name, value)
+
+
+@contextmanager
+def _rolled_back() -> Iterator[None]:
+    """Route the session through one connection whose transaction is rolled back at the end.
+
+    The session joins that transaction with savepoints (`join_transaction_mode`), so a
+    commit in the code under test releases a savepoint and a rollback returns to it: the
+    code behaves as with a real database, and the next test starts from empty tables.
+    """
+    engines = db.engines
+    engine = engines[None]
+    connection = engine.connect()
+    outer = connection.begin()
+    if connection.dialect.name == "sqlite":
+        # pysqlite opens its transaction lazily, and a SAVEPOINT outside one would commit
+        # on RELEASE: open it now (see whaticket.db.savepoint).
+        raw = connection.connection.dbapi_connection
+        if raw is not None and not raw.in_transaction:
+            raw.execute("BEGIN")
+    factory_kw = db.session.session_factory.kw
+    db.session.remove()
+    factory_kw["join_transaction_mode"] = "create_savepoint"
+    engines[None] = connection  # type: ignore[index] - Flask-SQLAlchemy's plain dict
+    try:
+        yield
+    finally:
         db.session.remove()
-        _delete_rows()
-        db.engine.dispose()
+        engines[None] = engine  # type: ignore[index]
+        factory_kw.pop("join_transaction_mode", None)
+        outer.rollback()
+        connection.close()
 
 
 def _empty_schema() -> None:

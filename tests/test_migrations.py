@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from whaticket.extensions import db
+
+# Creates and drops tables itself: a connection of its own, real commits.
+pytestmark = pytest.mark.own_app
 
 
 def _drop_everything() -> None:

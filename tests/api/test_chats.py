@@ -565,6 +565,7 @@ def test_increment_is_done_by_the_database_not_from_a_stale_read(client, prefix,
     assert _unreads(chat.id) == {agent.id: 0, colleague.id: 8}
 
 
+@pytest.mark.real_db
 def test_concurrent_posts_lose_no_count(app, prefix, agent, auth):
     if db.engine.dialect.name == "sqlite":
         pytest.skip("in-memory SQLite shares one connection: no real concurrency")

@@ -255,6 +255,7 @@ def test_rejected_update_emits_nothing(client, prefix, auth, admin, socket_clien
     assert sock.get_received() == []
 
 
+@pytest.mark.own_app
 def test_event_emitted_in_a_failing_request_never_arrives(
     app, client, prefix, auth, admin, socket_client
 ):

@@ -11,6 +11,9 @@ import sqlalchemy as sa
 import whaticket
 from whaticket.extensions import db
 
+# Creates and drops tables itself: a connection of its own, real commits.
+pytestmark = pytest.mark.own_app
+
 VERSIONS = Path(__file__).resolve().parents[2] / "migrations" / "versions"
 
 

@@ -70,6 +70,7 @@ def _worker(app, out) -> subprocess.Popen:
     )
 
 
+@pytest.mark.real_db
 def test_killed_worker_never_causes_a_second_send(rq_app, company, tmp_path):
     from tests import factories
     from whaticket.jobs import campaigns as campaign_jobs

@@ -89,6 +89,7 @@ def test_failing_job_does_not_break_the_caller(app, agent):
     assert db.session.get(User, agent.id) is not None
 
 
+@pytest.mark.real_db
 def test_thread_backend_runs_jobs_in_the_background(app, agent):
     _stale(agent)
     backend = jobs.ThreadBackend(app)
@@ -103,6 +104,7 @@ def test_thread_backend_runs_jobs_in_the_background(app, agent):
     assert not _is_online(agent.id)
 
 
+@pytest.mark.real_db
 def test_thread_backend_runs_delayed_jobs_in_order(app):
     backend = jobs.ThreadBackend(app)
     seen: list[str] = []

@@ -18,6 +18,7 @@ from flask_socketio import SocketIO
 from werkzeug.serving import make_server
 
 from tests import factories
+from tests.conftest import _delete_rows
 from whaticket import create_app
 from whaticket.config import TestingConfig
 from whaticket.extensions import db
@@ -49,9 +50,10 @@ def _serve(message_queue: str | None) -> Iterator[tuple[Flask, str]]:
 
     app = create_app(LiveConfig)
     with app.app_context():
-        db.drop_all()
+        # The tables may be shared with the rest of the suite (MariaDB): create what is
+        # missing and start from empty rows, never drop them under the other tests.
         db.create_all()
-        db.session.commit()
+        _delete_rows()
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -59,7 +61,7 @@ def _serve(message_queue: str | None) -> Iterator[tuple[Flask, str]]:
         yield app, f"http://127.0.0.1:{port}"
         server.shutdown()
         db.session.remove()
-        db.drop_all()
+        _delete_rows()
         db.engine.dispose()
     if LiveConfig.SQLALCHEMY_DATABASE_URI.startswith("sqlite:////tmp/"):
         os.unlink(LiveConfig.SQLALCHEMY_DATABASE_URI.removeprefix("sqlite:///"))

@@ -251,6 +251,7 @@ def threaded_app(request) -> Iterator[Flask]:
 
 
 @pytest.mark.parametrize("number", ["5511987654321", "551187654321"])
+@pytest.mark.real_db
 def test_concurrent_first_messages_create_one_contact(threaded_app, number):
     company = factories.CompanyFactory()
     wpp = factories.WhatsappFactory(company=company)

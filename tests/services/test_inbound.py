@@ -188,6 +188,7 @@ def test_inbound_media_is_stored(client, prefix, conn, admin, auth):
     assert message.media_type == "image" and message.media_path
 
 
+@pytest.mark.real_db
 def test_concurrent_first_messages_make_one_contact_and_one_ticket(app, company, conn):
     """Two processes receive the first messages of a new number at the same time."""
     url = TestingConfig.SQLALCHEMY_DATABASE_URI

@@ -78,6 +78,7 @@ def test_failing_delivery_is_retried_with_backoff_then_marked_failed(app, conn):
     assert _count(Message) == 1
 
 
+@pytest.mark.real_db
 def test_a_killed_worker_loses_nothing(app, conn):
     """Deliveries queued on RQ whose jobs vanished with a dead worker are picked up again."""
     if not app.config.get("REDIS_URL"):
