@@ -114,13 +114,24 @@ _SOCKETIO_ATTRS = ("server", "server_options", "async_mode", "sockio_mw", "manag
 
 def _socketio_state() -> dict[str, Any]:
     """What init_app sets on the global Socket.IO extension object."""
-    return {name: getattr(socketio, name, None) for name in _SOCKETIO_ATTRS}
+    state = {name: getattr(socketio, name, None) for name in _SOCKETIO_ATTRS}
+    state["async_handlers"] = getattr(socketio.server, "async_handlers", True)
+    return state
 
 
 def _restore_socketio(state: dict[str, Any]) -> None:
-    """Put back a state taken by `_socketio_state`."""
-    for name, value in state.items():
-        setattr(socketio, name, value)
+    """Put back a state taken by `_socketio_state`, and the server's own packet senders.
+
+    Flask-SocketIO's test client patches the server it tests (packets go to the test
+    clients, handlers run inline); a later test over real polling needs them back.
+    """
+    for name in _SOCKETIO_ATTRS:
+        setattr(socketio, name, state[name])
+    server = state["server"]
+    if server is not None:
+        for patched in ("_send_packet", "_send_eio_packet"):
+            server.__dict__.pop(patched, None)
+        server.async_handlers = state["async_handlers"]
 
 
 @contextmanager
