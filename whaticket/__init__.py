@@ -18,6 +18,7 @@ from whaticket.config import (
     config_from_env,
     fake_enabled,
 )
+from whaticket.services import listeners
 
 __version__ = "1.0.0"
 
@@ -41,6 +42,8 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_socket_handlers(app)
     register_commands(app)
+    # The domain event bus's listeners (reports, bots, campaigns, ratings...).
+    listeners.connect()
     return app
 
 

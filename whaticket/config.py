@@ -216,6 +216,9 @@ class Config:
     CAMPAIGN_STALL = _int("CAMPAIGN_STALL", 120)
     #: Most shipping rows (and list contacts) `GET /campaigns/<id>` embeds for the report page.
     CAMPAIGN_DETAIL_ROWS_MAX = _int("CAMPAIGN_DETAIL_ROWS_MAX", 50000)
+    #: Seconds between two progress events (`company-{cid}-campaign`, every row of the
+    #: report in each) of one sending campaign; 0 announces every send.
+    CAMPAIGN_PROGRESS_EVERY = _int("CAMPAIGN_PROGRESS_EVERY", 5)
     #: RQ queue-name prefix (several apps may share one Redis).
     RQ_QUEUE_PREFIX = os.environ.get("RQ_QUEUE_PREFIX", "whaticket")
 

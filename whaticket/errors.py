@@ -50,6 +50,23 @@ class AppError(Exception):
         return out
 
 
+class TextError(AppError):
+    """An error whose `error` is a text a screen parses instead of an ERR_ code.
+
+    The SaaS NewTicketModal `JSON.parse`s `error` of a refused `POST /tickets` to find the
+    contact's open ticket, so that one answer carries the ticket as JSON text; `code`
+    still names the error for API clients and logs.
+    """
+
+    def __init__(self, code: str, text: str, status: int = 400) -> None:
+        super().__init__(code, status)
+        self.text = text
+
+    def body(self) -> dict[str, Any]:
+        """`{"error": <text>, "code": "ERR_..."}`."""
+        return {"error": self.text, "code": self.code}
+
+
 def _flatten_messages(messages: Any) -> dict[str, list[str]]:
     """Merge webargs' {location: {field: [msgs]}} into {field: [msgs]}."""
     fields: dict[str, list[str]] = {}

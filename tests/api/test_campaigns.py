@@ -11,7 +11,7 @@ from tests import factories
 from tests.services.test_campaign_dispatch import FakeClock, make_list, numbers
 from whaticket.extensions import db
 from whaticket.models import Campaign, CampaignSetting
-from whaticket.whatsapp import fake
+from whaticket.services import fake_whatsapp as fake
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"

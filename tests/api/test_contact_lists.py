@@ -82,7 +82,7 @@ def _upload(client, url: str, headers: dict, content: bytes, filename: str):
 @pytest.fixture
 def reject_rio(monkeypatch):
     """The fake gateway says Rio (55 21) numbers have no WhatsApp account."""
-    from whaticket.whatsapp import fake
+    from whaticket.whatsapp.fake import provider as fake
 
     monkeypatch.setattr(fake, "REJECTED_PREFIX", "5521")
 

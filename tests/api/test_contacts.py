@@ -11,6 +11,7 @@ from openpyxl import Workbook
 from tests import factories
 from whaticket.extensions import db
 from whaticket.models import Contact, ContactCustomField, Ticket
+from whaticket.services import contacts as contact_service
 
 ROW_KEYS = {
     "id",
@@ -603,17 +604,27 @@ def test_upload_xlsx_float_number_cell(client, prefix, agent, auth):
     assert [c["number"] for c in resp.get_json()["created"]] == ["5511987654321"]
 
 
-def test_upload_emits_one_create_with_records(
+def test_upload_emits_one_create_per_new_contact(
     client, prefix, admin, auth, other_admin, socket_client
 ):
     mine, theirs = socket_client(admin), socket_client(other_admin)
     mine.get_received(), theirs.get_received()
     _upload(client, prefix, auth(admin), _csv(CSV_ROWS), "c.csv")
     events = _events(mine, admin.company_id)
-    assert len(events) == 1 and events[0]["action"] == "create"
-    numbers = sorted(r["number"] for r in events[0]["records"])
+    # src/pages/Contacts reads data.contact of each create (never a `records` batch).
+    assert [e["action"] for e in events] == ["create"] * 3
+    numbers = sorted(e["contact"]["number"] for e in events)
     assert numbers == ["551133334444", "5511911112222", "5511987654321"]
+    assert all("records" not in e for e in events)
     assert not _contact_events(theirs)
+
+
+def test_big_upload_emits_one_reload(client, prefix, admin, auth, socket_client, monkeypatch):
+    monkeypatch.setattr(contact_service, "UPLOAD_EVENTS_MAX", 2)
+    mine = socket_client(admin)
+    mine.get_received()
+    _upload(client, prefix, auth(admin), _csv(CSV_ROWS), "c.csv")
+    assert _events(mine, admin.company_id) == [{"action": "reload", "count": 3}]
 
 
 def test_upload_with_nothing_new_emits_nothing(client, prefix, admin, auth, socket_client):

@@ -11,6 +11,7 @@ from whaticket import create_app
 from whaticket.config import TestingConfig
 from whaticket.extensions import db
 from whaticket.models import Contact, Message, Ticket
+from whaticket.services import fake_whatsapp
 from whaticket.whatsapp.fake import FakeGateway
 
 URL = "/api/messages/send"  # fixed: never under API_PREFIX
@@ -51,7 +52,7 @@ def test_json_send_creates_contact_ticket_and_message(client, app, company, admi
     assert ticket.whatsapp_id == conn.id and ticket.status == "pending"
     contact = db.session.get(Contact, ticket.contact_id)
     assert contact.number == NUMBER and contact.name == NUMBER and contact.company_id == company.id
-    [sent] = FakeGateway().outbox(conn)
+    [sent] = fake_whatsapp.read_outbox(conn.id)
     assert sent["to"] == NUMBER and sent["body"] == f"Hi {NUMBER}"
     # A second send reuses the contact and the ticket.
     again = client.post(URL, json={"number": NUMBER, "body": "2"}, headers=_bearer(conn.token))
@@ -75,8 +76,8 @@ def test_multipart_send_with_files(client, company, admin):
     rows = list(db.session.scalars(sa.select(Message).order_by(Message.id)))
     assert len(rows) == 2 and all(m.origin == "api" for m in rows)
     assert rows[-1].id == resp.get_json()["messageId"] and rows[0].media_type == "image"
-    assert [e["type"] for e in FakeGateway().outbox(conn)] == ["image", "image"]
-    assert FakeGateway().outbox(conn)[0]["body"] == "the caption"
+    assert [e["type"] for e in fake_whatsapp.read_outbox(conn.id)] == ["image", "image"]
+    assert fake_whatsapp.read_outbox(conn.id)[0]["body"] == "the caption"
 
 
 def test_multipart_text_only(client, company, admin):
@@ -88,7 +89,7 @@ def test_multipart_text_only(client, company, admin):
         content_type="multipart/form-data",
     )
     assert resp.status_code == 200
-    assert FakeGateway().outbox(conn)[0]["body"] == "plain"
+    assert fake_whatsapp.read_outbox(conn.id)[0]["body"] == "plain"
 
 
 def test_close_ticket(client, company, admin):

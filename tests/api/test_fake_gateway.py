@@ -13,8 +13,8 @@ from whaticket.api.fake_gateway import fake_gateway_enabled
 from whaticket.extensions import db
 from whaticket.models import Message
 from whaticket.models.message import ACK_ERROR, ACK_READ, ACK_SENT
+from whaticket.services.gateway import gateway_for
 from whaticket.whatsapp.base import Media
-from whaticket.whatsapp.fake import FakeGateway
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 
@@ -115,7 +115,7 @@ def test_only_fake_connections(client, prefix, auth, admin, company, method, act
 
 def test_outbox_lists_sends_newest_last(client, prefix, auth, admin, conn):
     assert client.get(_url(prefix, conn.id, "outbox"), headers=auth(admin)).get_json() == []
-    gw = FakeGateway()
+    gw = gateway_for(conn)
     first = gw.send_text(conn, "5511999990000", "one")
     second = gw.send_media(conn, "5511999990000", Media(JPEG, "image/jpeg", "p.jpg"))
     resp = client.get(_url(prefix, conn.id, "outbox"), headers=auth(admin))
@@ -245,7 +245,7 @@ def test_status_validation(client, prefix, auth, admin, conn):
 
 def test_status_moves_the_ack(client, prefix, auth, admin, conn):
     pytest.importorskip("whaticket.services.messages_ack")
-    sent = FakeGateway().send_text(conn, "5511999990000", "hi")
+    sent = gateway_for(conn).send_text(conn, "5511999990000", "hi")
     ticket = factories.TicketFactory(company=conn.company, whatsapp=conn)
     msg = factories.MessageFactory(
         ticket=ticket, provider_id=sent.provider_id, ack=ACK_SENT, from_me=True

@@ -15,8 +15,8 @@ from whaticket import create_app
 from whaticket.config import TestingConfig
 from whaticket.extensions import db
 from whaticket.models import Invoice, Whatsapp
+from whaticket.services.gateway import gateway_for
 from whaticket.whatsapp.base import GatewayError
-from whaticket.whatsapp.registry import gateway_for
 
 STRONG = {
     "SECRET_KEY": "s" * 40,

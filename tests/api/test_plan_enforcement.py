@@ -11,8 +11,8 @@ from whaticket import db as dbmod
 from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import Message, Plan
+from whaticket.services import fake_whatsapp as fake
 from whaticket.services.inbound import handle_inbound
-from whaticket.whatsapp import fake
 from whaticket.whatsapp.base import InboundMessage
 
 #: Each flag and requests that need it.

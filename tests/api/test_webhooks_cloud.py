@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from tests import factories
 from tests.stubs.graph import TOKEN, graph_stub_fixture  # noqa: F401 - the graph_stub fixture
-from tests.whatsapp.test_cloud import PNID, TEXT_DELIVERY, with_messages, with_statuses
+from tests.whatsapp.cloud.test_parser import PNID, TEXT_DELIVERY, with_messages, with_statuses
 from whaticket.extensions import db
 from whaticket.models import Contact, InboundEvent, Message, Ticket
 from whaticket.utils.crypto import encrypt_json

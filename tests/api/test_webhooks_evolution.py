@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from tests import factories
 from tests.stubs import evolution as stubs
 from tests.stubs.evolution import API_KEY
-from tests.whatsapp.test_evolution import IMAGE, QR_UPDATED, SECRET, UPDATE_READ, upsert
+from tests.whatsapp.evolution.test_parser import IMAGE, QR_UPDATED, SECRET, UPDATE_READ, upsert
 from whaticket.extensions import db
 from whaticket.models import Contact, InboundEvent, Message, Ticket, Whatsapp
 from whaticket.utils.crypto import encrypt_json

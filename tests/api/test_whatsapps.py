@@ -10,6 +10,7 @@ from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Message, Ticket, Whatsapp
 from whaticket.services import whatsapps as whatsapp_service
+from whaticket.services.gateway import gateway_for
 from whaticket.utils.crypto import decrypt_json, mask
 from whaticket.whatsapp import registry
 from whaticket.whatsapp.fake import FakeGateway
@@ -139,7 +140,7 @@ def test_admin_creates_the_first_connection_as_default_and_connected(
     assert event == {"action": "update", "whatsapp": {**body, "token": mask(body["token"])}}
     conn = db.session.get(Whatsapp, body["id"])
     assert body["token"] == conn.token and len(conn.token) >= 24
-    assert FakeGateway().send_text(conn, "5511999990000", "works").provider_id
+    assert gateway_for(conn).send_text(conn, "5511999990000", "works").provider_id
 
 
 def test_a_new_default_unsets_the_previous_one(client, prefix, auth, admin, socket_client):

@@ -1,4 +1,5 @@
-"""Campaign report screen: `GET /campaigns/:id` has `shipping[]` and `contactList.contacts[]`."""
+"""Campaign report screen: `GET /campaigns/:id` and the `company-{cid}-campaign` events carry
+`shipping[]` and `contactList.contacts[]`, which the page counts."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ import sqlalchemy as sa
 
 from tests import factories
 from tests.services.test_campaign_dispatch import FakeClock, make_list, numbers
+from whaticket import db as dbmod
 from whaticket import jobs
 from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import CampaignShipping, ContactListItem
-from whaticket.whatsapp import fake
+from whaticket.services import campaigns
+from whaticket.services import fake_whatsapp as fake
 
 #: The keys of a shipping row and of a list contact the page (and the reference) carry.
 SHIPPING_KEYS = {
@@ -31,6 +34,16 @@ SHIPPING_KEYS = {
     "deliveredAt",
 }
 CONTACT_KEYS = {"id", "contactListId", "name", "number", "email", "isWhatsappValid"}
+#: The same rows in live events: what the page counts (and their ids), nothing personal.
+EVENT_SHIPPING_KEYS = {
+    "id",
+    "contactId",
+    "status",
+    "confirmationRequestedAt",
+    "confirmedAt",
+    "deliveredAt",
+}
+EVENT_CONTACT_KEYS = {"id", "isWhatsappValid"}
 
 
 @pytest.fixture(autouse=True)
@@ -194,7 +207,9 @@ def test_confirmation_campaign_counts_requests_then_confirmations(
     assert row["confirmation"] is True and row["confirmedAt"].endswith("Z")
 
 
-def test_campaign_without_list_still_has_a_contact_list_object(client, prefix, auth, admin, conn):
+def test_campaign_without_list_still_has_a_contact_list_object(
+    client, prefix, auth, admin, conn, socket_client
+):
     """src/pages/CampaignReport/index.js reads contactList.contacts whenever the key exists,
     so a campaign whose list was deleted answers an object counting its shipping rows."""
     contact_list = make_list(admin.company, numbers(2))
@@ -206,6 +221,13 @@ def test_campaign_without_list_still_has_a_contact_list_object(client, prefix, a
     assert body["contactListId"] is None
     assert body["contactList"]["id"] is None and len(body["contactList"]["contacts"]) == 2
     assert _page_counts(body) == {"valid": 2, "delivered": 2, "requested": 0, "confirmed": 0}
+    # Live events count the same way.
+    sock = socket_client(admin)
+    sock.get_received()
+    campaigns.emit(campaigns.get_campaign(admin.company_id, campaign_id), "update")
+    dbmod.commit()
+    (record,) = _records(sock, admin.company_id)
+    assert record == _slim(body)
 
 
 def test_rows_load_in_a_constant_number_of_queries(client, prefix, auth, admin, conn):
@@ -239,26 +261,140 @@ def test_the_row_cap_marks_the_answer_truncated(app, client, prefix, auth, admin
     assert body["rowsTruncated"] is True and body["report"]["sent"] == 5
 
 
-def test_progress_events_never_carry_the_rows(client, prefix, auth, admin, conn, socket_client):
-    """src/pages/CampaignReport/index.js replaces the campaign from company-{cid}-campaign
-    and recounts only when `shipping` is present: events carry the row without the arrays
-    (tens of thousands of rows each second would flood every socket of the company), and
-    `contactList`/`whatsapp` stay objects so `campaign.contactList.name` still renders."""
-    contact_list = make_list(admin.company, numbers(2))
-    campaign_id = _create(client, prefix, auth, admin, conn, contact_list)
-    sock = socket_client(admin)
-    sock.get_received()
-    client.post(f"{prefix}/campaigns/{campaign_id}/restart", headers=auth(admin))
-    records = [
+def _slim(shown: dict) -> dict:
+    """GET /campaigns/:id as an event carries it: the same rows, slimmed."""
+    return {
+        **shown,
+        "shipping": [{k: r[k] for k in EVENT_SHIPPING_KEYS} for r in shown["shipping"]],
+        "contactList": {
+            **shown["contactList"],
+            "contacts": [
+                {k: c[k] for k in EVENT_CONTACT_KEYS} for c in shown["contactList"]["contacts"]
+            ],
+        },
+    }
+
+
+def _records(sock, company_id: int) -> list[dict]:
+    return [
         e["args"][0]["record"]
         for e in sock.get_received()
-        if e["name"] == f"company-{admin.company_id}-campaign"
+        if e["name"] == f"company-{company_id}-campaign"
     ]
-    assert records and records[-1]["status"] == "FINALIZADA"
+
+
+#: What src/pages/Campaigns/index.js:341-390 shows of each row it replaces from the event.
+LIST_ROW_KEYS = {
+    "id",
+    "name",
+    "status",
+    "contactListId",
+    "contactList",
+    "whatsappId",
+    "whatsapp",
+    "scheduledAt",
+    "completedAt",
+    "confirmation",
+}
+
+
+def test_events_carry_the_report_rows(
+    app, client, prefix, auth, admin, other_admin, conn, socket_client
+):
+    """src/pages/CampaignReport/index.js:104-113 replaces its campaign with data.record and
+    recounts only when `shipping` is there (reading contactList.contacts as soon as
+    `contactList` exists): every event's record has both arrays, and the last one counts
+    what GET /campaigns/:id counts (same rows, each slimmed to what the page reads).
+    src/pages/Campaigns/index.js:134 replaces its row with the same record."""
+    app.config["CAMPAIGN_PROGRESS_EVERY"] = 0  # every send announced: each step checked
+    contact_list = _mixed_list(admin.company)
+    mine, theirs = socket_client(admin), socket_client(other_admin)
+    mine.get_received(), theirs.get_received()
+    campaign_id = _create(client, prefix, auth, admin, conn, contact_list)
+    client.post(f"{prefix}/campaigns/{campaign_id}/restart", headers=auth(admin))
+    records = _records(mine, admin.company_id)
+    assert [r["status"] for r in records][:2] == ["INATIVA", "EM_ANDAMENTO"]
+    assert records[-1]["status"] == "FINALIZADA"
+    delivered = []
     for record in records:
-        assert "shipping" not in record
+        assert record["id"] == campaign_id and set(record) >= LIST_ROW_KEYS
         assert record["contactList"]["name"] == contact_list.name
         assert record["whatsapp"]["name"] == conn.name
+        assert all(set(row) == EVENT_SHIPPING_KEYS for row in record["shipping"])
+        assert all(set(c) == EVENT_CONTACT_KEYS for c in record["contactList"]["contacts"])
+        counts = _page_counts(record)
+        assert counts["valid"] == 4
+        delivered.append(counts["delivered"])
+    # The counters move with the sends (one event per send here), never backwards.
+    assert delivered == sorted(delivered) and delivered[0] == 0 and delivered[-1] == 4
+    assert len(set(delivered)) == 5
+    shown = _show(client, prefix, auth, admin, campaign_id)
+    assert records[-1] == _slim(shown)
+    assert _page_counts(records[-1]) == _page_counts(shown)
+    assert not [e for e in theirs.get_received() if e["name"].endswith("-campaign")]
+
+
+def test_progress_is_throttled_per_campaign(app, client, prefix, auth, admin, conn, socket_client):
+    """Each event carries every row to every socket of the company: while sending, at
+    most one per CAMPAIGN_PROGRESS_EVERY (a window longer than the test here), plus the
+    status changes; the window's trailing event then brings the counters up to date."""
+    app.config["CAMPAIGN_PROGRESS_EVERY"] = 3600
+    sock = socket_client(admin)
+    campaign_id = _create(client, prefix, auth, admin, conn, make_list(admin.company, numbers(6)))
+    sock.get_received()
+    client.post(f"{prefix}/campaigns/{campaign_id}/restart", headers=auth(admin))
+    records = _records(sock, admin.company_id)
+    # Started, the first send (the window's leading event), finished: not one per send.
+    assert [r["status"] for r in records] == ["EM_ANDAMENTO", "EM_ANDAMENTO", "FINALIZADA"]
+    assert [_page_counts(r)["delivered"] for r in records] == [0, 1, 6]
+    # The trailing event of the window (a delayed job) shows the counters as they stand.
+    assert jobs.get_backend().run_due(utcnow() + timedelta(seconds=3601)) >= 1
+    (trailing,) = _records(sock, admin.company_id)
+    assert _page_counts(trailing)["delivered"] == 6
+    assert trailing == _slim(_show(client, prefix, auth, admin, campaign_id))
+
+
+def test_an_event_costs_the_same_queries_whatever_the_size(
+    client, prefix, auth, admin, conn, socket_client
+):
+    """The record's rows are read once per event in a fixed number of statements."""
+    sock = socket_client(admin)
+
+    def _cost(size: int, number_prefix: str) -> tuple[int, int]:
+        contact_list = make_list(admin.company, numbers(size, prefix=number_prefix))
+        campaign_id = _create(client, prefix, auth, admin, conn, contact_list)
+        client.post(f"{prefix}/campaigns/{campaign_id}/restart", headers=auth(admin))
+        campaign = campaigns.get_campaign(admin.company_id, campaign_id)
+        sock.get_received()
+        with _statements() as seen:
+            campaigns.emit(campaign, "update")
+            dbmod.commit()
+        (record,) = _records(sock, admin.company_id)
+        return len(seen), len(record["shipping"])
+
+    small_sql, small_rows = _cost(2, "55219")
+    big_sql, big_rows = _cost(40, "55319")
+    assert (small_rows, big_rows) == (2, 40)
+    assert big_sql == small_sql
+
+
+def test_an_event_never_fails_the_change_it_reports(
+    app, client, prefix, auth, admin, conn, socket_client, monkeypatch
+):
+    """A record that cannot be built is dropped (and logged); the edit is still saved."""
+    campaign_id = _create(client, prefix, auth, admin, conn, make_list(admin.company, numbers(1)))
+    sock = socket_client(admin)
+    sock.get_received()
+
+    def _broken(_campaign):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(campaigns, "detail_rows", _broken)
+    resp = client.put(
+        f"{prefix}/campaigns/{campaign_id}", json={"name": "Natal 2"}, headers=auth(admin)
+    )
+    assert resp.status_code == 200 and resp.get_json()["name"] == "Natal 2"
+    assert _records(sock, admin.company_id) == []
 
 
 def test_agents_read_the_report_other_companies_get_404(

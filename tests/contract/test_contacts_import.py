@@ -10,9 +10,10 @@ from tests.stubs import evolution as evolution_stubs
 from tests.stubs.evolution import API_KEY, EvolutionStub
 from whaticket.extensions import db
 from whaticket.models import Contact
+from whaticket.services import fake_whatsapp as fake
 from whaticket.services import phone_contacts
+from whaticket.services.gateway import gateway_for
 from whaticket.utils.crypto import encrypt_json
-from whaticket.whatsapp import fake
 
 #: The stub's pytest fixture, made available to this module.
 evolution_stub = evolution_stubs.evolution_stub
@@ -91,7 +92,7 @@ def test_import_creates_and_completes_contacts_by_number(client, prefix, admin, 
 
 def test_people_the_phone_talked_to_are_imported_too(client, prefix, admin, auth, phone):
     """The fake phone knows whom it sent to, as a real phone's contact list does."""
-    fake.FakeGateway().send_text(phone, "5511988887777", "oi")
+    gateway_for(phone).send_text(phone, "5511988887777", "oi")
     assert _import(client, prefix, auth(admin)).status_code == 200
     contact = _contacts(admin.company_id)["5511988887777"]
     assert contact.name == "5511988887777"  # no name known: the number stands in

@@ -101,7 +101,7 @@ def test_outside_a_request_links_use_host_and_port(app, company, host, port, exp
 def test_webhook_addresses_follow_the_same_rule(app, company):
     """src/pages/Connections/index.js shows the QR code the Evolution webhook brings: that
     address is PUBLIC_URL, else BACKEND_URL, else HOST/PORT (outside a request)."""
-    from whaticket.whatsapp.evolution import webhook_url
+    from whaticket.services.gateway import evolution_webhook_url as webhook_url
 
     conn = factories.WhatsappFactory(company=company)
     db.session.commit()

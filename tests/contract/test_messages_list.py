@@ -18,9 +18,9 @@ from tests import factories
 from tests.stubs import evolution as evolution_stubs
 from tests.stubs.evolution import API_KEY
 from tests.stubs.graph import TOKEN, graph_stub_fixture  # noqa: F401 - the graph_stub fixture
-from tests.whatsapp.test_cloud import PNID, with_messages
-from tests.whatsapp.test_evolution import SECRET as EVOLUTION_SECRET
-from tests.whatsapp.test_evolution import upsert
+from tests.whatsapp.cloud.test_parser import PNID, with_messages
+from tests.whatsapp.evolution.test_parser import SECRET as EVOLUTION_SECRET
+from tests.whatsapp.evolution.test_parser import upsert
 from whaticket.extensions import db
 from whaticket.models import Message, Ticket
 from whaticket.utils.crypto import encrypt_json

@@ -14,9 +14,8 @@ from whaticket.extensions import db
 from whaticket.jobs import automation as automation_jobs
 from whaticket.jobs.periodic import PERIODIC_JOBS
 from whaticket.models import Message, Ticket, TicketTracking, Whatsapp
-from whaticket.services import automation
-from whaticket.services import tickets as ticket_service
-from whaticket.whatsapp import fake
+from whaticket.services import automation, episodes
+from whaticket.services import fake_whatsapp as fake
 
 IDLE = utcnow() - timedelta(hours=2)
 
@@ -56,7 +55,7 @@ def transfer_conn(company, queue) -> Whatsapp:
 def _ticket(company, conn: Whatsapp, updated_at: datetime, **kw) -> Ticket:
     """A ticket last touched at `updated_at`, with its open tracking row."""
     ticket = factories.TicketFactory(company=company, whatsapp=conn, **kw)
-    ticket_service.open_tracking(ticket)
+    episodes.open_tracking(ticket)
     ticket.updated_at = updated_at
     db.session.commit()
     return ticket

@@ -24,7 +24,7 @@ from whaticket.config import TestingConfig
 from whaticket.extensions import db
 from whaticket.models import Campaign, CampaignShipping
 from whaticket.services import campaign_settings, campaigns
-from whaticket.whatsapp import fake
+from whaticket.services import fake_whatsapp as fake
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTACTS = 300

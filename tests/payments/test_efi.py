@@ -23,8 +23,8 @@ from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import Company, Invoice, Payment
 from whaticket.payments import efi
-from whaticket.payments.base import PaymentError
-from whaticket.payments.registry import provider
+from whaticket.payments.base import ChargeRequest, PaymentError, PaymentSettings
+from whaticket.services.payments import provider
 from whaticket.services.subscriptions import add_months
 
 
@@ -253,3 +253,30 @@ def test_certificate_only_when_configured(app, efi_stub, monkeypatch, tmp_path):
     provider().token()
     assert seen[-1]["cert"] == str(pem)
     assert all(kw["timeout"] == efi.TIMEOUT for kw in seen)
+
+
+def test_the_provider_takes_plain_settings_and_requests(efi_stub):
+    """No config, no invoice row: the settings and a ChargeRequest are all it needs."""
+    now = utcnow().replace(microsecond=0)
+    prov = efi.EfiProvider(
+        PaymentSettings(
+            base_url=efi_stub.url,
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            pix_key=PIX_KEY,
+            clock=lambda: now,
+        )
+    )
+    charge = prov.create_charge(ChargeRequest(invoice_id=3, amount=Decimal("12.5"), expires_in=900))
+    [put] = [r for r in efi_stub.requests if r.method == "PUT" and "/v2/cob/" in r.path]
+    assert put.json == {
+        "calendario": {"expiracao": 900},
+        "valor": {"original": "12.50"},
+        "chave": PIX_KEY,
+        "solicitacaoPagador": "#Fatura:3",
+    }
+    assert charge.txid == put.path.rsplit("/", 1)[1] and charge.status == "ATIVA"
+    assert charge.qrcode and charge.expires_at is not None
+    with pytest.raises(PaymentError) as exc:
+        efi.EfiProvider(PaymentSettings(base_url=efi_stub.url)).token()
+    assert exc.value.code == "ERR_PAYMENT_NOT_CONFIGURED"

@@ -29,8 +29,8 @@ from whaticket.models import (
 )
 from whaticket.services import campaign_dispatch, campaigns
 from whaticket.services import campaign_settings as settings_service
+from whaticket.services import fake_whatsapp as fake
 from whaticket.services.inbound import handle_inbound
-from whaticket.whatsapp import fake
 from whaticket.whatsapp.base import InboundMessage
 
 evolution_stub = evolution_stubs.evolution_stub
@@ -332,7 +332,7 @@ def test_stale_claims_are_resolved_without_a_second_send(company, conn, clock, a
     second = campaign_dispatch.claim_next(campaign.id, clock.now())
     dbmod.commit()
     # The first one reached the provider before the crash; the second did not.
-    from whaticket.whatsapp.registry import gateway_for
+    from whaticket.services.gateway import gateway_for
 
     gateway_for(conn).send_text(
         conn, first.number, first.message, client_ref=campaign_dispatch.client_ref(first, "main")

@@ -15,11 +15,12 @@ from tests import factories
 from whaticket import db as dbmod
 from whaticket.extensions import db
 from whaticket.models import Message, QueueOption, Ticket, TicketTracking
+from whaticket.services import episodes
+from whaticket.services import fake_whatsapp as fake
 from whaticket.services import settings as settings_service
 from whaticket.services import tickets as ticket_service
 from whaticket.services.chatbot import INVALID_OPTION
 from whaticket.services.inbound import handle_inbound
-from whaticket.whatsapp import fake
 from whaticket.whatsapp.base import InboundMessage
 
 CUSTOMER = "5511987654321"
@@ -237,7 +238,7 @@ def test_max_use_bot_queues_caps_the_menus_of_an_episode(company, conn, queues):
 
     # A new episode starts with a fresh allowance.
     ticket = chat.ticket
-    ticket_service.finish_episode(ticket, ticket_service.open_tracking(ticket), None)
+    episodes.finish_episode(ticket, episodes.open_tracking(ticket))
     ticket.status = "closed"
     db.session.commit()
     assert len(chat.say("Oi de novo", at=later + timedelta(days=1))) == 1

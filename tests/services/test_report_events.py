@@ -16,9 +16,10 @@ from tests import factories
 from whaticket import db as dbmod
 from whaticket.extensions import db
 from whaticket.models import ReportEvent, Ticket
-from whaticket.services import messages as message_service
 from whaticket.services import tickets as ticket_service
 from whaticket.services.inbound import handle_inbound
+from whaticket.services.messages import outbound as message_out
+from whaticket.services.messages import replies as message_replies
 from whaticket.whatsapp.base import InboundMessage
 
 WEEKDAYS = [
@@ -83,13 +84,13 @@ def test_first_response_reply_wait_and_resolution(company, conn, admin, clock):
     dbmod.commit()
 
     clock.at(timedelta(hours=15, minutes=30))  # Tuesday 08:30: first answer
-    message_service.send_text(company.id, ticket.id, "Bom dia!", admin)
+    message_replies.send_text(company.id, ticket.id, "Bom dia!", admin)
     dbmod.commit()
 
     clock.at(timedelta(hours=16))  # Tuesday 09:00: the customer again
     _customer(company, conn, "Preciso de ajuda", clock)
     clock.at(timedelta(hours=16, minutes=10))  # 09:10: answered
-    message_service.send_text(company.id, ticket.id, "Claro", admin)
+    message_replies.send_text(company.id, ticket.id, "Claro", admin)
     dbmod.commit()
 
     clock.at(timedelta(hours=17))  # Tuesday 10:00: closed
@@ -118,7 +119,7 @@ def test_a_closed_date_counts_nothing(company, conn, admin, clock):
         company.id, ticket.id, {"status": "open", "user_id": admin.id}, admin
     )
     clock.at(timedelta(hours=15, minutes=30))  # Tuesday 08:30, a holiday
-    message_service.send_text(company.id, ticket.id, "Bom dia!", admin)
+    message_replies.send_text(company.id, ticket.id, "Bom dia!", admin)
     dbmod.commit()
     [first] = _events("first_response")
     assert first.business_value == 3600  # only Monday 17:00-18:00
@@ -127,7 +128,7 @@ def test_a_closed_date_counts_nothing(company, conn, admin, clock):
 def test_bot_and_campaign_messages_are_not_replies(company, conn, admin, clock):
     ticket = _customer(company, conn, "Oi", clock)
     clock.at(timedelta(minutes=5))
-    message_service.send_bot_text(ticket, "Já vamos te atender")
+    message_out.send_bot_text(ticket, "Já vamos te atender")
     dbmod.commit()
     assert _events("first_response") == []
     assert len(_events("message_out")) == 1

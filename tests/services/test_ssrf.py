@@ -26,10 +26,10 @@ from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import Message, Prompt, QueueIntegration
 from whaticket.services import ai_reply, integration_webhook, integrations
+from whaticket.services.gateway import gateway_for
 from whaticket.utils import outbound
 from whaticket.utils.crypto import encrypt_json, encrypt_str
 from whaticket.whatsapp.base import GatewayError
-from whaticket.whatsapp.registry import gateway_for
 
 internal_service = internal.internal_service
 typebot_stub = typebot_stubs.typebot_stub

@@ -63,9 +63,7 @@ def create_campaign(data: dict):
 def show_campaign(campaign_id: int):
     """A campaign with its report, shipping rows and list contacts (the SaaS report page)."""
     campaign = campaign_service.get_campaign(current_company_id(), campaign_id)
-    campaign.report = campaign_service.report(campaign)  # type: ignore[attr-defined]
-    campaign.detail = campaign_service.detail_rows(campaign)  # type: ignore[attr-defined]
-    return campaign
+    return campaign_service.with_detail(campaign)
 
 
 @blp.get("/<int:campaign_id>/report")

@@ -16,6 +16,7 @@ from marshmallow import ValidationError
 from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
 from whaticket.config import fake_enabled
+from whaticket.db import utcnow
 from whaticket.errors import AppError
 from whaticket.models import Whatsapp
 from whaticket.schemas.whatsapps import (
@@ -26,8 +27,10 @@ from whaticket.schemas.whatsapps import (
     FakeStatusSchema,
 )
 from whaticket.security import admin_required, current_company_id
+from whaticket.services import fake_whatsapp
 from whaticket.services import media as media_service
 from whaticket.services import whatsapps as whatsapp_service
+from whaticket.services.gateway import gateway_for
 from whaticket.whatsapp import fake
 from whaticket.whatsapp.base import Media
 
@@ -107,6 +110,7 @@ def inject_inbound(whatsapp_id: int) -> dict[str, str]:
         participant=args["participant"],
         media=media,
         raw={k: v for k, v in args.items() if k != "from_"} | {"from": args["from_"]},
+        timestamp=utcnow(),
     )
     handle_inbound(conn.company_id, conn.id, event)
     dbmod.commit()
@@ -135,7 +139,7 @@ def inject_status(data: dict, whatsapp_id: int) -> dict[str, Any]:
 def outbox(whatsapp_id: int) -> list[dict[str, Any]]:
     """What was sent through the connection, newest last."""
     conn = _fake_connection(whatsapp_id)
-    return fake.read_outbox(conn.id)
+    return fake_whatsapp.read_outbox(conn.id)
 
 
 @blp.post("/<int:whatsapp_id>/contacts")
@@ -149,7 +153,7 @@ def add_contacts(data: dict, whatsapp_id: int) -> dict[str, int]:
         {"number": c["number"], "name": c["name"], "isGroup": c["is_group"]}
         for c in data["contacts"]
     ]
-    return {"saved": fake.add_contacts(conn.id, entries)}
+    return {"saved": fake_whatsapp.add_contacts(conn.id, entries)}
 
 
 @blp.get("/<int:whatsapp_id>/contacts")
@@ -160,5 +164,5 @@ def list_contacts(whatsapp_id: int) -> list[dict[str, Any]]:
     conn = _fake_connection(whatsapp_id)
     return [
         {"number": c.number, "name": c.name, "isGroup": c.is_group}
-        for c in fake.FakeGateway().list_contacts(conn)
+        for c in gateway_for(conn).list_contacts(conn)
     ]

@@ -18,7 +18,8 @@ from whaticket.schemas.messages import (
     TemplateSendSchema,
 )
 from whaticket.security import auth_required, current_company_id
-from whaticket.services import messages as message_service
+from whaticket.services.messages import history as message_history
+from whaticket.services.messages import replies as message_replies
 
 blp = Blueprint("messages", __name__, url_prefix="/messages", description="Messages")
 #: `/messages-allMe` is not under `/messages/`, so it needs a blueprint of its own.
@@ -33,7 +34,7 @@ count_blp = Blueprint(
 @blp.response(200, MessagePageSchema)
 def list_messages(args: dict, ticket_id: int):
     """20 messages per page, oldest to newest; marks the ticket read."""
-    page = message_service.list_messages(
+    page = message_history.list_messages(
         current_company_id(), ticket_id, args["page_number"], current_user
     )
     # Serialised before the commit so the rows need no reload (the response is JSON already).
@@ -89,13 +90,13 @@ def send_message(ticket_id: int):
     if files:
         captions = request.form.getlist("body")
         payload = [(f.read(), f.filename or "file", f.mimetype or "") for f in files]
-        sent = message_service.send_media(
+        sent = message_replies.send_media(
             current_company_id(), ticket_id, payload, captions, current_user
         )
     else:
         data = MessageSendSchema().load(request.get_json(silent=True) or {})
         sent = [
-            message_service.send_text(
+            message_replies.send_text(
                 current_company_id(),
                 ticket_id,
                 data["body"],
@@ -113,7 +114,7 @@ def send_message(ticket_id: int):
 @blp.response(200, MessageSchema)
 def delete_message(message_id: int):
     """Delete one of our messages for everyone."""
-    message = message_service.delete_message(current_company_id(), message_id, current_user)
+    message = message_history.delete_message(current_company_id(), message_id, current_user)
     body = MessageSchema().dump(message)
     dbmod.commit()
     return jsonify(body)
@@ -138,7 +139,7 @@ def retry_media(message_id: int):
 @blp.response(200, MessageSchema)
 def send_template(data: dict, ticket_id: int):
     """Send an approved template (Cloud API connections; for closed 24-hour windows)."""
-    message = message_service.send_template(
+    message = message_replies.send_template(
         current_company_id(), ticket_id, data["template"], current_user
     )
     body = MessageSchema().dump(message)
@@ -154,7 +155,7 @@ def count_messages(args: dict) -> dict:
     """How many of the company's messages (sent by default, `fromMe=false`: received) were
     created on the local days dateStart..dateEnd (each defaults to the other, then today)."""
     company_id = current_company_id()
-    last = args["date_end"] or args["date_start"] or message_service.local_today(company_id)
+    last = args["date_end"] or args["date_start"] or message_history.local_today(company_id)
     first = args["date_start"] or last
-    count = message_service.count_messages(company_id, args["from_me"], first, last)
+    count = message_history.count_messages(company_id, args["from_me"], first, last)
     return {"count": [{"count": count}]}

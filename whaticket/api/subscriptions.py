@@ -16,7 +16,6 @@ from flask_jwt_extended import current_user, verify_jwt_in_request
 from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
 from whaticket.errors import AppError
-from whaticket.payments import registry
 from whaticket.schemas.invoices import (
     ChargeSchema,
     FakeWebhookSchema,
@@ -24,6 +23,7 @@ from whaticket.schemas.invoices import (
     WebhookRegisterSchema,
 )
 from whaticket.security import PUBLIC, auth_required, super_required
+from whaticket.services import payments
 from whaticket.services import subscriptions as subscription_service
 
 blp = Blueprint(
@@ -64,7 +64,7 @@ def _require_super() -> None:
 
 def _receive(provider: str) -> Any:
     """One provider notification: acknowledge, and check each named charge in a job."""
-    configured = registry.provider_name()
+    configured = payments.provider_name()
     provider = configured if provider in _ALIASES else provider.lower()
     body = request.get_json(silent=True)
     if not isinstance(body, dict):

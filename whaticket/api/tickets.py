@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from flask_jwt_extended import current_user
 
 from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
-from whaticket.errors import AppError
+from whaticket.errors import AppError, TextError
 from whaticket.schemas.tickets import (
     TicketCreateSchema,
     TicketListArgsSchema,
@@ -59,10 +61,26 @@ def show_ticket_by_uuid(uuid: str):
 @blp.arguments(TicketCreateSchema)
 @blp.response(200, TicketSchema)
 def create_ticket(data: dict):
-    """Open a ticket for a contact; 409 ERR_OTHER_OPEN_TICKET when one is active."""
-    ticket = ticket_service.create_ticket(current_company_id(), current_user, data)
+    """Open a ticket for a contact; 409 when one is active (see `_conflict`)."""
+    try:
+        ticket = ticket_service.create_ticket(current_company_id(), current_user, data)
+    except ticket_service.OtherOpenTicketError as err:
+        raise _conflict(err, data) from None
     dbmod.commit()
     return ticket
+
+
+def _conflict(err: ticket_service.OtherOpenTicketError, data: dict) -> AppError:
+    """The 409 for a contact that already has an active ticket.
+
+    NewTicketModal (the one caller that always sends `whatsappId`, null included)
+    `JSON.parse`s `error` and opens the ticket when it is the caller's own: it gets the
+    ticket as JSON text. Everyone else (VCardPreview, API clients) gets the plain code,
+    which the SPA's toast translates.
+    """
+    if "whatsapp_id" not in data:
+        return err
+    return TextError(err.code, json.dumps(err.summary, separators=(",", ":")), err.status)
 
 
 @blp.put("/<int:ticket_id>")

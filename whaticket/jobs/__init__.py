@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import importlib
 import itertools
 import threading
 from collections.abc import Callable
@@ -17,8 +18,25 @@ from whaticket.db import after_commit, utcnow
 JobFunc = Callable[..., Any]
 
 
+def job(name: JobFunc | str) -> JobFunc:
+    """The job function called `name` ("campaigns.dispatch" is whaticket.jobs.campaigns's).
+
+    Services name jobs instead of importing the job modules: the jobs layer sits above
+    the services (it commits), and a name keeps the dependency pointing one way.
+    """
+    if callable(name):
+        return name
+    module, _, func = name.rpartition(".")
+    if not module or not func:
+        raise ValueError(f"a job name is '<module>.<function>', not {name!r}")
+    found = getattr(importlib.import_module(f"whaticket.jobs.{module}"), func, None)
+    if not callable(found):
+        raise ValueError(f"no job {name!r}")
+    return found
+
+
 def enqueue(
-    func: JobFunc,
+    func: JobFunc | str,
     *args: Any,
     at: datetime | None = None,
     in_: timedelta | float | None = None,
@@ -27,11 +45,13 @@ def enqueue(
 ) -> None:
     """Run `func(*args)` on the worker once the current transaction commits.
 
+    `func` is a job function or its name (see `job`).
     Jobs take ids, never objects. `at` or `in_` (a timedelta or seconds) delay
     the run. `job_id` makes the enqueue idempotent on RQ.
     """
     if isinstance(in_, int | float):
         in_ = timedelta(seconds=in_)
+    func = job(func)
     backend = get_backend()
     after_commit(lambda: backend.submit(func, args, at=at, in_=in_, queue=queue, job_id=job_id))
 

@@ -26,8 +26,6 @@ DEFAULT_BUDGET = 120
 MAX_SLEEP = 30
 #: A running campaign silent for this long (seconds) is restarted by the watchdog.
 DEFAULT_STALL = 120
-#: Progress events at most this often per dispatcher (seconds).
-EMIT_EVERY = 1.0
 
 
 def start_scheduled(campaign_id: int, scheduled_for: str) -> None:
@@ -116,7 +114,7 @@ def _dispatch(campaign_id: int) -> int:
     cfg = campaign_settings.config(campaign.company_id)
     batch = max(1, int(current_app.config.get("CAMPAIGN_CLAIM_BATCH") or 10))
     sent = 0
-    last_beat = last_emit = last_recover = None
+    last_beat = last_recover = None
     conn = db.session.get(Whatsapp, campaign.whatsapp_id) if campaign.whatsapp_id else None
     if conn is None:
         campaign.paused_reason = "ERR_NO_WAPP_FOUND"
@@ -203,9 +201,8 @@ def _dispatch(campaign_id: int) -> int:
                 return sent
             if outcome.kind in ("sent", "asked"):
                 sent += 1
-            if last_emit is None or (clk.now() - last_emit).total_seconds() >= EMIT_EVERY:
-                campaigns.emit(campaign, "update")
-                last_emit = clk.now()
+            # Throttled per campaign (not per dispatcher): each event carries every row.
+            campaigns.emit_progress(campaign)
             dbmod.commit()
 
 
@@ -245,6 +242,16 @@ def send_confirmed(shipping_id: int) -> None:
         # Back to waiting for its main message; try again in a minute.
         shipping.status = "asked"
         jobs.enqueue(send_confirmed, shipping_id, in_=60)
+    # Confirmations arrive in bursts when a campaign's audience answers together.
+    campaigns.emit_progress(campaign)
+    dbmod.commit()
+
+
+def announce_progress(campaign_id: int) -> None:
+    """The trailing progress event of a throttled window: the counters as they stand."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        return
     campaigns.emit(campaign, "update")
     dbmod.commit()
 

@@ -6,30 +6,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
-from redis import Redis
 from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from whaticket.jobs import JobBackend, JobFunc
 
+# Re-exported: the Redis client moved to a neutral module the adapters binding uses too.
+from whaticket.redis_store import app_redis, redis_connection
 
-def redis_connection(app: Flask) -> Redis:
-    """One Redis client per app, shared by queues, the scheduler and rate limits."""
-    conn = app.extensions.get("whaticket_redis")
-    if conn is None:
-        conn = Redis.from_url(app.config["REDIS_URL"])
-        app.extensions["whaticket_redis"] = conn
-    return conn
-
-
-def app_redis() -> Redis | None:
-    """The current app's Redis client, or None without REDIS_URL (single-process mode)."""
-    from flask import current_app
-
-    if not current_app.config.get("REDIS_URL"):
-        return None
-    return redis_connection(current_app._get_current_object())  # type: ignore[attr-defined]
+__all__ = ["RQBackend", "app_redis", "redis_connection"]
 
 
 class RQBackend(JobBackend):

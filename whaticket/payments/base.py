@@ -1,22 +1,60 @@
-"""The payment provider interface: immediate Pix charges, their status, webhook registration."""
+"""The payment provider interface: immediate Pix charges, their status, webhook registration.
+
+Providers are pure adapters: built with the deployment's `PaymentSettings` (filled from the
+config by `services/payments.py`), they take plain `ChargeRequest`s and answer `Charge`s;
+applying a paid charge to an invoice is `services/subscriptions.py`'s job.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from whaticket.errors import AppError
-
-if TYPE_CHECKING:
-    from whaticket.models import Company, Invoice
 
 #: Pix charge statuses (Bacen API Pix): only CONCLUIDA means the money arrived.
 STATUS_ACTIVE = "ATIVA"
 STATUS_PAID = "CONCLUIDA"
 STATUS_REMOVED_BY_USER = "REMOVIDA_PELO_USUARIO_RECEBEDOR"
 STATUS_REMOVED_BY_PSP = "REMOVIDA_PELO_PSP"
+#: (connect, read) seconds: a charge is created inside a web request.
+TIMEOUT = (5, 20)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class PaymentSettings:
+    """The deployment's payment account, as plain values (each provider reads its own)."""
+
+    #: The provider's API base URL, without a trailing slash ("" means its default).
+    base_url: str = ""
+    client_id: str = ""
+    client_secret: str = ""
+    #: One PEM with the client certificate and key, for providers calling with mTLS.
+    cert_path: str | None = None
+    #: The receiving Pix key.
+    pix_key: str = ""
+    timeout: tuple[float, float] = TIMEOUT
+    #: The fake's store: a Redis client (None: process memory) and a key namespace.
+    redis: Any = field(default=None, compare=False)
+    namespace: str = ""
+    #: The time charges are stamped with.
+    clock: Callable[[], datetime] = field(default=_utcnow, compare=False)
+
+
+@dataclass(frozen=True)
+class ChargeRequest:
+    """What to charge: an invoice's amount, payable for `expires_in` seconds."""
+
+    invoice_id: int
+    amount: Decimal
+    expires_in: int
 
 
 class PaymentError(AppError):
@@ -54,14 +92,15 @@ class Charge:
 
 
 class PaymentProvider:
-    """One payment provider; subclasses implement the three calls."""
+    """One payment provider, built with its settings; subclasses implement the three calls."""
 
     name: str = ""
 
-    def create_charge(
-        self, invoice: Invoice, company: Company, amount: Decimal, expires_in: int
-    ) -> Charge:
-        """Create an immediate charge of `amount` for `invoice`, valid `expires_in` seconds."""
+    def __init__(self, settings: PaymentSettings | None = None) -> None:
+        self.settings = settings or PaymentSettings()
+
+    def create_charge(self, request: ChargeRequest) -> Charge:
+        """Create an immediate charge of the request's amount, valid `expires_in` seconds."""
         raise NotImplementedError
 
     def fetch_charge(self, txid: str) -> Charge:

@@ -1,9 +1,11 @@
 """The `efi` payment provider: Efí (ex-Gerencianet) Pix API immediate charges.
 
-Settings (app config): EFI_BASE_URL (default https://pix.api.efipay.com.br; the sandbox is
-https://pix-h.api.efipay.com.br), EFI_CLIENT_ID, EFI_CLIENT_SECRET, EFI_CERT_PATH (one PEM
-holding the certificate and its key, for the mTLS every Efí call requires; left out when
-unset, as with the test stub), EFI_PIX_KEY (the receiving Pix key).
+Settings (`PaymentSettings`, from the app config by `services/payments.py`): `base_url`
+(EFI_BASE_URL, default https://pix.api.efipay.com.br; the sandbox is
+https://pix-h.api.efipay.com.br), `client_id`/`client_secret` (EFI_CLIENT_ID,
+EFI_CLIENT_SECRET), `cert_path` (EFI_CERT_PATH: one PEM holding the certificate and its
+key, for the mTLS every Efí call requires; left out when unset, as with the test stub),
+`pix_key` (EFI_PIX_KEY, the receiving Pix key).
 
 * `POST /oauth/token` with HTTP Basic client_id:client_secret and
   `{"grant_type": "client_credentials"}`; the access token is cached per process until
@@ -22,21 +24,24 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 import requests
-from flask import current_app
 
-from whaticket.db import utcnow
-from whaticket.payments.base import Charge, PaymentError, PaymentProvider, money, payer_note
-
-if TYPE_CHECKING:
-    from whaticket.models import Company, Invoice
+from whaticket.payments.base import (
+    TIMEOUT,
+    Charge,
+    ChargeRequest,
+    PaymentError,
+    PaymentProvider,
+    PaymentSettings,
+    money,
+    payer_note,
+)
 
 DEFAULT_BASE_URL = "https://pix.api.efipay.com.br"
-#: (connect, read) seconds: a charge is created inside a web request.
-TIMEOUT = (5, 20)
+__all__ = ["DEFAULT_BASE_URL", "TIMEOUT", "EfiProvider", "clear_token_cache"]
 #: A token is renewed this many seconds before Efí says it expires (clock skew, latency).
 TOKEN_MARGIN = 60
 
@@ -110,17 +115,17 @@ def _charge(body: dict[str, Any]) -> Charge:
 
 
 class EfiProvider(PaymentProvider):
-    """Efí Pix over HTTPS with mTLS; credentials come from the app config."""
+    """Efí Pix over HTTPS with mTLS; credentials come in the settings."""
 
     name = "efi"
 
-    def __init__(self) -> None:
-        cfg = current_app.config
-        self.base_url = str(cfg.get("EFI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-        self.client_id = str(cfg.get("EFI_CLIENT_ID") or "")
-        self.client_secret = str(cfg.get("EFI_CLIENT_SECRET") or "")
-        self.cert_path = cfg.get("EFI_CERT_PATH") or None
-        self.pix_key = str(cfg.get("EFI_PIX_KEY") or "")
+    def __init__(self, settings: PaymentSettings | None = None) -> None:
+        super().__init__(settings)
+        self.base_url = (self.settings.base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.client_id = self.settings.client_id
+        self.client_secret = self.settings.client_secret
+        self.cert_path = self.settings.cert_path or None
+        self.pix_key = self.settings.pix_key
 
     # -- plumbing --
 
@@ -130,7 +135,8 @@ class EfiProvider(PaymentProvider):
             # Efí refuses any call, the token included, without the client certificate.
             kwargs["cert"] = self.cert_path
         try:
-            return requests.request(method, f"{self.base_url}{path}", timeout=TIMEOUT, **kwargs)
+            url = f"{self.base_url}{path}"
+            return requests.request(method, url, timeout=self.settings.timeout, **kwargs)
         except requests.RequestException as exc:
             raise PaymentError(
                 "ERR_PAYMENT_PROVIDER_UNAVAILABLE", f"Efí unreachable: {exc}", retryable=True
@@ -191,25 +197,24 @@ class EfiProvider(PaymentProvider):
 
     # -- the interface --
 
-    def create_charge(
-        self, invoice: Invoice, company: Company, amount: Decimal, expires_in: int
-    ) -> Charge:
+    def create_charge(self, request: ChargeRequest) -> Charge:
         """`PUT /v2/cob/{txid}` for the invoice, then its QR code from the location."""
         if not self.pix_key:
             raise PaymentError("ERR_PAYMENT_NOT_CONFIGURED", "EFI_PIX_KEY unset")
         # Our own txid (Efí wants 26-35 letters and digits): a retried PUT is idempotent.
         txid = uuid.uuid4().hex
+        expires_in = int(request.expires_in)
         body = {
-            "calendario": {"expiracao": int(expires_in)},
-            "valor": {"original": money(amount)},
+            "calendario": {"expiracao": expires_in},
+            "valor": {"original": money(request.amount)},
             "chave": self.pix_key,
-            "solicitacaoPagador": payer_note(invoice.id),
+            "solicitacaoPagador": payer_note(request.invoice_id),
         }
         cob = self._call("PUT", f"/v2/cob/{txid}", json=body)
         charge = _charge(cob)
         charge.txid = charge.txid or txid
         if charge.expires_at is None:
-            charge.expires_at = utcnow() + timedelta(seconds=int(expires_in))
+            charge.expires_at = self.settings.clock() + timedelta(seconds=expires_in)
         loc_id = (cob.get("loc") or {}).get("id")
         if loc_id is not None:
             qr = self._call("GET", f"/v2/loc/{int(loc_id)}/qrcode")

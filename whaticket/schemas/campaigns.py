@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate
@@ -68,47 +69,64 @@ class CampaignReportSchema(BaseSchema):
     confirmed = fields.Integer()
 
 
-_STAMP = Timestamp(allow_none=True)
-
-
 def _stamp(value: Any) -> str | None:
-    """A datetime as every Timestamp field writes it (null stays null)."""
-    return None if value is None else _STAMP._serialize(value, None, None)
+    """A datetime as every Timestamp field writes it ("...T14:00:00.123Z"; null stays null).
+
+    Inlined rather than Timestamp._serialize: the report's arrays hold tens of thousands.
+    """
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    # "YYYY-MM-DDTHH:MM:SS.mmm" (milliseconds truncated, as Timestamp) without "+00:00".
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def shipping_rows(rows: list[Any], campaign_id: int) -> list[dict[str, Any]]:
-    """`shipping[]` of the report page, built by hand: marshmallow per row is far too slow
-    for tens of thousands of rows."""
+    """`shipping[]` of the report page from `services.campaigns.detail_rows` (its column
+    order), built by hand: marshmallow per row is far too slow for tens of thousands of
+    rows, and rows are unpacked since named access on them costs as much again."""
     return [
         {
-            "id": r.id,
+            "id": row_id,
             "campaignId": campaign_id,
-            "contactId": r.contact_id,
-            "number": r.number,
-            "name": r.name,
-            "status": r.status,
-            "confirmation": r.confirmation,
-            "confirmationRequestedAt": _stamp(r.confirmation_requested_at),
-            "confirmedAt": _stamp(r.confirmed_at),
-            "deliveredAt": _stamp(r.delivered_at),
+            "contactId": contact_id,
+            "number": number,
+            "name": name,
+            "status": status,
+            "confirmation": confirmation,
+            "confirmationRequestedAt": _stamp(requested_at),
+            "confirmedAt": _stamp(confirmed_at),
+            "deliveredAt": _stamp(delivered_at),
         }
-        for r in rows
+        for (
+            row_id,
+            contact_id,
+            number,
+            name,
+            status,
+            confirmation,
+            requested_at,
+            confirmed_at,
+            delivered_at,
+        ) in rows
     ]
 
 
 def list_contacts(rows: list[Any], list_id: int | None) -> list[dict[str, Any]]:
-    """`contactList.contacts[]`: `isWhatsappValid` is whether the campaign sends to the
-    number, i.e. not known invalid (an unchecked number is sent to, so it counts)."""
+    """`contactList.contacts[]` from `detail_rows` (its column order): `isWhatsappValid`
+    is whether the campaign sends to the number, i.e. not known invalid (an unchecked
+    number is sent to, so it counts)."""
     return [
         {
-            "id": r.id,
+            "id": item_id,
             "contactListId": list_id,
-            "name": r.name,
-            "number": r.number,
-            "email": r.email,
-            "isWhatsappValid": r.is_whatsapp_valid is not False,
+            "name": name,
+            "number": number,
+            "email": email,
+            "isWhatsappValid": valid is not False,
         }
-        for r in rows
+        for item_id, name, number, email, valid in rows
     ]
 
 
@@ -150,6 +168,49 @@ class CampaignDetailSchema(CampaignSchema):
 
     def _truncated(self, campaign: Any) -> bool:
         return bool(campaign.detail.truncated)
+
+
+class CampaignEventSchema(CampaignDetailSchema):
+    """`company-{cid}-campaign` record: `GET /campaigns/<id>` with slim array rows.
+
+    Both report pages replace their campaign with it, and each event goes to every socket
+    of the company every few seconds while a campaign sends: the arrays have the same
+    rows in the same order, each with only what the page counts (CampaignReport reads
+    `deliveredAt`/`confirmationRequestedAt` with `isNull`, so they are always present,
+    and `isWhatsappValid`), from `detail_rows(lean=True)`. Names, numbers and e-mails
+    stay out of the broadcast; the page reloads the full answer once the campaign ends.
+    """
+
+    def _shipping(self, campaign: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": row_id,
+                "contactId": contact_id,
+                "status": status,
+                "confirmationRequestedAt": _stamp(requested_at),
+                "confirmedAt": _stamp(confirmed_at),
+                "deliveredAt": _stamp(delivered_at),
+            }
+            for (
+                row_id,
+                contact_id,
+                status,
+                requested_at,
+                confirmed_at,
+                delivered_at,
+            ) in campaign.detail.shipping
+        ]
+
+    def _contact_list(self, campaign: Any) -> dict[str, Any]:
+        ref = campaign.contact_list
+        if ref is not None:
+            contacts = [
+                {"id": item_id, "isWhatsappValid": valid is not False}
+                for item_id, valid in campaign.detail.contacts
+            ]
+            return {"id": ref.id, "name": ref.name, "contacts": contacts}
+        contacts = [{"id": r[1], "isWhatsappValid": True} for r in campaign.detail.shipping]
+        return {"id": None, "name": None, "contacts": contacts}
 
 
 class CampaignPageSchema(BaseSchema):

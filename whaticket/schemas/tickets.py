@@ -13,8 +13,21 @@ from whaticket.schemas.fields import NullableId, Timestamp
 from whaticket.schemas.users import QueueRefSchema
 
 
+class ExtraInfoRefSchema(BaseSchema):
+    """A contact's custom field as the ticket drawer lists it."""
+
+    id = fields.Integer()
+    name = fields.String()
+    value = fields.String()
+
+
 class ContactRefSchema(BaseSchema):
-    """A contact as embedded in tickets."""
+    """A contact as embedded in a ticket: what the Ticket header and ContactDrawer read.
+
+    `extraInfo` (the custom fields) comes with every contact load in one query for all of
+    them (`Contact.extra_info` is selectin-loaded); list rows leave it out
+    (`ContactRowSchema`), since the list query does not load it.
+    """
 
     id = fields.Integer()
     name = fields.String()
@@ -22,6 +35,15 @@ class ContactRefSchema(BaseSchema):
     email = fields.String()
     profile_pic_url = fields.String(allow_none=True)
     is_group = fields.Boolean()
+    extra_info = fields.List(fields.Nested(ExtraInfoRefSchema))
+
+
+class ContactRowSchema(ContactRefSchema):
+    """A contact as embedded in a ticket list row (no custom fields: the rows never show
+    them and the list query leaves them unloaded)."""
+
+    class Meta(BaseSchema.Meta):
+        exclude = ("extra_info",)
 
 
 class UserRefSchema(BaseSchema):
@@ -64,6 +86,10 @@ class TicketSchema(BaseSchema):
     user_id = fields.Integer(allow_none=True)
     queue_id = fields.Integer(allow_none=True)
     company_id = fields.Integer()
+    #: Read back by TicketActionButtonsCustom, which sends them with every status change.
+    use_integration = fields.Boolean()
+    prompt_id = fields.Integer(allow_none=True)
+    integration_id = fields.Integer(allow_none=True)
     contact = fields.Nested(ContactRefSchema)
     user = fields.Nested(UserRefSchema, allow_none=True)
     queue = fields.Nested(QueueRefSchema, allow_none=True)
@@ -73,10 +99,16 @@ class TicketSchema(BaseSchema):
     updated_at = Timestamp()
 
 
+class TicketRowSchema(TicketSchema):
+    """A ticket as list rows carry it: the contact without its custom fields."""
+
+    contact = fields.Nested(ContactRowSchema)
+
+
 class TicketPageSchema(BaseSchema):
     """`GET /tickets`: {tickets, count, hasMore}."""
 
-    tickets = fields.List(fields.Nested(TicketSchema))
+    tickets = fields.List(fields.Nested(TicketRowSchema))
     count = fields.Integer()
     has_more = fields.Boolean()
 

@@ -8,9 +8,9 @@ from marshmallow import ValidationError, fields, validate, validates
 
 from whaticket.schemas.base import BaseSchema, PageArgsSchema
 from whaticket.schemas.fields import NullableId, Timestamp
+from whaticket.services.gateway import provider_names
 from whaticket.utils.crypto import decrypt_json, mask
 from whaticket.whatsapp.fake import STATUSES
-from whaticket.whatsapp.registry import provider_names
 
 _text = {"allow_none": True, "validate": validate.Length(max=10000)}
 #: Largest minute/hour/round count a connection setting accepts.

@@ -31,10 +31,9 @@ from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import Message, Prompt, Queue, Ticket
 from whaticket.models.company import Company
-from whaticket.services import billing
+from whaticket.services import billing, episodes
 from whaticket.services import plans as plan_service
 from whaticket.services import prompts as prompt_service
-from whaticket.services import tickets as ticket_service
 from whaticket.utils import outbound
 
 #: What the model writes when a human must take over (the SaaS phrase, kept for prompts
@@ -104,11 +103,9 @@ def schedule(ticket: Ticket, message: Message) -> None:
 
     An overdue company's bot stays quiet (and spends no tokens); media gets no answer.
     """
-    from whaticket.jobs import ai as ai_jobs
-
     if billing.sending_blocked(ticket.company_id) or not is_text(message):
         return
-    jobs.enqueue(ai_jobs.answer, ticket.id, message.id, job_id=f"whaticket-ai-{message.id}")
+    jobs.enqueue("ai.answer", ticket.id, message.id, job_id=f"whaticket-ai-{message.id}")
 
 
 # -- the request ---------------------------------------------------------------------------
@@ -186,7 +183,7 @@ def _newer_customer_message(ticket_id: int, message_id: int) -> bool:
 
 def _still_answering(ticket: Ticket, prompt_id: int, message_id: int) -> str | None:
     """Why the AI must not answer now (None when it should)."""
-    if ticket_service.agent_holds(ticket):
+    if episodes.agent_holds(ticket):
         return "an agent holds the ticket"
     if ticket.is_group:
         return "group ticket"
@@ -316,7 +313,7 @@ def split_handoff(reply: str) -> tuple[bool, str]:
 def apply(request: AIRequest, result: Completion) -> None:
     """Count the tokens, then send the reply or hand the ticket to the human queue."""
     from whaticket.services import chatbot
-    from whaticket.services import messages as message_service
+    from whaticket.services.messages import outbound as message_out
 
     # Tokens were spent whatever happens next: count them.
     prompt_service.add_usage(request.prompt_id, result.usage)
@@ -330,7 +327,7 @@ def apply(request: AIRequest, result: Completion) -> None:
     handoff, text = split_handoff(result.content)
     if not handoff:
         if text:
-            message_service.send_bot_text(ticket, text)
+            message_out.send_bot_text(ticket, text)
         return
     prompt = db.session.get(Prompt, request.prompt_id)
     queue = None

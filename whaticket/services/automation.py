@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from whaticket import bus
 from whaticket.extensions import db
 from whaticket.models import Ticket, Whatsapp
-from whaticket.services import report_events
+from whaticket.services import episodes
 from whaticket.services import ticket_events as events
-from whaticket.services import tickets as ticket_service
 
 
 def _connections(*conditions: sa.ColumnElement[bool]) -> list[Whatsapp]:
@@ -27,17 +27,17 @@ def _connections(*conditions: sa.ColumnElement[bool]) -> list[Whatsapp]:
 
 def _close_inactive(ticket: Ticket, conn: Whatsapp, now: datetime) -> None:
     """Send the inactivity text (when set), close the ticket and finish its episode."""
-    from whaticket.services import messages as message_service
+    from whaticket.services.messages import outbound as message_out
 
     old_status, old_user, old_queue = ticket.status, ticket.user_id, ticket.queue_id
-    tracking = ticket_service.open_tracking(ticket)
+    tracking = episodes.open_tracking(ticket)
     text = (conn.expires_inactive_message or "").strip()
     if text:
-        message_service.send_bot_text(ticket, text)
+        message_out.send_bot_text(ticket, text)
     ticket.status = "closed"
     ticket.unread_messages = 0
-    ticket_service.reset_bot(ticket)
-    report_events.resolved(ticket, tracking, now)
+    episodes.reset_bot(ticket)
+    bus.episode_resolved.publish(ticket=ticket, tracking=tracking, at=now)
     tracking.finished_at = now
     tracking.whatsapp_id = ticket.whatsapp_id
     tracking.user_id = tracking.user_id or ticket.user_id
@@ -88,7 +88,7 @@ def auto_transfer(now: datetime) -> int:
         ).all()
         for ticket in tickets:
             old_status, old_user = ticket.status, ticket.user_id
-            tracking = ticket_service.open_tracking(ticket)
+            tracking = episodes.open_tracking(ticket)
             ticket.queue_id = conn.transfer_queue_id
             tracking.queued_at = now
             tracking.queue_id = conn.transfer_queue_id

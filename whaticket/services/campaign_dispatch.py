@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from flask import current_app
 
-from whaticket import jobs
+from whaticket import bus, jobs
 from whaticket.db import savepoint, utcnow
 from whaticket.extensions import db
 from whaticket.models import (
@@ -169,18 +169,14 @@ def substitute(text: str, values: dict[str, str]) -> str:
 
 def enqueue_dispatchers(campaign_id: int, delay: float | None = None) -> None:
     """Queue the campaign's dispatchers (CAMPAIGN_DISPATCHERS of them; claims keep them apart)."""
-    from whaticket.jobs import campaigns as campaign_jobs
-
     count = int(current_app.config.get("CAMPAIGN_DISPATCHERS") or 1)
     for _ in range(max(1, count)):
-        jobs.enqueue(campaign_jobs.dispatch, campaign_id, in_=delay, queue="low")
+        jobs.enqueue("campaigns.dispatch", campaign_id, in_=delay, queue="low")
 
 
 def enqueue_dispatchers_one(campaign_id: int) -> None:
     """Queue one more dispatcher (a run that used its time budget hands over to it)."""
-    from whaticket.jobs import campaigns as campaign_jobs
-
-    jobs.enqueue(campaign_jobs.dispatch, campaign_id, queue="low")
+    jobs.enqueue("campaigns.dispatch", campaign_id, queue="low")
 
 
 # -- pacing -------------------------------------------------------------------------
@@ -372,7 +368,7 @@ def send_claimed(
     campaign: Campaign, shipping: CampaignShipping, conn: Whatsapp, now: datetime
 ) -> Outcome:
     """Send what a claimed row needs next (confirmation request or message) and mark it."""
-    from whaticket.whatsapp.registry import gateway_for
+    from whaticket.services.gateway import gateway_for
 
     if conn.company_id != campaign.company_id:
         return _fail(shipping, "ERR_NO_WAPP_FOUND")
@@ -586,7 +582,7 @@ def record_message(
 
 def recover_stale(campaign: Campaign, conn: Whatsapp | None, now: datetime) -> int:
     """Resolve claims a dead worker left behind; returns how many were resolved."""
-    from whaticket.whatsapp.registry import gateway_for
+    from whaticket.services.gateway import gateway_for
 
     stale_after = float(current_app.config.get("CAMPAIGN_CLAIM_STALE") or DEFAULT_CLAIM_STALE)
     cutoff = now - timedelta(seconds=stale_after)
@@ -624,14 +620,18 @@ def recover_stale(campaign: Campaign, conn: Whatsapp | None, now: datetime) -> i
 # -- replies ------------------------------------------------------------------------------
 
 
+@bus.inbound_message.subscribe(order=10)
+def _on_inbound(ticket: Any, message: Any, now: datetime, is_group: bool) -> bool:
+    """A customer message may be a campaign reply or confirmation (offered first)."""
+    return not is_group and on_reply(ticket.company_id, ticket.contact.number, now)
+
+
 def on_reply(company_id: int, number: str, now: datetime) -> bool:
     """A contact wrote: note the reply, and confirm a pending confirmation request.
 
     Returns True when the message confirmed a campaign (the main message then follows, so
     the chatbot keeps quiet for this one).
     """
-    from whaticket.jobs import campaigns as campaign_jobs
-
     rows = list(
         db.session.scalars(
             sa.select(CampaignShipping).where(
@@ -651,7 +651,7 @@ def on_reply(company_id: int, number: str, now: datetime) -> bool:
                 shipping.confirmation = True
                 shipping.confirmed_at = now
                 confirmed = True
-                jobs.enqueue(campaign_jobs.send_confirmed, shipping.id, in_=random.uniform(0, 10))
+                jobs.enqueue("campaigns.send_confirmed", shipping.id, in_=random.uniform(0, 10))
         else:
             shipping.replied_at = now
     db.session.flush()

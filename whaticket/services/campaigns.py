@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,8 +31,9 @@ from whaticket.models import (
 )
 from whaticket.models.campaign import VARIANTS
 from whaticket.models.message import ACK_DELIVERED, ACK_READ
-from whaticket.realtime.emit import emit_to_company
-from whaticket.services import media
+from whaticket.realtime import rooms
+from whaticket.realtime.emit import emit_later, emit_to_company
+from whaticket.services import media, ratelimit
 from whaticket.utils.pagination import paginate, search_filter
 
 EDITABLE = ("INATIVA", "PROGRAMADA", "CANCELADA")
@@ -122,8 +124,6 @@ def variants(campaign: Campaign, *, confirmation: bool) -> list[str]:
 
 def _arm_schedule(campaign: Campaign) -> None:
     """With a scheduledAt the campaign is PROGRAMADA and a start job waits for that time."""
-    from whaticket.jobs import campaigns as campaign_jobs
-
     if campaign.scheduled_at is None:
         return
     _check_startable(campaign)
@@ -132,7 +132,7 @@ def _arm_schedule(campaign: Campaign) -> None:
     # The job id names the time: re-arming schedules a new job, and the old one finds
     # the campaign no longer due at its time and does nothing.
     jobs.enqueue(
-        campaign_jobs.start_scheduled,
+        "campaigns.start_scheduled",
         campaign.id,
         at.isoformat(),
         at=at,
@@ -321,28 +321,26 @@ class DetailRows:
     truncated: bool
 
 
-def detail_rows(campaign: Campaign) -> DetailRows:
+def detail_rows(campaign: Campaign, *, lean: bool = False) -> DetailRows:
     """The campaign's shipping rows and its list's contacts, two queries of needed columns.
 
     The SaaS page counts them client-side, so a campaign of tens of thousands of contacts
     sends that many rows: only the columns it reads (no message texts, which can be 4 KB
-    each) and at most CAMPAIGN_DETAIL_ROWS_MAX of each.
+    each) and at most CAMPAIGN_DETAIL_ROWS_MAX of each. `lean` rows (for live events,
+    CampaignEventSchema) keep only what the page counts.
     """
     cap = int(current_app.config.get("CAMPAIGN_DETAIL_ROWS_MAX") or DETAIL_ROWS_MAX)
-    s = CampaignShipping
+    s, i = CampaignShipping, ContactListItem
+    if lean:
+        shipping_columns: tuple[Any, ...] = (s.id, s.contact_id, s.status)
+        item_columns: tuple[Any, ...] = (i.id, i.is_whatsapp_valid)
+    else:
+        shipping_columns = (s.id, s.contact_id, s.number, s.name, s.status, s.confirmation)
+        item_columns = (i.id, i.name, i.number, i.email, i.is_whatsapp_valid)
+    stamps = (s.confirmation_requested_at, s.confirmed_at, s.delivered_at)
     shipping = list(
         db.session.execute(
-            sa.select(
-                s.id,
-                s.contact_id,
-                s.number,
-                s.name,
-                s.status,
-                s.confirmation,
-                s.confirmation_requested_at,
-                s.confirmed_at,
-                s.delivered_at,
-            )
+            sa.select(*shipping_columns, *stamps)
             .where(s.company_id == campaign.company_id, s.campaign_id == campaign.id)
             .order_by(s.id)
             .limit(cap + 1)
@@ -350,10 +348,9 @@ def detail_rows(campaign: Campaign) -> DetailRows:
     )
     contacts: list[sa.Row[Any]] = []
     if campaign.contact_list_id is not None:
-        i = ContactListItem
         contacts = list(
             db.session.execute(
-                sa.select(i.id, i.name, i.number, i.email, i.is_whatsapp_valid)
+                sa.select(*item_columns)
                 .where(
                     i.company_id == campaign.company_id,
                     i.contact_list_id == campaign.contact_list_id,
@@ -377,13 +374,70 @@ def list_shipping(
     return paginate(stmt.order_by(CampaignShipping.id), page_number)
 
 
-def emit(campaign: Campaign, action: str) -> None:
-    """`company-{cid}-campaign` with the row as the frontend shows it (after commit)."""
-    from whaticket.schemas.campaigns import CampaignSchema
+def with_detail(campaign: Campaign, *, lean: bool = False) -> Campaign:
+    """The campaign with its `report` and `detail` rows attached (CampaignDetailSchema;
+    `lean` rows for CampaignEventSchema)."""
+    campaign.report = report(campaign)  # type: ignore[attr-defined]
+    campaign.detail = detail_rows(campaign, lean=lean)  # type: ignore[attr-defined]
+    return campaign
 
-    try:
-        record = CampaignSchema().dump(campaign)
-    except Exception:  # an event must never fail the request that caused it
-        current_app.logger.exception("campaign %s event payload failed", campaign.id)
+
+@cache
+def _event_schema() -> Any:
+    """One schema instance: building one costs more than dumping a campaign with it."""
+    from whaticket.schemas.campaigns import CampaignEventSchema
+
+    return CampaignEventSchema()
+
+
+def emit(campaign: Campaign, action: str) -> None:
+    """`company-{cid}-campaign` {action, record} after the commit.
+
+    The SaaS report page replaces its campaign with `record` and recounts only when it
+    has `shipping`, so the record is what `GET /campaigns/<id>` answers (report,
+    `shipping[]`, `contactList.contacts[]`), its array rows slimmed to what the page
+    counts (CampaignEventSchema). It is built once, just before the commit, from the
+    campaign row read again (a dispatcher's copy of it may be stale): a fixed number of
+    queries whatever the size. Status changes and edits call this; sends go through
+    `emit_progress`.
+    """
+    company_id, campaign_id = campaign.company_id, campaign.id
+
+    def _frame() -> tuple[dict[str, Any], list[str]] | None:
+        current = db.session.scalar(
+            sa.select(Campaign)
+            .where(Campaign.id == campaign_id, Campaign.company_id == company_id)
+            .execution_options(populate_existing=True)
+        )
+        if current is None:
+            return None  # deleted later in the same transaction
+        record = _event_schema().dump(with_detail(current, lean=True))
+        return {"action": action, "record": record}, [rooms.mainchannel(company_id)]
+
+    emit_later(f"company-{company_id}-campaign", _frame)
+
+
+#: Seconds between two progress events of one sending campaign (CAMPAIGN_PROGRESS_EVERY).
+PROGRESS_EVERY = 5
+
+
+def emit_progress(campaign: Campaign) -> None:
+    """A send moved the campaign's counters: an `update` event, throttled per campaign.
+
+    Every event carries every row of the campaign to every socket of the company, so a
+    campaign announces its progress at most once per CAMPAIGN_PROGRESS_EVERY seconds,
+    across all its dispatchers and workers (the window is counted in Redis when there is
+    one): the first send of a window is announced at once, and the first one held back
+    schedules a trailing event for the window's end, so the counters never stop short of
+    the last send while the campaign waits (quiet hours, pacing, daily cap). 0 announces
+    every send.
+    """
+    every = int(current_app.config.get("CAMPAIGN_PROGRESS_EVERY", PROGRESS_EVERY) or 0)
+    if every <= 0:
+        emit(campaign, "update")
         return
-    emit_to_company(campaign.company_id, "campaign", {"action": action, "record": record})
+    seen = ratelimit.hit(f"campaign-progress:{campaign.id}", every)
+    if seen == 1:
+        emit(campaign, "update")
+    elif seen == 2:
+        jobs.enqueue("campaigns.announce_progress", campaign.id, in_=every)

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from whaticket import bus
 from whaticket.extensions import db
 from whaticket.models import (
     Message,
@@ -40,10 +41,9 @@ from whaticket.models import (
     Whatsapp,
 )
 from whaticket.models.company import Company
-from whaticket.services import ai_reply, report_events
+from whaticket.services import ai_reply, episodes
 from whaticket.services import settings as settings_service
 from whaticket.services import ticket_events as events
-from whaticket.services import tickets as ticket_service
 from whaticket.services.settings import DEFAULTS
 from whaticket.utils.office_hours import DEFAULT_TZ, closed_days, is_open
 
@@ -90,7 +90,7 @@ def out_of_hours_text(ticket: Ticket, conn: Whatsapp, now: datetime) -> str | No
 
 def _notify_out_of_hours(ticket: Ticket, text: str, now: datetime) -> None:
     """Send the out-of-hours notice once per episode."""
-    tracking = ticket_service.open_tracking(ticket)
+    tracking = episodes.open_tracking(ticket)
     if tracking.out_of_hours_at is not None:
         return
     tracking.out_of_hours_at = now
@@ -102,9 +102,9 @@ def _notify_out_of_hours(ticket: Ticket, text: str, now: datetime) -> None:
 
 
 def _send(ticket: Ticket, text: str) -> None:
-    from whaticket.services import messages as message_service
+    from whaticket.services.messages import outbound as message_out
 
-    message_service.send_bot_text(ticket, text)
+    message_out.send_bot_text(ticket, text)
 
 
 def _send_media(ticket: Ticket, company_id: int, path: str | None, name: str | None) -> None:
@@ -113,22 +113,22 @@ def _send_media(ticket: Ticket, company_id: int, path: str | None, name: str | N
         return
     from whaticket.errors import AppError
     from whaticket.services import media as media_service
-    from whaticket.services import messages as message_service
+    from whaticket.services.messages import outbound as message_out
 
     try:
         data = media_service.absolute_path(company_id, path).read_bytes()
     except (AppError, OSError):
         current_app.logger.warning("media %s of company %s is missing", path, company_id)
         return
-    message_service.send_bot_file(ticket, data, name or "file")
+    message_out.send_bot_file(ticket, data, name or "file")
 
 
 def _send_menu(ticket: Ticket, header: str, choices: list[Choice], footer: list[str]) -> None:
     """A menu as text, or as buttons/list where chatBotType asks and the provider can."""
-    from whaticket.services import messages as message_service
+    from whaticket.services.messages import outbound as message_out
 
     style = _setting(ticket.company_id, "chatBotType")
-    message_service.send_bot_menu(
+    message_out.send_bot_menu(
         ticket, header, [(c.key, c.title) for c in choices], footer, style=style
     )
 
@@ -177,7 +177,7 @@ def _may_prompt(ticket: Ticket, conn: Whatsapp, now: datetime, *, main_menu: boo
     if main_menu and cap > 0 and ticket.amount_used_bot_queues >= cap:
         return False
     if ticket.bot_retries >= 2:
-        tracking = ticket_service.open_tracking(ticket)
+        tracking = episodes.open_tracking(ticket)
         wait = conn.time_use_bot_queues
         last = tracking.chatbot_at
         if wait <= 0 or last is None or now - last < timedelta(minutes=wait):
@@ -187,7 +187,7 @@ def _may_prompt(ticket: Ticket, conn: Whatsapp, now: datetime, *, main_menu: boo
 
 
 def _prompted(ticket: Ticket, now: datetime, *, main_menu: bool) -> None:
-    tracking = ticket_service.open_tracking(ticket)
+    tracking = episodes.open_tracking(ticket)
     tracking.chatbot_at = now
     if main_menu:
         ticket.amount_used_bot_queues = (ticket.amount_used_bot_queues or 0) + 1
@@ -210,9 +210,9 @@ def enter_queue(
 ) -> None:
     """Route the ticket to a queue: pending there, greeting, media, its options or integration."""
     old_status, old_user, old_queue = ticket.status, ticket.user_id, ticket.queue_id
-    tracking = ticket_service.open_tracking(ticket)
+    tracking = episodes.open_tracking(ticket)
     if tracking.chatbot_at is not None:
-        report_events.bot_handed_off(ticket, tracking, now)
+        bus.bot_handed_off.publish(ticket=ticket, tracking=tracking, at=now)
     ticket.queue_id = queue.id
     ticket.queue_option_id = None
     ticket.bot_retries = 0
@@ -420,7 +420,7 @@ def hand_off(ticket: Ticket, queue: Queue | None, now: datetime, text: str = "")
     With no queue (the prompt's was deleted) the ticket stays where it is, without the AI.
     """
     old_status, old_user, old_queue = ticket.status, ticket.user_id, ticket.queue_id
-    tracking = ticket_service.open_tracking(ticket)
+    tracking = episodes.open_tracking(ticket)
     ticket.use_integration, ticket.prompt_id, ticket.integration_id = False, None, None
     ticket.chatbot = False
     ticket.queue_option_id = None
@@ -431,9 +431,9 @@ def hand_off(ticket: Ticket, queue: Queue | None, now: datetime, text: str = "")
         )
     else:
         if old_queue is None and tracking.chatbot_at is not None:
-            report_events.bot_handed_off(ticket, tracking, now)
+            bus.bot_handed_off.publish(ticket=ticket, tracking=tracking, at=now)
         elif old_queue is not None and old_queue != queue.id:
-            report_events.transferred(ticket, now, queue_id=queue.id, user_id=None)
+            bus.ticket_transferred.publish(ticket=ticket, at=now, queue_id=queue.id, user_id=None)
         ticket.queue_id = queue.id
         ticket.status, ticket.user_id = "pending", None
         # A human's wait starts now, whatever time the customer spent with the AI.
@@ -454,13 +454,20 @@ def hand_off(ticket: Ticket, queue: Queue | None, now: datetime, text: str = "")
 # -- entry point ------------------------------------------------------------------------
 
 
+@bus.inbound_message.subscribe(order=30)
+def _on_inbound(ticket: Ticket, message: Message, now: datetime, is_group: bool) -> bool:
+    """The bot takes every customer message nobody consumed before it (see whaticket.bus)."""
+    on_inbound(ticket, message, now)
+    return True
+
+
 def on_inbound(ticket: Ticket, message: Message, now: datetime) -> None:
     """Everything the bot does after a customer's message was stored (not for groups)."""
     conn = ticket.whatsapp
     if conn is None or ticket.is_group or message.from_me:
         return
     _feed_webhooks(ticket, conn, message, now)
-    if ticket_service.agent_holds(ticket):
+    if episodes.agent_holds(ticket):
         return
 
     closed = out_of_hours_text(ticket, conn, now)
@@ -492,7 +499,7 @@ def on_inbound(ticket: Ticket, message: Message, now: datetime) -> None:
             return
 
     if ticket.queue_id is None:
-        tracking = ticket_service.open_tracking(ticket)
+        tracking = episodes.open_tracking(ticket)
         if _connection_prompt_answers(ticket, conn, message, tracking, now):
             return
         integration = _integration(conn.integration_id, ticket.company_id)
@@ -522,7 +529,7 @@ def _start_menu(
     ticket: Ticket, conn: Whatsapp, queues: list[Queue], message: Message, now: datetime
 ) -> None:
     """First contact of an episode: greeting (no queues), direct queue (one), or the menu."""
-    tracking = ticket_service.open_tracking(ticket)
+    tracking = episodes.open_tracking(ticket)
     if not queues:
         greeting = (conn.greeting_message or "").strip()
         if greeting and tracking.chatbot_at is None:

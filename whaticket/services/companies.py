@@ -59,9 +59,8 @@ def update_schedules(actor: User, company_id: int, data: dict[str, Any]) -> Comp
         company.timezone = data["timezone"]
         # Reports count per local day: the days of past events move with the zone.
         from whaticket import jobs
-        from whaticket.jobs.reports import rebuild_rollup
 
-        jobs.enqueue(rebuild_rollup, company.id, queue="low")
+        jobs.enqueue("reports.rebuild_rollup", company.id, queue="low")
     if "closed_dates" in data:
         company.closed_dates = sorted({day.isoformat() for day in data["closed_dates"]})
     db.session.flush()

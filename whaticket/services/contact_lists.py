@@ -22,12 +22,12 @@ from whaticket.models import Contact, ContactList, ContactListItem, Ticket, What
 from whaticket.realtime.emit import emit_to_company
 from whaticket.services import contacts as contact_service
 from whaticket.services import tags as tag_service
+from whaticket.services.gateway import gateway_for
 from whaticket.utils import spreadsheet
 from whaticket.utils.pagination import paginate, search_filter
 from whaticket.utils.phone import is_group_id, normalize_number
 from whaticket.utils.queries import value_taken
 from whaticket.whatsapp.base import GatewayError
-from whaticket.whatsapp.registry import gateway_for
 
 PAGE_SIZE = 20
 _IN_CHUNK = 500

@@ -405,11 +405,31 @@ def import_contacts(company_id: int, filename: str, stream: IO[bytes]) -> dict[s
     new = [c for n, c in wanted.items() if n not in taken]
     created = _insert_many(new)
     existing += len(new) - len(created)
-    if created:
-        emit_to_company(
-            company_id, "contact", {"action": "create", "records": [payload(c) for c in created]}
-        )
+    _announce_created(company_id, created)
     return {"created": created, "existing": existing, "errors": errors}
+
+
+#: Past this many new contacts an upload sends one `reload` event instead of one event each.
+UPLOAD_EVENTS_MAX = 500
+
+
+def _announce_created(company_id: int, created: list[Contact]) -> None:
+    """Tell open Contacts pages about an upload's new contacts.
+
+    src/pages/Contacts upserts `data.contact` of every create/update event (one without
+    it blanks the page), so each new contact gets its own `create`, as if typed in, up to
+    UPLOAD_EVENTS_MAX. A bigger file would flood every socket of the company and prepend
+    thousands of rows to colleagues' lists: it sends one `{"action": "reload", "count"}`
+    instead, which every SaaS listener ignores (the uploading page reloads itself) and
+    other clients may take as "fetch the list again".
+    """
+    if not created:
+        return
+    if len(created) > UPLOAD_EVENTS_MAX:
+        emit_to_company(company_id, "contact", {"action": "reload", "count": len(created)})
+        return
+    for contact in created:
+        emit_to_company(company_id, "contact", {"action": "create", "contact": payload(contact)})
 
 
 def _insert_many(contacts: list[Contact]) -> list[Contact]:

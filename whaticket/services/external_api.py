@@ -17,13 +17,13 @@ from whaticket.extensions import db
 from whaticket.models import Message, Ticket, User, Whatsapp
 from whaticket.services import billing, ratelimit
 from whaticket.services import contacts as contact_service
-from whaticket.services import messages as message_service
 from whaticket.services import plans as plan_service
 from whaticket.services import tickets as ticket_service
 from whaticket.services import whatsapps as whatsapp_service
+from whaticket.services.gateway import gateway_for
+from whaticket.services.messages import outbound as message_out
 from whaticket.utils.phone import normalize_number
 from whaticket.whatsapp.base import GatewayError
-from whaticket.whatsapp.registry import gateway_for
 
 #: The rate-limit window of EXTERNAL_API_MAX_PER_MINUTE.
 _WINDOW = 60
@@ -62,7 +62,7 @@ def _number(conn: Whatsapp, raw: str | None) -> str:
     try:
         on_whatsapp = gateway_for(conn).check_number(conn, number)
     except GatewayError as exc:
-        raise message_service.SendFailedError(exc) from exc
+        raise message_out.SendFailedError(exc) from exc
     if on_whatsapp is None:
         raise AppError("ERR_NUMBER_NOT_ON_WHATSAPP", 400)
     return on_whatsapp
@@ -86,7 +86,7 @@ def _closer(ticket: Ticket) -> User | None:
 
 def _send_files(ticket: Ticket, files: list[tuple[bytes, str, str]], caption: str) -> Message:
     """One message per file, each with the caption (origin "api"); the last is returned."""
-    return message_service.deliver_media(ticket, files, [caption], origin="api")[-1]
+    return message_out.deliver_media(ticket, files, [caption], origin="api")[-1]
 
 
 def send(
@@ -114,8 +114,8 @@ def send(
     if files:
         message = _send_files(ticket, files, body)
     else:
-        text = message_service.render_for(ticket, body)
-        message = message_service.deliver_text(ticket, text, origin="api")
+        text = message_out.render_for(ticket, body)
+        message = message_out.deliver_text(ticket, text, origin="api")
     ticket_service.mark_read(ticket)
     if close_ticket:
         actor = _closer(ticket)

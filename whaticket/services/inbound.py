@@ -8,17 +8,17 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
+from whaticket import bus
 from whaticket.db import utcnow
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Message, Ticket, Whatsapp
 from whaticket.models.message import ACK_DELIVERED, ACK_SENT
-from whaticket.services import campaign_dispatch, chatbot, ratings, report_events
 from whaticket.services import contacts as contact_service
-from whaticket.services import messages as message_service
 from whaticket.services import settings as settings_service
 from whaticket.services import ticket_events as events
 from whaticket.services import tickets as ticket_service
+from whaticket.services.messages import store as message_store
 from whaticket.whatsapp import formats
 from whaticket.whatsapp.base import InboundMessage
 
@@ -35,7 +35,7 @@ def handle_inbound(
     conn = db.session.get(Whatsapp, whatsapp_id)
     if conn is None or conn.company_id != company_id:
         raise AppError("ERR_NO_WAPP_FOUND", 404)
-    if message_service.find_by_provider_id(company_id, whatsapp_id, event.provider_id):
+    if message_store.find_by_provider_id(company_id, whatsapp_id, event.provider_id):
         return None
     if event.is_group and settings_service.get_value(company_id, "CheckMsgIsGroup") != "disabled":
         return None  # groups are ignored unless the company turned them on
@@ -51,7 +51,7 @@ def handle_inbound(
     ticket, _ = ticket_service.find_or_create_for_inbound(
         company_id, whatsapp_id, contact.id, is_group=event.is_group
     )
-    message = message_service.store_inbound(ticket, _fields(company_id, ticket, contact.id, event))
+    message = message_store.store_inbound(ticket, _fields(company_id, ticket, contact.id, event))
     if message is None:
         return None
     if message.media_error == "ERR_MEDIA_PENDING":
@@ -83,22 +83,18 @@ def handle_inbound(
     at = message.created_at or now or utcnow()
     if event.from_me:
         # Written on the phone: an agent's reply as far as the reply clock is concerned.
-        report_events.we_wrote(ticket, at, by_agent=True)
+        bus.we_wrote.publish(ticket=ticket, message=message, at=at, by_agent=True)
     elif not event.is_group:
-        report_events.customer_wrote(ticket, ticket_service.open_tracking(ticket), at)
+        bus.customer_wrote.publish(ticket=ticket, message=message, at=at)
     events.emit_message_create(message, ticket)
     events.emit_ticket_update(
         ticket, old_status=ticket.status, old_user_id=ticket.user_id, old_queue_id=ticket.queue_id
     )
     if not event.from_me:
-        now = now or utcnow()
-        # A reply to a campaign: counted, and a confirmation request answered (the main
-        # message follows, so the bot keeps quiet for this one).
-        confirmed = not event.is_group and campaign_dispatch.on_reply(
-            company_id, contact.number, now
+        # One party acts on it: a campaign confirmation, a rating reply, or the bot.
+        bus.inbound_message.offer(
+            ticket=ticket, message=message, now=now or utcnow(), is_group=event.is_group
         )
-        if not _rating_reply(ticket, message) and not confirmed:
-            chatbot.on_inbound(ticket, message, now)
     return message
 
 
@@ -118,7 +114,7 @@ def _fields(company_id: int, ticket: Ticket, contact_id: int, event: InboundMess
     if event.timestamp is not None:
         fields["created_at"] = event.timestamp
     if event.quoted_provider_id:
-        quoted = message_service.find_by_provider_id(
+        quoted = message_store.find_by_provider_id(
             company_id,
             ticket.whatsapp_id,
             event.quoted_provider_id,  # type: ignore[arg-type]
@@ -145,13 +141,3 @@ def _fields(company_id: int, ticket: Ticket, contact_id: int, event: InboundMess
         fields["media_error"] = "ERR_MEDIA_PENDING"
         fields["data_json"] = json.dumps({"mediaRef": event.media_ref})
     return fields
-
-
-def _rating_reply(ticket: Ticket, message: Message) -> bool:
-    """An answer to the rating prompt closes the episode with a rating; True when it did."""
-    if ticket.status != "open":
-        return False
-    tracking = ticket_service.open_tracking(ticket)
-    if tracking.rating_at is None or tracking.rated:
-        return False
-    return ratings.apply_rating(ticket, tracking, message.body)

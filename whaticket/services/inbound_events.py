@@ -51,10 +51,8 @@ def record(
         return None  # a concurrent delivery of the same bytes won
     # One drain job per connection processes its deliveries in arrival order; a job id
     # keeps a burst of deliveries from queueing a burst of jobs.
-    from whaticket.jobs import inbound as inbound_jobs
-
     jobs.enqueue(
-        inbound_jobs.drain, conn.id, queue="high", job_id=f"whaticket-inbound-drain-{conn.id}"
+        "inbound.drain", conn.id, queue="high", job_id=f"whaticket-inbound-drain-{conn.id}"
     )
     return event
 
@@ -70,8 +68,6 @@ def mark_done(event: InboundEvent) -> None:
 
 def mark_failed(event_id: int, exc: Exception) -> None:
     """Keep the failure on the row and schedule the next attempt (or give up)."""
-    from whaticket.jobs import inbound as inbound_jobs
-
     event = db.session.get(InboundEvent, event_id)
     if event is None:
         return
@@ -84,15 +80,15 @@ def mark_failed(event_id: int, exc: Exception) -> None:
     else:
         delay = BACKOFF[event.attempts - 1]
         event.next_attempt_at = utcnow() + timedelta(seconds=delay)
-        jobs.enqueue(inbound_jobs.retry_one, event.id, in_=delay, queue="high")
+        jobs.enqueue("inbound.retry_one", event.id, in_=delay, queue="high")
     db.session.flush()
 
 
 def dispatch(event: InboundEvent) -> None:
     """Apply every normalised event of one delivery, in order."""
     from whaticket.services import inbound, messages_ack, provider_events
+    from whaticket.services.gateway import gateway_for
     from whaticket.whatsapp.base import AckUpdate, ConnectionUpdate, InboundMessage
-    from whaticket.whatsapp.registry import gateway_for
 
     conn = db.session.get(Whatsapp, event.whatsapp_id)
     if conn is None:
@@ -113,8 +109,6 @@ def dispatch(event: InboundEvent) -> None:
 
 def retry_failed(company_id: int | None = None) -> int:
     """Queue every failed event again (optionally of one company); return how many."""
-    from whaticket.jobs import inbound as inbound_jobs
-
     stmt = sa.select(InboundEvent).where(InboundEvent.status == "failed")
     if company_id is not None:
         stmt = stmt.where(InboundEvent.company_id == company_id)
@@ -123,7 +117,7 @@ def retry_failed(company_id: int | None = None) -> int:
         event.status = "pending"
         event.attempts = 0
         event.next_attempt_at = None
-        jobs.enqueue(inbound_jobs.retry_one, event.id, queue="high")
+        jobs.enqueue("inbound.retry_one", event.id, queue="high")
         count += 1
     db.session.flush()
     return count
@@ -131,8 +125,6 @@ def retry_failed(company_id: int | None = None) -> int:
 
 def requeue_stale(older_than: timedelta = timedelta(minutes=5)) -> int:
     """Periodic safety net: pending events nobody processed (a worker died) run again."""
-    from whaticket.jobs import inbound as inbound_jobs
-
     cutoff = utcnow() - older_than
     stale = list(
         db.session.scalars(
@@ -147,7 +139,7 @@ def requeue_stale(older_than: timedelta = timedelta(minutes=5)) -> int:
         )
     )
     for event_id in stale:
-        jobs.enqueue(inbound_jobs.retry_one, event_id, queue="high")
+        jobs.enqueue("inbound.retry_one", event_id, queue="high")
     return len(stale)
 
 

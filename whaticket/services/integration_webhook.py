@@ -24,12 +24,11 @@ WEBHOOK_TYPES = ("webhook", "n8n")
 
 def schedule(integration: QueueIntegration, ticket: Ticket, message: Message) -> None:
     """Deliver `message` to the integration's URL on the worker once the transaction commits."""
-    from whaticket.jobs.integrations import deliver_webhook
 
     # The ticket travels inside the message (message.ticket_id): jobs take ids only.
     del ticket
     jobs.enqueue(
-        deliver_webhook,
+        "integrations.deliver_webhook",
         integration.id,
         message.id,
         1,

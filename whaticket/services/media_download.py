@@ -28,16 +28,13 @@ def media_ref(message: Message) -> str | None:
 
 def schedule(message: Message, delay: float | None = None) -> None:
     """Download this message's media on the worker once the transaction commits."""
-    from whaticket.jobs import media as media_jobs
-
-    jobs.enqueue(media_jobs.download, message.id, in_=delay, queue="default")
+    jobs.enqueue("media.download", message.id, in_=delay, queue="default")
 
 
 def fetch(message_id: int, attempt: int = 1) -> None:
     """Fetch, store and attach the media; keep a media error when it cannot (no commit)."""
-    from whaticket.jobs import media as media_jobs
     from whaticket.services import media as media_service
-    from whaticket.whatsapp.registry import gateway_for
+    from whaticket.services.gateway import gateway_for
 
     message = db.session.get(Message, message_id)
     if message is None or message.media_path or not media_ref(message):
@@ -51,7 +48,7 @@ def fetch(message_id: int, attempt: int = 1) -> None:
     except GatewayError as exc:
         message.media_error = exc.code[:500]
         if exc.retryable and attempt <= len(BACKOFF):
-            jobs.enqueue(media_jobs.download, message_id, attempt + 1, in_=BACKOFF[attempt - 1])
+            jobs.enqueue("media.download", message_id, attempt + 1, in_=BACKOFF[attempt - 1])
         _emit(message)
         return
     except AppError as exc:  # too large, refused type

@@ -5,8 +5,8 @@ from __future__ import annotations
 from whaticket.extensions import db
 from whaticket.models import Message, Ticket
 from whaticket.models.message import ACK_ERROR
-from whaticket.services import messages as message_service
 from whaticket.services import ticket_events as events
+from whaticket.services.messages import store as message_store
 from whaticket.whatsapp.base import AckUpdate
 
 
@@ -16,7 +16,7 @@ def apply_ack(company_id: int, whatsapp_id: int, update: AckUpdate) -> Message |
     Receipts may arrive out of order or twice: a lower ack never replaces a higher one,
     and a failure only applies before delivery.
     """
-    message = message_service.find_by_provider_id(company_id, whatsapp_id, update.provider_id)
+    message = message_store.find_by_provider_id(company_id, whatsapp_id, update.provider_id)
     if message is None:
         return None
     if update.ack == ACK_ERROR:

@@ -80,9 +80,7 @@ def request_reset(email: str, ip: str) -> str:
         ratelimit.hit(f"pwreset-email:{email}", cfg["PASSWORD_RESET_WINDOW_SECONDS"])
         <= cfg["PASSWORD_RESET_MAX_PER_EMAIL"]
     ):
-        from whaticket.jobs.users import send_password_reset
-
-        jobs.enqueue(send_password_reset, email)
+        jobs.enqueue("users.send_password_reset", email)
     return REQUESTED
 
 

@@ -26,9 +26,9 @@ from whaticket.realtime.emit import emit_to_company
 from whaticket.services import contacts as contact_service
 from whaticket.services import ratelimit
 from whaticket.services import whatsapps as whatsapp_service
+from whaticket.services.gateway import gateway_for
 from whaticket.utils.phone import is_group_id, normalize_number
 from whaticket.whatsapp.base import GatewayError, PhoneContact, SessionNotConnectedError
-from whaticket.whatsapp.registry import gateway_for
 
 #: At most IMPORT_LIMIT imports per company in IMPORT_WINDOW seconds (then 429).
 IMPORT_LIMIT = 10

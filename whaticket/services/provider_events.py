@@ -7,9 +7,10 @@ from typing import Any
 from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import Message, Ticket, Whatsapp
-from whaticket.services import messages as message_service
 from whaticket.services import settings as settings_service
 from whaticket.services import ticket_events as events
+from whaticket.services.messages import outbound as message_out
+from whaticket.services.messages import store as message_store
 from whaticket.whatsapp.base import (
     CallEvent,
     InboundMessage,
@@ -28,7 +29,7 @@ def apply(conn: Whatsapp, item: Any) -> Message | None:
     """Apply one event to the stored message it concerns (unknown messages are ignored)."""
     if isinstance(item, CallEvent):
         return _call(conn, item)
-    message = message_service.find_by_provider_id(conn.company_id, conn.id, item.provider_id)
+    message = message_store.find_by_provider_id(conn.company_id, conn.id, item.provider_id)
     if message is None:
         return None
     if isinstance(item, ReactionUpdate):
@@ -84,5 +85,5 @@ def _call(conn: Whatsapp, item: CallEvent) -> Message | None:
     if stored is not None:
         ticket = db.session.get(Ticket, stored.ticket_id)
         if ticket is not None:
-            message_service.send_bot_text(ticket, CALL_REPLY)
+            message_out.send_bot_text(ticket, CALL_REPLY)
     return stored

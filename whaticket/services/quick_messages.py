@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from whaticket import bus
 from whaticket.db import after_commit
 from whaticket.errors import AppError
 from whaticket.extensions import db
@@ -20,7 +21,6 @@ from whaticket.realtime import rooms
 from whaticket.realtime.emit import emit
 from whaticket.schemas.quick_messages import EMPTY_MESSAGE, QuickMessageSchema
 from whaticket.services import media
-from whaticket.services import users as user_service
 from whaticket.utils.pagination import paginate, search_filter
 
 #: Where attachments go under the company's media root.
@@ -170,6 +170,7 @@ def _drop_file(company_id: int, path: str | None) -> None:
         after_commit(lambda: media.delete(company_id, path))
 
 
+@bus.user_deleting.subscribe
 def _on_user_delete(company_id: int, user: User) -> None:
     """A deleted user's personal replies go with them (ON DELETE CASCADE): so do their files."""
     paths = db.session.scalars(
@@ -181,9 +182,6 @@ def _on_user_delete(company_id: int, user: User) -> None:
     )
     for path in paths:
         _drop_file(company_id, path)
-
-
-user_service.BEFORE_DELETE_HOOKS.append(_on_user_delete)
 
 
 def event_names(company_id: int) -> tuple[str, str]:

@@ -8,7 +8,7 @@ import time
 from flask import current_app
 
 from whaticket.errors import AppError
-from whaticket.jobs.rq_backend import app_redis
+from whaticket.redis_store import app_redis
 
 _memory: dict[str, tuple[int, float]] = {}
 _lock = threading.Lock()

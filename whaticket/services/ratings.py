@@ -1,12 +1,21 @@
-"""The rating flow: the prompt on close, the 1-5 reply, the stored rating."""
+"""The rating flow: the prompt on close, the 1-5 reply, the stored rating.
+
+The lifecycle asks `ask_rating` on close; the customer's reply reaches `rating_reply` as
+an `inbound_message` offer on the bus (after campaign replies, before the bot).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from whaticket import bus
 from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import Ticket, TicketTracking, UserRating
+from whaticket.services import episodes
 from whaticket.services import settings as settings_service
 from whaticket.services import ticket_events as events
+from whaticket.services.messages import outbound as message_out
 
 RATING_PROMPT = (
     "Digite de 1 à 5 para qualificar nosso atendimento:\n"
@@ -23,9 +32,7 @@ def ask_rating(ticket: Ticket, tracking: TicketTracking) -> bool:
         return False
     header = (ticket.whatsapp.rating_message or "").strip() if ticket.whatsapp else ""
     text = f"{header}\n\n{RATING_PROMPT}" if header else RATING_PROMPT
-    from whaticket.services import messages as message_service
-
-    message_service.send_bot_text(ticket, text)
+    message_out.send_bot_text(ticket, text)
     tracking.rating_at = utcnow()
     tracking.user_id = ticket.user_id
     db.session.flush()
@@ -37,13 +44,10 @@ def ask_rating(ticket: Ticket, tracking: TicketTracking) -> bool:
 
 def apply_rating(ticket: Ticket, tracking: TicketTracking, body: str) -> bool:
     """Read a rating reply (1-5). Returns True when the reply was consumed as a rating."""
-    from whaticket.services import messages as message_service
-    from whaticket.services import tickets as ticket_service
-
     text = body.strip()
     if not (text.isdigit() and 1 <= int(text) <= 5):
         if not tracking.rated and tracking.rating_at is not None and not _retried(tracking):
-            message_service.send_bot_text(ticket, RATING_RETRY)
+            message_out.send_bot_text(ticket, RATING_RETRY)
             _mark_retried(tracking)
             return True
         return False
@@ -57,11 +61,9 @@ def apply_rating(ticket: Ticket, tracking: TicketTracking, body: str) -> bool:
         )
     )
     tracking.rated = True
-    from whaticket.services import report_events
-
-    report_events.rated(ticket, tracking, int(text), utcnow())
+    bus.rating_received.publish(ticket=ticket, tracking=tracking, rate=int(text), at=utcnow())
     old = (ticket.status, ticket.user_id, ticket.queue_id)
-    ticket_service.finish_episode(ticket, tracking, message_service)
+    episodes.finish_episode(ticket, tracking)
     ticket.status = "closed"
     ticket.queue_id = None
     ticket.user_id = None
@@ -78,3 +80,14 @@ def _retried(tracking: TicketTracking) -> bool:
 def _mark_retried(tracking: TicketTracking) -> None:
     # chatbot_at is free while a rating is pending (the bot never runs on an open ticket).
     tracking.chatbot_at = utcnow()
+
+
+@bus.inbound_message.subscribe(order=20)
+def rating_reply(ticket: Ticket, message: Any, now: Any, is_group: bool) -> bool:
+    """An answer to the rating prompt closes the episode with a rating; True when it did."""
+    if ticket.status != "open":
+        return False
+    tracking = episodes.open_tracking(ticket)
+    if tracking.rating_at is None or tracking.rated:
+        return False
+    return apply_rating(ticket, tracking, message.body)

@@ -2,8 +2,9 @@
 
 Each duration is stored as wall-clock seconds and as seconds inside the company's office
 hours (its weekly schedule, time zone and closed dates), so reports choose a column.
-Services call these helpers inside their own transaction: an event commits (or rolls
-back) with the change it describes.
+They listen on the domain event bus (`whaticket.bus`, subscriptions at the end of this
+module) inside the publisher's transaction: an event commits (or rolls back) with the
+change it describes. The core never imports this module.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from whaticket import bus
 from whaticket.db import savepoint, utcnow
 from whaticket.extensions import db
 from whaticket.models import ReportDaily, ReportEvent, Ticket, TicketTracking
 from whaticket.models.company import Company
+from whaticket.services import episodes
 from whaticket.utils.office_hours import DEFAULT_TZ, business_seconds, closed_days, zone_of
 
 
@@ -170,10 +173,8 @@ def we_wrote(ticket: Ticket, at: datetime, *, by_agent: bool) -> None:
     record(ticket.company_id, "message_out", at, ticket=ticket)
     if not by_agent:
         return
-    from whaticket.services.tickets import current_tracking
-
     # A message typed on the phone to a closed ticket opens no episode: it has no clock.
-    tracking = current_tracking(ticket)
+    tracking = episodes.current_tracking(ticket)
     if tracking is None or tracking.awaiting_since is None:
         return
     kind = "reply_time" if tracking.first_response_at else "first_response"
@@ -220,3 +221,48 @@ def rated(ticket: Ticket, tracking: TicketTracking, rate: int, at: datetime) -> 
         rating=rate,
         user_id=tracking.user_id or ticket.user_id,
     )
+
+
+# -- subscriptions ------------------------------------------------------------------------
+
+
+@bus.episode_started.subscribe
+def _on_episode_started(ticket: Ticket, tracking: TicketTracking) -> None:
+    conversation_opened(ticket, tracking)
+
+
+@bus.customer_wrote.subscribe
+def _on_customer_wrote(ticket: Ticket, message: Any, at: datetime) -> None:
+    customer_wrote(ticket, episodes.open_tracking(ticket), at)
+
+
+@bus.we_wrote.subscribe
+def _on_we_wrote(ticket: Ticket, message: Any, at: datetime, by_agent: bool) -> None:
+    we_wrote(ticket, at, by_agent=by_agent)
+
+
+@bus.ticket_accepted.subscribe
+def _on_accepted(ticket: Ticket, tracking: TicketTracking, at: datetime) -> None:
+    accepted(ticket, tracking, at)
+
+
+@bus.episode_resolved.subscribe
+def _on_resolved(ticket: Ticket, tracking: TicketTracking, at: datetime) -> None:
+    resolved(ticket, tracking, at)
+
+
+@bus.bot_handed_off.subscribe
+def _on_bot_handed_off(ticket: Ticket, tracking: TicketTracking, at: datetime) -> None:
+    bot_handed_off(ticket, tracking, at)
+
+
+@bus.ticket_transferred.subscribe
+def _on_transferred(
+    ticket: Ticket, at: datetime, queue_id: int | None, user_id: int | None
+) -> None:
+    transferred(ticket, at, queue_id=queue_id, user_id=user_id)
+
+
+@bus.rating_received.subscribe
+def _on_rated(ticket: Ticket, tracking: TicketTracking, rate: int, at: datetime) -> None:
+    rated(ticket, tracking, rate, at)

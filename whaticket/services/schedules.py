@@ -277,10 +277,9 @@ def job_id(schedule_id: int, send_at: datetime) -> str:
 def arm(record: Schedule) -> None:
     """Enqueue the send for `send_at`, once the transaction commits."""
     from whaticket import jobs
-    from whaticket.jobs import schedules as schedule_jobs
 
     jobs.enqueue(
-        schedule_jobs.send_schedule,
+        "schedules.send_schedule",
         record.id,
         stamp(record.send_at),
         at=record.send_at,
@@ -391,7 +390,7 @@ def deliver(schedule_id: int) -> Message | None:
 
     Returns the sent message (None when the schedule vanished); raises ScheduleSendError.
     """
-    from whaticket.services import messages as message_service
+    from whaticket.services.messages import outbound as message_out
     from whaticket.whatsapp.base import GatewayError
 
     record = db.session.get(Schedule, schedule_id)
@@ -401,13 +400,13 @@ def deliver(schedule_id: int) -> Message | None:
     try:
         conn = connection_for(record)
         ticket = ticket_for(record, conn)
-        text = message_service.render_for(ticket, record.body)
+        text = message_out.render_for(ticket, record.body)
         if record.media_path:
             files = [_attachment(record)]
-            message = message_service.deliver_media(ticket, files, [text], origin=ORIGIN)[0]
+            message = message_out.deliver_media(ticket, files, [text], origin=ORIGIN)[0]
         else:
-            message = message_service.deliver_text(ticket, text, origin=ORIGIN)
-    except message_service.SendFailedError as exc:
+            message = message_out.deliver_text(ticket, text, origin=ORIGIN)
+    except message_out.SendFailedError as exc:
         cause = exc.__cause__
         retryable = isinstance(cause, GatewayError) and cause.retryable
         retry_after = cause.retry_after if isinstance(cause, GatewayError) else None

@@ -12,8 +12,8 @@ from whaticket.models import Whatsapp
 from whaticket.models.whatsapp import ConnectionEvent
 from whaticket.realtime.emit import emit_to_company
 from whaticket.services import whatsapps as whatsapp_service
+from whaticket.services.gateway import gateway_for
 from whaticket.whatsapp.base import GatewayError, SessionState
-from whaticket.whatsapp.registry import gateway_for
 
 
 class SessionError(AppError):

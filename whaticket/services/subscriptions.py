@@ -24,10 +24,11 @@ from whaticket.db import utcnow
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Company, Invoice, Payment
-from whaticket.payments import registry
 from whaticket.payments.base import STATUS_ACTIVE, STATUS_PAID, Charge
+from whaticket.payments.fake import FakeProvider
 from whaticket.realtime.emit import emit_to_company
 from whaticket.services import invoices as invoice_service
+from whaticket.services import payments
 from whaticket.utils.urls import webhook_base_url
 
 if TYPE_CHECKING:
@@ -110,13 +111,12 @@ def create_charge(actor: User, invoice_id: int) -> Payment:
     if invoice.value is None or invoice.value <= 0:
         raise AppError("ERR_INVOICE_WITHOUT_VALUE", 400)
     now = utcnow()
-    name = registry.provider_name()
+    name = payments.provider_name()
     existing = _reusable(invoice, name, now)
     if existing is not None:
         return existing
-    company = db.session.get(Company, invoice.company_id)
-    charge = registry.provider(name).create_charge(
-        invoice, company, invoice.value, CHARGE_EXPIRES_IN
+    charge = payments.provider(name).create_charge(
+        payments.charge_request(invoice, CHARGE_EXPIRES_IN)
     )
     payment = Payment(
         company_id=invoice.company_id,
@@ -172,12 +172,11 @@ def notified_txids(body: Any) -> list[str]:
 
 def enqueue_notifications(provider: str, txids: Iterable[str]) -> int:
     """Check each notified charge in a job after commit; return how many were queued."""
-    from whaticket.jobs import enqueue
-    from whaticket.jobs.invoices import process_payment_notification
+    from whaticket import jobs
 
     count = 0
     for txid in txids:
-        enqueue(process_payment_notification, provider, txid)
+        jobs.enqueue("invoices.process_payment_notification", provider, txid)
         count += 1
     return count
 
@@ -195,7 +194,7 @@ def process_notification(provider: str, txid: str) -> bool:
         return False
     if payment.applied_at is not None:
         return False
-    charge = registry.provider(provider).fetch_charge(txid)
+    charge = payments.provider(provider).fetch_charge(txid)
     if charge.status and charge.status != payment.status:
         payment.status = charge.status
         db.session.flush()
@@ -284,16 +283,17 @@ def webhook_url(provider: str, url: str | None = None) -> str:
 
 def register_webhook(url: str | None = None) -> str:
     """Register our notification URL with the configured provider; return it."""
-    name = registry.provider_name()
+    name = payments.provider_name()
     target = webhook_url(name, url)
-    registry.provider(name).register_webhook(target)
+    payments.provider(name).register_webhook(target)
     return target
 
 
 def confirm_fake(txid: str) -> None:
     """Play the payer for a fake charge (404 unless the fake is the provider and enabled)."""
-    if registry.provider_name() != "fake" or not registry.fake_allowed():
+    if payments.provider_name() != "fake" or not payments.fake_allowed():
         raise AppError("ERR_NOT_FOUND", 404)
-    from whaticket.payments import fake
-
+    fake = payments.provider("fake")
+    if not isinstance(fake, FakeProvider):  # only the fake has a payer to play
+        raise AppError("ERR_NOT_FOUND", 404)
     fake.confirm(txid)

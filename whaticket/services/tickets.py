@@ -1,4 +1,9 @@
-"""Ticket lifecycle: find-or-create, accept, transfer, close (with rating), reopen, episodes."""
+"""Ticket lifecycle: find-or-create, and the verbs `accept`, `transfer`, `close`, `reopen`,
+`return_to_pending` (`update_ticket` runs them for the SaaS's one PUT payload).
+
+Episodes (TicketTracking) live in `services.episodes`; what the lifecycle does is announced
+on the bus (`whaticket.bus`): reporting and the rest listen, this module imports none of them.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,15 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
+from whaticket import bus
 from whaticket.db import after_commit, savepoint, utcnow
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Message, Queue, Ticket, TicketTracking, User, Whatsapp
-from whaticket.services import ratings, report_events
+from whaticket.services import episodes, ratings
 from whaticket.services import settings as settings_service
 from whaticket.services import ticket_events as events
-from whaticket.services import users as user_service
+from whaticket.services.messages import outbound as message_out
 
 
 def get_ticket(company_id: int, ticket_id: int) -> Ticket:
@@ -45,38 +51,6 @@ def can_see(user: User, ticket: Ticket) -> bool:
     if ticket.queue_id is None:
         return user.all_ticket == "enabled" or not user.queues
     return ticket.queue_id in {q.id for q in user.queues}
-
-
-# -- episodes ---------------------------------------------------------------
-
-
-def current_tracking(ticket: Ticket) -> TicketTracking | None:
-    """The ticket's current service episode (finished_at null), if one is open."""
-    return db.session.scalar(
-        sa.select(TicketTracking)
-        .where(TicketTracking.ticket_id == ticket.id, TicketTracking.finished_at.is_(None))
-        .order_by(TicketTracking.id.desc())
-        .limit(1)
-    )
-
-
-def open_tracking(ticket: Ticket) -> TicketTracking:
-    """The ticket's current service episode (finished_at null), created when missing."""
-    tracking = current_tracking(ticket)
-    if tracking is None:
-        tracking = TicketTracking(
-            company_id=ticket.company_id,
-            ticket_id=ticket.id,
-            whatsapp_id=ticket.whatsapp_id,
-            queue_id=ticket.queue_id,
-            queued_at=utcnow(),
-        )
-        db.session.add(tracking)
-        db.session.flush()
-        from whaticket.services import report_events
-
-        report_events.conversation_opened(ticket, tracking)
-    return tracking
 
 
 # -- inbound ------------------------------------------------------------------
@@ -113,7 +87,7 @@ def find_or_create_for_inbound(
         if ticket is None:
             raise
         return ticket, False
-    open_tracking(ticket)
+    episodes.open_tracking(ticket)
     return ticket, True
 
 
@@ -168,28 +142,10 @@ def reopen_as_pending(ticket: Ticket) -> None:
     ticket.status = "pending"
     ticket.user_id = None
     ticket.queue_id = None
-    reset_bot(ticket)
+    episodes.reset_bot(ticket)
     db.session.flush()
-    open_tracking(ticket)
+    episodes.open_tracking(ticket)
     events.emit_ticket_update(ticket, old_status=old[0], old_user_id=old[1], old_queue_id=old[2])
-
-
-def agent_holds(ticket: Ticket) -> bool:
-    """An agent is talking to the contact: bots and the AI stay out of it."""
-    return ticket.status == "open" or ticket.user_id is not None
-
-
-def reset_bot(ticket: Ticket) -> None:
-    """A new episode starts with a fresh bot: no menu state, counters or integration."""
-    ticket.chatbot = False
-    ticket.queue_option_id = None
-    ticket.bot_retries = 0
-    ticket.amount_used_bot_queues = 0
-    ticket.use_integration = False
-    ticket.integration_id = None
-    ticket.prompt_id = None
-    ticket.typebot_session_id = None
-    ticket.typebot_session_at = None
 
 
 # -- agent actions ---------------------------------------------------------------
@@ -242,8 +198,58 @@ def _other_active(contact_id: int, whatsapp_id: int, exclude_id: int | None) -> 
     return db.session.scalar(stmt.limit(1)) is not None
 
 
+class OtherOpenTicketError(AppError):
+    """409 ERR_OTHER_OPEN_TICKET that knows the contact's active ticket (`summary`)."""
+
+    def __init__(self, summary: dict[str, Any]) -> None:
+        super().__init__("ERR_OTHER_OPEN_TICKET", 409)
+        self.summary = summary
+
+
+def _active_ticket(company_id: int, contact_id: int, whatsapp_id: int) -> Ticket | None:
+    """The company's open or pending ticket of the contact on that connection."""
+    return db.session.scalar(
+        sa.select(Ticket)
+        .where(
+            Ticket.company_id == company_id,
+            Ticket.contact_id == contact_id,
+            Ticket.whatsapp_id == whatsapp_id,
+            Ticket.status.in_(("open", "pending")),
+        )
+        .limit(1)
+    )
+
+
+def conflict_summary(ticket: Ticket) -> dict[str, Any]:
+    """The active ticket as NewTicketModal reads it from a refused `POST /tickets`.
+
+    It dereferences `user.name` and `queue.name` of any ticket, so both are objects even
+    when the ticket has no agent or no queue (`{"id": null, "name": ""}`).
+    """
+    user, queue = ticket.user, ticket.queue
+    return {
+        "id": ticket.id,
+        "uuid": ticket.uuid,
+        "status": ticket.status,
+        "contactId": ticket.contact_id,
+        "whatsappId": ticket.whatsapp_id,
+        "userId": ticket.user_id,
+        "queueId": ticket.queue_id,
+        "user": {"id": user.id, "name": user.name} if user else {"id": None, "name": ""},
+        "queue": (
+            {"id": queue.id, "name": queue.name, "color": queue.color}
+            if queue
+            else {"id": None, "name": "", "color": ""}
+        ),
+    }
+
+
 def create_ticket(company_id: int, actor: User, data: dict[str, Any]) -> Ticket:
-    """Open a ticket for a contact (find-or-create on its connection); 409 if one is active."""
+    """Open a ticket for a contact (find-or-create on its connection).
+
+    A contact with an open or pending ticket on that connection is refused with
+    `OtherOpenTicketError` (409), carrying that ticket, which is always the caller's company's.
+    """
     from whaticket.services.contacts import get_contact
 
     contact = get_contact(company_id, data["contact_id"])
@@ -251,8 +257,9 @@ def create_ticket(company_id: int, actor: User, data: dict[str, Any]) -> Ticket:
     _check_queue(company_id, data.get("queue_id"))
     user_id = data.get("user_id") or actor.id
     _check_user(company_id, user_id)
-    if _other_active(contact.id, conn.id, exclude_id=None):
-        raise AppError("ERR_OTHER_OPEN_TICKET", 409)
+    active = _active_ticket(company_id, contact.id, conn.id)
+    if active is not None:
+        raise OtherOpenTicketError(conflict_summary(active))
     ticket, _ = find_or_create_for_inbound(
         company_id, conn.id, contact.id, is_group=contact.is_group
     )
@@ -262,7 +269,7 @@ def create_ticket(company_id: int, actor: User, data: dict[str, Any]) -> Ticket:
     ticket.queue_id = data.get("queue_id")
     ticket.chatbot = False
     db.session.flush()
-    tracking = open_tracking(ticket)
+    tracking = episodes.open_tracking(ticket)
     if ticket.status == "open":
         tracking.started_at = utcnow()
         tracking.user_id = ticket.user_id
@@ -300,8 +307,8 @@ def mark_read(ticket: Ticket) -> None:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
 
         def _receipt() -> None:
+            from whaticket.services.gateway import gateway_for
             from whaticket.whatsapp.base import GatewayError
-            from whaticket.whatsapp.registry import gateway_for
 
             conn = db.session.get(Whatsapp, whatsapp_id)
             if conn is None or conn.company_id != company_id:
@@ -315,14 +322,16 @@ def mark_read(ticket: Ticket) -> None:
 
 
 def update_ticket(company_id: int, ticket_id: int, data: dict[str, Any], actor: User) -> Ticket:
-    """Accept, transfer, close, reopen or return to pending; absent keys stay as they are."""
-    from whaticket.services import messages as message_service
+    """`PUT /tickets/:id`: the SaaS sends one payload for every action; run its verbs.
 
+    Absent keys stay as they are. In order: reopen (or move to another connection),
+    close, transfer, then accept or return to pending, and one update event at the end.
+    """
     ticket = get_ticket(company_id, ticket_id)
     if not can_see(actor, ticket):
         raise AppError("ERR_NO_PERMISSION", 403)
     old_status, old_user, old_queue = ticket.status, ticket.user_id, ticket.queue_id
-    tracking = open_tracking(ticket)
+    tracking = episodes.open_tracking(ticket)
     mark_read(ticket)
 
     status = data.get("status", ticket.status)
@@ -334,36 +343,20 @@ def update_ticket(company_id: int, ticket_id: int, data: dict[str, Any], actor: 
     if whatsapp_id != ticket.whatsapp_id:
         _connection_for(company_id, actor, whatsapp_id)
     if (old_status == "closed" and status != "closed") or whatsapp_id != ticket.whatsapp_id:
-        if _other_active(ticket.contact_id, whatsapp_id, exclude_id=ticket.id):
-            raise AppError("ERR_OTHER_OPEN_TICKET", 409)
-        ticket.chatbot = False
-        ticket.queue_option_id = None
+        reopen(ticket, whatsapp_id)
 
-    if status == "closed" and old_status != "closed":
-        if ratings.ask_rating(ticket, tracking):
-            return ticket  # stays open until the customer rates (or it is closed again)
-        finish_episode(ticket, tracking, message_service)
-    if "queue_id" in data and data["queue_id"] != old_queue:
-        tracking.queued_at = utcnow()
-        tracking.queue_id = data["queue_id"]
-
-    _transfer_notice(ticket, data, message_service)
-    queue_moved = "queue_id" in data and data["queue_id"] != old_queue
-    agent_moved = "user_id" in data and old_user is not None and data["user_id"] != old_user
-    if old_status != "closed" and status != "closed" and (queue_moved or agent_moved):
-        # Accepting a queued ticket is not a transfer; moving it elsewhere is.
-        report_events.transferred(
-            ticket,
-            utcnow(),
-            queue_id=data.get("queue_id", old_queue),
-            user_id=data.get("user_id", old_user),
-        )
+    if status == "closed" and old_status != "closed" and not close(ticket, tracking):
+        return ticket  # stays open until the customer rates (or it is closed again)
+    transfer(
+        ticket,
+        tracking,
+        queue_id=data.get("queue_id", old_queue),
+        user_id=data.get("user_id", old_user),
+        notify=status != "closed",
+        report=old_status != "closed" and status != "closed",
+    )
     ticket.status = status
     ticket.whatsapp_id = whatsapp_id
-    if "user_id" in data:
-        ticket.user_id = data["user_id"]
-    if "queue_id" in data:
-        ticket.queue_id = data["queue_id"]
     if status == "open":
         # An agent took over: the bot and any integration stop.
         ticket.chatbot = False
@@ -372,37 +365,91 @@ def update_ticket(company_id: int, ticket_id: int, data: dict[str, Any], actor: 
         ticket.chatbot = bool(data["chatbot"])
     if "queue_option_id" in data:
         ticket.queue_option_id = data["queue_option_id"]
-    if status == "closed":
-        ticket.user_id = ticket.user_id  # kept for history; the episode holds who closed it
     db.session.flush()
 
     if status == "pending" and old_status != "pending":
-        tracking.queued_at, tracking.started_at, tracking.user_id = utcnow(), None, None
+        return_to_pending(ticket, tracking)
     elif status == "open" and (old_status != "open" or old_user != ticket.user_id):
-        if old_status == "pending":
-            report_events.accepted(ticket, tracking, utcnow())
-        tracking.started_at = utcnow()
-        tracking.rating_at, tracking.rated = None, False
-        tracking.user_id = ticket.user_id
+        accept(ticket, tracking, was_pending=old_status == "pending")
     db.session.flush()
     if status == "open" and old_status != "open":
-        _greet_on_accept(ticket, tracking, message_service)
+        _greet_on_accept(ticket, tracking)
     events.emit_ticket_update(
         ticket, old_status=old_status, old_user_id=old_user, old_queue_id=old_queue
     )
     return ticket
 
 
-def finish_episode(ticket: Ticket, tracking: TicketTracking, message_service: Any) -> None:
-    """End the episode: farewell message, finished_at, who and where."""
-    farewell = (ticket.whatsapp.complation_message or "").strip() if ticket.whatsapp else ""
-    if farewell and not ticket.is_group:
-        message_service.send_bot_text(ticket, farewell)
-    report_events.resolved(ticket, tracking, utcnow())
-    tracking.finished_at = utcnow()
-    tracking.whatsapp_id = ticket.whatsapp_id
-    tracking.user_id = tracking.user_id or ticket.user_id
-    reset_bot(ticket)
+def reopen(ticket: Ticket, whatsapp_id: int) -> None:
+    """A closed ticket back in service (or moved to another connection): one active ticket
+    per contact and connection (409 otherwise), and a fresh bot state."""
+    if _other_active(ticket.contact_id, whatsapp_id, exclude_id=ticket.id):
+        raise AppError("ERR_OTHER_OPEN_TICKET", 409)
+    ticket.chatbot = False
+    ticket.queue_option_id = None
+
+
+def close(ticket: Ticket, tracking: TicketTracking) -> bool:
+    """Close the episode: False when the rating prompt went out instead (it stays open).
+
+    The status itself is set by the caller, after the transfer fields of the same request.
+    """
+    if ratings.ask_rating(ticket, tracking):
+        return False
+    episodes.finish_episode(ticket, tracking)
+    return True
+
+
+def transfer(
+    ticket: Ticket,
+    tracking: TicketTracking,
+    *,
+    queue_id: int | None,
+    user_id: int | None,
+    notify: bool = True,
+    report: bool = True,
+) -> bool:
+    """Move the ticket to another queue and/or agent; whether anything moved.
+
+    A new queue restarts the episode's wait there; with sendMsgTransfTicket the customer
+    hears where they went. Accepting a queued ticket (no agent before) is not a transfer;
+    handing it from one agent or queue to another is, and is announced on the bus.
+    """
+    old_queue, old_user = ticket.queue_id, ticket.user_id
+    queue_moved = queue_id != old_queue
+    agent_moved = old_user is not None and user_id != old_user
+    if queue_moved:
+        tracking.queued_at = utcnow()
+        tracking.queue_id = queue_id
+    if notify:
+        _transfer_notice(
+            ticket, queue_id if queue_moved else None, user_id if agent_moved else None
+        )
+    if report and (queue_moved or agent_moved):
+        bus.ticket_transferred.publish(
+            ticket=ticket, at=utcnow(), queue_id=queue_id, user_id=user_id
+        )
+    ticket.user_id = user_id
+    ticket.queue_id = queue_id
+    return queue_moved or user_id != old_user
+
+
+def accept(ticket: Ticket, tracking: TicketTracking, *, was_pending: bool) -> None:
+    """An agent took the ticket (status open, `ticket.user_id` set): the episode starts.
+
+    Taken from the queue, its wait ends (announced on the bus); the rating state of the
+    episode starts over.
+    """
+    if was_pending:
+        bus.ticket_accepted.publish(ticket=ticket, tracking=tracking, at=utcnow())
+    tracking.started_at = utcnow()
+    tracking.rating_at, tracking.rated = None, False
+    tracking.user_id = ticket.user_id
+
+
+def return_to_pending(ticket: Ticket, tracking: TicketTracking) -> None:
+    """Back to the queue (status pending): the wait starts again, no agent holds it."""
+    tracking.queued_at, tracking.started_at, tracking.user_id = utcnow(), None, None
 
 
 #: What the server says when an agent accepts a ticket (sendGreetingAccepted).
@@ -416,7 +463,7 @@ _GREETING_MARKS = ("mensagem automática", "vou prosseguir com seu atendimento")
 GREETING_ECHO_WINDOW = timedelta(minutes=10)
 
 
-def _greet_on_accept(ticket: Ticket, tracking: TicketTracking, message_service: Any) -> None:
+def _greet_on_accept(ticket: Ticket, tracking: TicketTracking) -> None:
     """With sendGreetingAccepted, greet the customer once per episode in the agent's name."""
     if ticket.is_group or ticket.user_id is None or tracking.greeted_at is not None:
         return
@@ -426,7 +473,7 @@ def _greet_on_accept(ticket: Ticket, tracking: TicketTracking, message_service: 
     if agent is None:
         return
     tracking.greeted_at = utcnow()
-    message_service.send_bot_text(ticket, ACCEPT_GREETING % agent.name)
+    message_out.send_bot_text(ticket, ACCEPT_GREETING % agent.name)
 
 
 def greeting_echo(ticket: Ticket, body: str) -> Message | None:
@@ -438,7 +485,7 @@ def greeting_echo(ticket: Ticket, body: str) -> Message | None:
     text = body.lower()
     if not all(mark in text for mark in _GREETING_MARKS):
         return None
-    tracking = open_tracking(ticket)
+    tracking = episodes.open_tracking(ticket)
     if tracking.greeted_at is None or utcnow() - tracking.greeted_at > GREETING_ECHO_WINDOW:
         return None
     return db.session.scalar(
@@ -453,30 +500,26 @@ def greeting_echo(ticket: Ticket, body: str) -> Message | None:
     )
 
 
-def _transfer_notice(ticket: Ticket, data: dict[str, Any], message_service: Any) -> None:
-    """With sendMsgTransfTicket enabled, tell the customer where they were transferred."""
+def _transfer_notice(ticket: Ticket, queue_id: int | None, user_id: int | None) -> None:
+    """With sendMsgTransfTicket enabled, tell the customer where they were transferred.
+
+    `queue_id` / `user_id` are the new queue and agent, None where nothing moved.
+    """
     if settings_service.get_value(ticket.company_id, "sendMsgTransfTicket") != "enabled":
         return
-    if ticket.is_group or data.get("status") == "closed":
+    if ticket.is_group or (queue_id is None and user_id is None):
         return
-    queue_changed = "queue_id" in data and data["queue_id"] not in (None, ticket.queue_id)
-    # Only a hand-over between agents is a transfer; accepting a queued ticket is not.
-    user_changed = (
-        "user_id" in data
-        and ticket.user_id is not None
-        and data["user_id"] not in (None, ticket.user_id)
-    )
-    if not (queue_changed or user_changed):
-        return
-    queue = db.session.get(Queue, data["queue_id"]) if queue_changed else None
-    user = db.session.get(User, data["user_id"]) if user_changed else None
+    queue = db.session.get(Queue, queue_id) if queue_id is not None else None
+    user = db.session.get(User, user_id) if user_id is not None else None
     if queue and user:
         where = f"ao departamento *{queue.name}* com *{user.name}*"
     elif queue:
         where = f"ao departamento *{queue.name}*"
+    elif user:
+        where = f"ao atendente *{user.name}*"
     else:
-        where = f"ao atendente *{user.name}*"  # type: ignore[union-attr]
-    message_service.send_bot_text(
+        return
+    message_out.send_bot_text(
         ticket,
         f"*Mensagem automática*:\nVocê foi transferido {where}. Aguarde, já vamos te atender!",
     )
@@ -501,17 +544,13 @@ def return_user_tickets_to_pending(company_id: int, user: User) -> None:
     ):
         old = (ticket.status, ticket.user_id, ticket.queue_id)
         ticket.status, ticket.user_id = "pending", None
-        tracking = open_tracking(ticket)
-        tracking.queued_at, tracking.started_at, tracking.user_id = utcnow(), None, None
+        return_to_pending(ticket, episodes.open_tracking(ticket))
         db.session.flush()
         events.emit_ticket_update(
             ticket, old_status=old[0], old_user_id=old[1], old_queue_id=old[2]
         )
 
 
+@bus.user_deleting.subscribe
 def _on_user_delete(company_id: int, user: User) -> None:
     return_user_tickets_to_pending(company_id, user)
-
-
-# Deleting a user returns their open tickets to the queue (services.users calls this).
-user_service.BEFORE_DELETE_HOOKS.append(_on_user_delete)

@@ -32,9 +32,9 @@ from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Queue, QueueIntegration, Ticket, User
 from whaticket.models.message import Message
-from whaticket.services import messages as message_service
+from whaticket.services import episodes
 from whaticket.services import ticket_events as events
-from whaticket.services import tickets as ticket_service
+from whaticket.services.messages import outbound as message_out
 from whaticket.utils import outbound
 
 DEFAULT_TIMEOUT = 15
@@ -63,7 +63,7 @@ def handle(ticket: Ticket, message: Message, integration: QueueIntegration, now:
     if _keyword(body, integration.typebot_keyword_restart):
         clear_session(ticket)
         if integration.typebot_restart_message:
-            message_service.send_bot_text(ticket, integration.typebot_restart_message)
+            message_out.send_bot_text(ticket, integration.typebot_restart_message)
         db.session.flush()
         return
     if _keyword(body, integration.typebot_keyword_finish):
@@ -216,7 +216,7 @@ def _send_replies(
         if kind == "media":
             _send_media(ticket, value)
         else:
-            message_service.send_bot_text(ticket, value)
+            message_out.send_bot_text(ticket, value)
 
 
 def choice_list(input_block: Any) -> str:
@@ -351,7 +351,7 @@ def _transfer(ticket: Ticket, queue_value: Any, user_value: Any, now: datetime) 
                 "typebot trigger on ticket %s names unknown user %r", ticket.id, user_value
             )
     old = (ticket.status, ticket.user_id, ticket.queue_id)
-    tracking = ticket_service.open_tracking(ticket)
+    tracking = episodes.open_tracking(ticket)
     _stop_bot(ticket)
     ticket.chatbot = False
     ticket.queue_option_id = None
@@ -374,8 +374,8 @@ def _transfer(ticket: Ticket, queue_value: Any, user_value: Any, now: datetime) 
 def _finish(ticket: Ticket) -> None:
     """The finish keyword: close the ticket like an agent would (farewell, episode end)."""
     old = (ticket.status, ticket.user_id, ticket.queue_id)
-    tracking = ticket_service.open_tracking(ticket)
-    ticket_service.finish_episode(ticket, tracking, message_service)
+    tracking = episodes.open_tracking(ticket)
+    episodes.finish_episode(ticket, tracking)
     _stop_bot(ticket)
     ticket.status = "closed"
     db.session.flush()
@@ -407,7 +407,7 @@ def _send_media(ticket: Ticket, url: str) -> None:
     """Send a bubble's image/audio/video as a file; when that fails, send its link instead."""
     try:
         data, name, mimetype = _download(url)
-        message_service.deliver_media(ticket, [(data, name, mimetype)], [], origin="bot")
+        message_out.deliver_media(ticket, [(data, name, mimetype)], [], origin="bot")
     except (TypebotError, requests.RequestException, AppError) as exc:
         current_app.logger.warning("typebot media %s on ticket %s failed: %s", url, ticket.id, exc)
-        message_service.send_bot_text(ticket, url)
+        message_out.send_bot_text(ticket, url)

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
+from whaticket import bus
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Queue, User, Whatsapp
@@ -219,16 +220,10 @@ def delete_user(company_id: int, user_id: int, *, actor: User) -> None:
         raise AppError("ERR_CANNOT_DELETE_SELF", 400)
     if user.super and not actor.super:
         raise AppError("ERR_NO_PERMISSION", 403)
-    for hook in BEFORE_DELETE_HOOKS:
-        hook(company_id, user)
+    bus.user_deleting.publish(company_id=company_id, user=user)
     db.session.delete(user)
     db.session.flush()
     emit_to_company(company_id, "user", {"action": "delete", "userId": user_id})
-
-
-#: Called with (company_id, user) before a user is deleted; the tickets service
-#: registers the "open tickets return to pending" rule here.
-BEFORE_DELETE_HOOKS: list[Any] = []
 
 
 def touch_online(user: User) -> None:

@@ -363,9 +363,8 @@ def create_connection(company_id: int, data: dict[str, Any]) -> Whatsapp:
     if provider == "evolution":
         # Creating an Evolution connection registers our webhook URL with the bridge.
         from whaticket import jobs
-        from whaticket.jobs import sessions as session_jobs
 
-        jobs.enqueue(session_jobs.start_session, company_id, conn.id)
+        jobs.enqueue("sessions.start_session", company_id, conn.id)
     return conn
 
 
@@ -420,8 +419,8 @@ def update_connection(company_id: int, whatsapp_id: int, data: dict[str, Any]) -
 
 def delete_connection(company_id: int, whatsapp_id: int) -> None:
     """Delete the row after stopping its session (best effort); tickets keep their history."""
+    from whaticket.services.gateway import gateway_for
     from whaticket.whatsapp.base import GatewayError
-    from whaticket.whatsapp.registry import gateway_for
 
     conn = get_connection(company_id, whatsapp_id)
     try:

@@ -1,14 +1,16 @@
-"""The gateway interface every WhatsApp provider implements, with typed results and errors."""
+"""The gateway interface every WhatsApp provider implements, with typed results and errors.
+
+Providers are pure adapters: each method takes the provider's own frozen settings object
+(credentials decrypted, deployment defaults applied: see `services/gateway.py`, which builds
+them from a connection row) and answers typed results or normalised events.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from whaticket.models import Whatsapp
+from typing import Any, ClassVar, Generic, TypeVar
 
 #: Ack values shared with the Message model and the SaaS frontend.
 ACK_ERROR, ACK_PENDING, ACK_SENT, ACK_DELIVERED, ACK_READ, ACK_PLAYED = range(6)
@@ -164,24 +166,38 @@ GatewayEvent = (
 )
 
 
-class Gateway(ABC):
-    """One provider. Instances are cheap and stateless: all state lives on the row or in
-    shared stores, so any web or worker process can act for any connection."""
+def media_type(mimetype: str) -> str:
+    """The Message.media_type of a MIME type: image, video, audio or application."""
+    major = (mimetype or "").split(";", 1)[0].strip().lower().split("/", 1)[0]
+    return major if major in ("image", "video", "audio") else "application"
+
+
+#: The settings object one provider takes (CloudSettings, EvolutionSettings, ...).
+S = TypeVar("S")
+
+
+class Gateway(ABC, Generic[S]):
+    """One provider. Instances are cheap and stateless: all state comes in the settings
+    or lives in shared stores, so any web or worker process can act for any connection."""
 
     name: str = ""
+    #: The frozen dataclass this provider's methods take as `settings`.
+    settings_type: ClassVar[type[Any]] = object
+    #: Whether `send_reaction` needs `from_me` (the caller then looks the message up).
+    reactions_need_from_me: ClassVar[bool] = False
 
     @abstractmethod
-    def start_session(self, conn: Whatsapp) -> SessionState:
+    def start_session(self, settings: S) -> SessionState:
         """Open (or resume) the session; may answer with a QR code to scan."""
 
     @abstractmethod
-    def stop_session(self, conn: Whatsapp) -> SessionState:
+    def stop_session(self, settings: S) -> SessionState:
         """Log out and forget the session."""
 
     @abstractmethod
     def send_text(
         self,
-        conn: Whatsapp,
+        settings: S,
         to: str,
         body: str,
         *,
@@ -198,7 +214,7 @@ class Gateway(ABC):
     @abstractmethod
     def send_media(
         self,
-        conn: Whatsapp,
+        settings: S,
         to: str,
         media: Media,
         *,
@@ -211,7 +227,7 @@ class Gateway(ABC):
 
     def send_interactive(
         self,
-        conn: Whatsapp,
+        settings: S,
         to: str,
         body: str,
         choices: list[tuple[str, str]],
@@ -225,7 +241,7 @@ class Gateway(ABC):
         """
         raise NotImplementedError
 
-    def find_sent(self, conn: Whatsapp, to: str, client_ref: str) -> str | None:
+    def find_sent(self, settings: S, to: str, client_ref: str) -> str | None:
         """The provider id of the send made with `client_ref`, or None when there was none.
 
         Providers that cannot look a send up raise NotImplementedError: the caller must
@@ -234,26 +250,34 @@ class Gateway(ABC):
         raise NotImplementedError
 
     @abstractmethod
-    def send_reaction(self, conn: Whatsapp, to: str, provider_id: str, emoji: str) -> SendResult:
-        """React to a message."""
+    def send_reaction(
+        self, settings: S, to: str, provider_id: str, emoji: str, *, from_me: bool = False
+    ) -> SendResult:
+        """React to a message; `from_me` says whether that message is ours (the caller
+        knows from its stored messages; providers that key reactions by it need it)."""
+
+    def scheduled_acks(self, settings: S, provider_id: str) -> list[tuple[float, AckUpdate]]:
+        """The acks this provider promises for a send it just made, as (delay in seconds,
+        update) pairs, for the caller to apply later; real providers call back instead."""
+        return []
 
     @abstractmethod
-    def mark_read(self, conn: Whatsapp, to: str, provider_ids: list[str]) -> None:
+    def mark_read(self, settings: S, to: str, provider_ids: list[str]) -> None:
         """Send read receipts for inbound messages."""
 
     @abstractmethod
-    def delete_message(self, conn: Whatsapp, to: str, provider_id: str) -> None:
+    def delete_message(self, settings: S, to: str, provider_id: str) -> None:
         """Delete one of our messages for everyone."""
 
     @abstractmethod
-    def fetch_media(self, conn: Whatsapp, media_ref: str) -> Media:
+    def fetch_media(self, settings: S, media_ref: str) -> Media:
         """Download the media an inbound message refers to."""
 
     @abstractmethod
-    def check_number(self, conn: Whatsapp, number: str) -> str | None:
+    def check_number(self, settings: S, number: str) -> str | None:
         """The canonical digits of `number` on WhatsApp, or None when it has no account."""
 
-    def list_contacts(self, conn: Whatsapp) -> list[PhoneContact]:
+    def list_contacts(self, settings: S) -> list[PhoneContact]:
         """The contacts the connected phone knows (groups flagged), for "import contacts".
 
         Providers without an address book (the Cloud API has none) raise
@@ -268,6 +292,6 @@ class Gateway(ABC):
 
     @abstractmethod
     def parse_webhook(
-        self, conn: Whatsapp, payload: dict[str, Any], headers: dict[str, str]
+        self, settings: S, payload: dict[str, Any], headers: dict[str, str]
     ) -> list[GatewayEvent]:
         """Turn a provider callback into normalised events."""

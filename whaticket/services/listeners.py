@@ -1,0 +1,26 @@
+"""Connect every listener of the domain event bus (`whaticket.bus`), once per process.
+
+Listeners subscribe when their module is imported; the core never imports them, so this
+module imports them all for every entry point (web, worker, CLI): `create_app` calls
+`connect()`. The order of delivery is the listeners' `order`, not this list's.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+#: Modules holding bus listeners.
+LISTENER_MODULES = (
+    "whaticket.services.report_events",  # reporting: every lifecycle and message event
+    "whaticket.services.campaign_dispatch",  # campaign replies and confirmations (offer 10)
+    "whaticket.services.ratings",  # rating replies (offer 20)
+    "whaticket.services.chatbot",  # the bot: menu, integrations, AI (offer 30)
+    "whaticket.services.tickets",  # a deleted user's open tickets go back to pending
+    "whaticket.services.quick_messages",  # a deleted user's reply files go too
+)
+
+
+def connect() -> None:
+    """Import every listener module (idempotent: subscriptions replace themselves)."""
+    for name in LISTENER_MODULES:
+        importlib.import_module(name)
