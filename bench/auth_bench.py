@@ -119,7 +119,7 @@ def seed(n_users: int, run_id: str) -> tuple[int, int, str, list[str]]:
     from whaticket.extensions import db
     from whaticket.models import Company, Plan, User
     from whaticket.security import hash_password
-    from whaticket.services import settings as settings_service
+    from whaticket.services.team import settings as settings_service
 
     plan = Plan(name=f"Bench plan {run_id}", users=n_users + 10, connections=10, queues=10)
     db.session.add(plan)

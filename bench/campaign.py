@@ -59,8 +59,8 @@ def prepare(url: str, contacts: int, runs: int = 3) -> tuple[int, int, list[int]
     from flask_migrate import upgrade
 
     from whaticket.models import Company, ContactList, ContactListItem, Plan, Whatsapp
-    from whaticket.services import campaign_settings
-    from whaticket.services import settings as settings_service
+    from whaticket.services.campaigns import campaign_settings
+    from whaticket.services.team import settings as settings_service
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": False, "REDIS_URL": None})
     with app.app_context():
@@ -134,7 +134,7 @@ def run(args, ids, list_id: int, workers: int, kill: bool, log) -> dict:
     """One campaign with `workers` processes; returns the measured figures."""
     from whaticket.jobs import campaigns as campaign_jobs
     from whaticket.models import Campaign, CampaignShipping
-    from whaticket.services import campaigns
+    from whaticket.services.campaigns import campaigns
     from whaticket.whatsapp import fake
 
     company_id, conn_id, _ = ids

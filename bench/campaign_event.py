@@ -56,8 +56,8 @@ class Captured:
 def seed(contacts: int) -> tuple[int, int]:
     """One company, a connected fake connection, an N-number list and a campaign."""
     from whaticket.models import Company, ContactList, ContactListItem, Plan, Whatsapp
-    from whaticket.services import campaign_settings, campaigns
-    from whaticket.services import settings as settings_service
+    from whaticket.services.campaigns import campaign_settings, campaigns
+    from whaticket.services.team import settings as settings_service
 
     plan = Plan(name="Bench", users=10, connections=10, queues=10, value=0)
     db.session.add(plan)
@@ -144,7 +144,7 @@ def main() -> None:
     socketio.emit = captured  # type: ignore[method-assign]
     with app.app_context():
         from whaticket.models import Campaign
-        from whaticket.services import campaigns
+        from whaticket.services.campaigns import campaigns
 
         db.drop_all()
         db.create_all()

@@ -46,7 +46,7 @@ def prepare(url: str) -> None:
     from flask_migrate import upgrade
 
     from whaticket.models import Company, Plan, Whatsapp
-    from whaticket.services import settings as settings_service
+    from whaticket.services.team import settings as settings_service
     from whaticket.utils.crypto import encrypt_json
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": False, "REDIS_URL": None})

@@ -250,7 +250,7 @@ class Tenant:
             db.session.commit()
         # Live recording keeps the daily rollup as events happen; bulk-loaded events get
         # it recomputed once, as `flask reports rebuild` would.
-        from whaticket.services.report_rebuild import rollup_from_events
+        from whaticket.services.reports.rebuild import rollup_from_events
 
         rollup_from_events(self.id)
         db.session.commit()

@@ -65,7 +65,7 @@ def generate(url: str, scale: int) -> dict:
         Whatsapp,
     )
     from whaticket.security import hash_password
-    from whaticket.services import settings as settings_service
+    from whaticket.services.team import settings as settings_service
 
     app = _app(url)
     n_contacts, n_tickets, n_messages = 10_000 * scale, 20_000 * scale, 200_000 * scale

@@ -19,7 +19,7 @@ from whaticket import create_app
 from whaticket.config import TestingConfig
 from whaticket.extensions import db, socketio
 from whaticket.models import User
-from whaticket.services import settings as settings_service
+from whaticket.services.team import settings as settings_service
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -105,6 +105,9 @@ def test_adapters_import_no_models_services_jobs_or_database():
 def test_the_probe_sees_a_forbidden_import():
     """The check can fail: the services binding imports models and jobs, and taken for an
     adapter its own import statements are reported."""
-    result = _probe(["whaticket.services.gateway"], adapters=("whaticket.services.gateway",))
+    result = _probe(
+        ["whaticket.services.connections.gateway"],
+        adapters=("whaticket.services.connections.gateway",),
+    )
     assert "whaticket.models" in result["loaded"] and "whaticket.jobs" in result["loaded"]
-    assert "whaticket.services.gateway -> whaticket.models" in result["direct"]
+    assert "whaticket.services.connections.gateway -> whaticket.models" in result["direct"]

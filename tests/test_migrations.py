@@ -32,7 +32,7 @@ def test_upgrade_matches_models_and_downgrade_cleans_up(app):
     upgrade()  # and up again, so the fixture's teardown finds what it expects
 
     # GET /version reports what was just applied.
-    from whaticket.services import version as version_service
+    from whaticket.services.platform import version as version_service
 
     body = app.test_client().get(f"{app.config['API_PREFIX']}/version").get_json()
     assert body["migration"] == version_service.migration_head() is not None

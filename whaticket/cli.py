@@ -25,7 +25,7 @@ def seed_database() -> list[str]:
 
     from whaticket.models import Company, Plan, User
     from whaticket.security import hash_password
-    from whaticket.services import settings as settings_service
+    from whaticket.services.team import settings as settings_service
 
     created: list[str] = []
     plan = db.session.scalar(sa.select(Plan).order_by(Plan.id).limit(1))
@@ -142,7 +142,7 @@ def register_commands(app: Flask) -> None:
     @click.option("--company-id", type=int, default=None)
     def inbound_retry(company_id: int | None) -> None:
         """Queue every failed webhook delivery again."""
-        from whaticket.services import inbound_events
+        from whaticket.services.inbound import deliveries as inbound_events
 
         count = inbound_events.retry_failed(company_id)
         dbmod.commit()
@@ -156,7 +156,7 @@ def register_commands(app: Flask) -> None:
     @click.option("--company-id", type=int, default=None, help="Defaults to every company.")
     def reports_rebuild(company_id: int | None) -> None:
         """Replay the reporting events of existing tickets from their history."""
-        from whaticket.services.report_rebuild import rebuild
+        from whaticket.services.reports.rebuild import rebuild
 
         written = rebuild(company_id, on_batch=dbmod.commit)
         dbmod.commit()

@@ -101,7 +101,7 @@ _OVERDUE_ALLOWED_ENDPOINTS = {"companies.list_plan", "companies.show_company"}
 
 def _check_subscription(user: Any) -> None:
     """402 for an overdue company's users outside the billing endpoints (super users pass)."""
-    from whaticket.services import billing
+    from whaticket.services.billing import standing as billing
 
     if user.super or not billing.is_overdue(user.company):
         return
@@ -133,7 +133,7 @@ def require_plan_feature(flag: str) -> Callable[[], None]:
         user = get_current_user()
         if user is None or user.super:
             return
-        from whaticket.services.plans import feature_enabled
+        from whaticket.services.billing.plans import feature_enabled
 
         if not feature_enabled(user.company, flag):
             raise AppError("ERR_PLAN_FEATURE_DISABLED", 403)

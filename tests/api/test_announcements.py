@@ -12,7 +12,7 @@ from tests import factories
 from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import Announcement
-from whaticket.services import media
+from whaticket.services.platform import media
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 PDF = b"%PDF-1.4\n" + b"\x00" * 32

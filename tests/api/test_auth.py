@@ -227,7 +227,7 @@ def test_deleted_user_token_is_refused(client, prefix, app, auth, company):
 
 
 def test_login_settings_hide_credentials_from_agents(client, prefix, agent, admin):
-    from whaticket.services import settings as settings_service
+    from whaticket.services.team import settings as settings_service
 
     settings_service.update_setting(agent.company_id, "asaas", "real-asaas-token")
     db.session.commit()

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests import factories
-from tests.services.test_campaign_dispatch import FakeClock, make_list, numbers
+from tests.services.campaigns.test_dispatch import FakeClock, make_list, numbers
 from whaticket.extensions import db
 from whaticket.models import Campaign, CampaignSetting
-from whaticket.services import fake_whatsapp as fake
+from whaticket.services.connections import fake_whatsapp as fake
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"

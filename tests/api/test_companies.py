@@ -18,7 +18,7 @@ from whaticket.models import (
     Whatsapp,
     user_queues,
 )
-from whaticket.services.settings import DEFAULTS
+from whaticket.services.team.settings import DEFAULTS
 
 COMPANY_KEYS = {
     "id",

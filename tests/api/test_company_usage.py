@@ -9,7 +9,7 @@ import pytest
 from tests import factories
 from whaticket.extensions import db
 from whaticket.models import Campaign
-from whaticket.services import usage as usage_service
+from whaticket.services.reports import usage as usage_service
 
 USAGE_KEYS = {
     "companyId",

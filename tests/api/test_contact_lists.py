@@ -13,7 +13,7 @@ from tests import factories
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import ContactList, ContactListItem, ticket_tags
-from whaticket.services import contact_lists as list_service
+from whaticket.services.campaigns import contact_lists as list_service
 
 
 def _lists(company_id: int) -> list[ContactList]:

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from tests import factories
 from whaticket.extensions import db
 from whaticket.models import Contact, ContactCustomField, Ticket
-from whaticket.services import contacts as contact_service
+from whaticket.services.contacts import contacts as contact_service
 
 ROW_KEYS = {
     "id",
@@ -124,7 +124,7 @@ def test_picker_list_filters_by_name_and_is_scoped(client, prefix, agent, auth, 
 
 
 def test_picker_list_is_capped(client, prefix, agent, auth, monkeypatch):
-    from whaticket.services import contacts as svc
+    from whaticket.services.contacts import contacts as svc
 
     monkeypatch.setattr(svc, "LIST_ALL_CAP", 2)
     for _ in range(3):
@@ -250,7 +250,7 @@ def test_same_number_in_another_company_is_fine(client, prefix, agent, auth, oth
 
 def test_create_race_is_converted_to_409(client, prefix, agent, auth, monkeypatch):
     """The pre-check misses a concurrent insert: the savepoint turns it into a 409."""
-    from whaticket.services import contacts as svc
+    from whaticket.services.contacts import contacts as svc
 
     factories.ContactFactory(company=agent.company, number="5511987654321")
     real = svc._by_number

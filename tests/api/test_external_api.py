@@ -11,7 +11,7 @@ from whaticket import create_app
 from whaticket.config import TestingConfig
 from whaticket.extensions import db
 from whaticket.models import Contact, Message, Ticket
-from whaticket.services import fake_whatsapp
+from whaticket.services.connections import fake_whatsapp
 from whaticket.whatsapp.fake import FakeGateway
 
 URL = "/api/messages/send"  # fixed: never under API_PREFIX

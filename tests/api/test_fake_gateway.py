@@ -13,7 +13,7 @@ from whaticket.api.fake_gateway import fake_gateway_enabled
 from whaticket.extensions import db
 from whaticket.models import Message
 from whaticket.models.message import ACK_ERROR, ACK_READ, ACK_SENT
-from whaticket.services.gateway import gateway_for
+from whaticket.services.connections.gateway import gateway_for
 from whaticket.whatsapp.base import Media
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
@@ -185,7 +185,7 @@ def test_oversize_bodies_are_refused_before_reading(app, client, prefix, auth, a
 
 
 def test_inbound_json_creates_one_message_per_id(client, prefix, auth, admin, conn):
-    pytest.importorskip("whaticket.services.inbound")
+    pytest.importorskip("whaticket.services.inbound.messages")
     url = _url(prefix, conn.id, "inbound")
     payload = {"from": "5511999990000", "name": "Ana", "body": "hello", "id": "ABC-1"}
     resp = client.post(url, json=payload, headers=auth(admin))
@@ -198,7 +198,7 @@ def test_inbound_json_creates_one_message_per_id(client, prefix, auth, admin, co
 
 
 def test_inbound_without_id_gets_a_generated_one(client, prefix, auth, admin, conn):
-    pytest.importorskip("whaticket.services.inbound")
+    pytest.importorskip("whaticket.services.inbound.messages")
     resp = client.post(
         _url(prefix, conn.id, "inbound"),
         json={"from": "5511999990000", "name": "Ana", "body": "hello"},
@@ -211,7 +211,7 @@ def test_inbound_without_id_gets_a_generated_one(client, prefix, auth, admin, co
 
 
 def test_inbound_multipart_with_media(client, prefix, auth, admin, conn):
-    pytest.importorskip("whaticket.services.inbound")
+    pytest.importorskip("whaticket.services.inbound.messages")
     resp = client.post(
         _url(prefix, conn.id, "inbound"),
         data={
@@ -244,7 +244,7 @@ def test_status_validation(client, prefix, auth, admin, conn):
 
 
 def test_status_moves_the_ack(client, prefix, auth, admin, conn):
-    pytest.importorskip("whaticket.services.messages_ack")
+    pytest.importorskip("whaticket.services.inbound.acks")
     sent = gateway_for(conn).send_text(conn, "5511999990000", "hi")
     ticket = factories.TicketFactory(company=conn.company, whatsapp=conn)
     msg = factories.MessageFactory(
@@ -262,7 +262,7 @@ def test_status_moves_the_ack(client, prefix, auth, admin, conn):
 
 
 def test_status_failed_marks_the_message(client, prefix, auth, admin, conn):
-    pytest.importorskip("whaticket.services.messages_ack")
+    pytest.importorskip("whaticket.services.inbound.acks")
     ticket = factories.TicketFactory(company=conn.company, whatsapp=conn)
     msg = factories.MessageFactory(ticket=ticket, provider_id="FAKE-x", ack=ACK_SENT, from_me=True)
     resp = client.post(
@@ -277,7 +277,7 @@ def test_status_failed_marks_the_message(client, prefix, auth, admin, conn):
 
 
 def test_status_of_an_unknown_message_is_404(client, prefix, auth, admin, conn, other_company):
-    pytest.importorskip("whaticket.services.messages_ack")
+    pytest.importorskip("whaticket.services.inbound.acks")
     # A message with that id on another company's connection is still unknown here.
     theirs = factories.TicketFactory(company=other_company)
     factories.MessageFactory(ticket=theirs, provider_id="FAKE-theirs")
@@ -289,7 +289,7 @@ def test_status_of_an_unknown_message_is_404(client, prefix, auth, admin, conn, 
 
 
 def test_inbound_phone_echo_is_from_me(client, prefix, auth, admin, conn):
-    pytest.importorskip("whaticket.services.inbound")
+    pytest.importorskip("whaticket.services.inbound.messages")
     resp = client.post(
         _url(prefix, conn.id, "inbound"),
         json={"from": "5511999990000", "body": "sent from the phone", "id": "ME-1", "fromMe": True},

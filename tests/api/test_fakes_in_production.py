@@ -15,7 +15,7 @@ from whaticket import create_app
 from whaticket.config import TestingConfig
 from whaticket.extensions import db
 from whaticket.models import Invoice, Whatsapp
-from whaticket.services.gateway import gateway_for
+from whaticket.services.connections.gateway import gateway_for
 from whaticket.whatsapp.base import GatewayError
 
 STRONG = {

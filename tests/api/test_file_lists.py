@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from whaticket.extensions import db
 from whaticket.models import FileList, FileListOption
-from whaticket.services import media
+from whaticket.services.platform import media
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 PDF = b"%PDF-1.4\n" + b"x" * 32

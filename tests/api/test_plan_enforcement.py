@@ -11,8 +11,8 @@ from whaticket import db as dbmod
 from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import Message, Plan
-from whaticket.services import fake_whatsapp as fake
-from whaticket.services.inbound import handle_inbound
+from whaticket.services.connections import fake_whatsapp as fake
+from whaticket.services.inbound.messages import handle_inbound
 from whaticket.whatsapp.base import InboundMessage
 
 #: Each flag and requests that need it.
@@ -134,9 +134,9 @@ def test_overdue_connections_stop_sending_but_keep_receiving(overdue):
 
 
 def test_overdue_pauses_a_campaign_until_paid(overdue, app):
-    from tests.services.test_campaign_dispatch import FakeClock, make_list, numbers
+    from tests.services.campaigns.test_dispatch import FakeClock, make_list, numbers
     from whaticket.jobs import campaigns as campaign_jobs
-    from whaticket.services import campaign_settings, campaigns
+    from whaticket.services.campaigns import campaign_settings, campaigns
 
     app.config["CAMPAIGN_CLOCK"] = FakeClock(utcnow())
     app.config["CAMPAIGN_DISPATCHERS"] = 1
@@ -169,7 +169,7 @@ def test_an_overdue_company_pays_and_is_unblocked_at_once(
     payer, client, prefix, auth, admin, overdue
 ):
     """The acceptance path: 402 on tickets, 200 on invoices, pay with the fake provider."""
-    from whaticket.services.invoices import generate_invoices
+    from whaticket.services.billing.invoices import generate_invoices
 
     assert client.get(f"{prefix}/tickets", headers=auth(admin)).status_code == 402
     generate_invoices(utcnow())

@@ -14,7 +14,7 @@ from tests import factories
 from whaticket.extensions import db
 from whaticket.models import Prompt, Queue, Ticket, Whatsapp
 from whaticket.schemas.prompts import KEY_PLACEHOLDER
-from whaticket.services import prompts as prompt_service
+from whaticket.services.bots import prompts as prompt_service
 from whaticket.utils.crypto import encrypt_str
 
 API_KEY = "sk-proj-PLAINKEY-0123456789abcdef"

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from whaticket.errors import AppError
-from whaticket.services import media
+from whaticket.services.platform import media
 from whaticket.utils.urls import backend_base_url
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64

@@ -7,7 +7,7 @@ import io
 from tests import factories
 from whaticket.extensions import db
 from whaticket.models import Queue
-from whaticket.services import media
+from whaticket.services.platform import media
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 

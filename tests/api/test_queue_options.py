@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from tests import factories
 from whaticket.extensions import db
 from whaticket.models import QueueOption
-from whaticket.services import media
+from whaticket.services.platform import media
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 

@@ -14,7 +14,7 @@ from tests import factories
 from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import ReportEvent, ticket_tags
-from whaticket.services import report_events
+from whaticket.services.reports import events as report_events
 
 DAY = "2026-03-10"  # a Tuesday; America/Sao_Paulo is UTC-3: 03:00Z to 03:00Z next day.
 RANGE = f"from={DAY}&to={DAY}"

@@ -13,7 +13,7 @@ from whaticket import jobs
 from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import Schedule
-from whaticket.services import media
+from whaticket.services.platform import media
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 

@@ -10,8 +10,8 @@ from tests import factories
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Setting
-from whaticket.services import settings as settings_service
-from whaticket.services.settings import DEFAULTS, SECRET_KEYS
+from whaticket.services.team import settings as settings_service
+from whaticket.services.team.settings import DEFAULTS, SECRET_KEYS
 
 SETTING_KEYS = {"id", "key", "value", "companyId", "createdAt", "updatedAt"}
 MASK = "********"

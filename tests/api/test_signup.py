@@ -13,7 +13,7 @@ from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import FEATURE_FLAGS, Company, Setting, User
 from whaticket.schemas.base import camelcase
-from whaticket.services.settings import DEFAULTS
+from whaticket.services.team.settings import DEFAULTS
 
 PUBLIC_PLAN_KEYS = {"id", "name", "users", "connections", "queues", "value"} | {
     camelcase(flag) for flag in FEATURE_FLAGS

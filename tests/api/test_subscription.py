@@ -13,8 +13,8 @@ from whaticket import db as dbmod
 from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import Company, Invoice, Payment
-from whaticket.services import subscriptions as subscription_service
-from whaticket.services.subscriptions import add_months, next_due_date
+from whaticket.services.billing import subscriptions as subscription_service
+from whaticket.services.billing.subscriptions import add_months, next_due_date
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import pytest
 from tests import factories
 from whaticket.extensions import db
 from whaticket.models import Message
-from whaticket.services import fake_whatsapp as fake
-from whaticket.services import settings as settings_service
+from whaticket.services.connections import fake_whatsapp as fake
+from whaticket.services.team import settings as settings_service
 
 #: What the unchanged SaaS frontend posts itself right after accepting a ticket.
 FRONTEND_COPY = (

@@ -248,7 +248,7 @@ def test_transfer_keeps_absent_keys(client, prefix, admin, agent, auth, company,
 
 
 def test_transfer_notice_when_enabled(client, prefix, admin, agent, auth, company, conn):
-    from whaticket.services import settings as settings_service
+    from whaticket.services.team import settings as settings_service
 
     settings_service.update_setting(company.id, "sendMsgTransfTicket", "enabled")
     db.session.commit()
@@ -281,7 +281,7 @@ def test_close_without_rating_sends_farewell_and_finishes(
 
 
 def test_close_with_rating_asks_then_stores_the_rating(client, prefix, admin, auth, company, conn):
-    from whaticket.services import settings as settings_service
+    from whaticket.services.team import settings as settings_service
 
     settings_service.update_setting(company.id, "userRating", "enabled")
     db.session.commit()

@@ -8,7 +8,7 @@ from tests import factories
 from whaticket.extensions import db
 from whaticket.models import Whatsapp
 from whaticket.models.whatsapp import ConnectionEvent
-from whaticket.services import sessions as session_service
+from whaticket.services.connections import sessions as session_service
 from whaticket.whatsapp import registry
 from whaticket.whatsapp.base import GatewayError, SessionState
 from whaticket.whatsapp.fake import FakeGateway

@@ -9,8 +9,8 @@ from tests import factories
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Message, Ticket, Whatsapp
-from whaticket.services import whatsapps as whatsapp_service
-from whaticket.services.gateway import gateway_for
+from whaticket.services.connections import whatsapps as whatsapp_service
+from whaticket.services.connections.gateway import gateway_for
 from whaticket.utils.crypto import decrypt_json, mask
 from whaticket.whatsapp import registry
 from whaticket.whatsapp.fake import FakeGateway

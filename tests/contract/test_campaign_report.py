@@ -11,14 +11,14 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
-from tests.services.test_campaign_dispatch import FakeClock, make_list, numbers
+from tests.services.campaigns.test_dispatch import FakeClock, make_list, numbers
 from whaticket import db as dbmod
 from whaticket import jobs
 from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import CampaignShipping, ContactListItem
-from whaticket.services import campaigns
-from whaticket.services import fake_whatsapp as fake
+from whaticket.services.campaigns import campaigns
+from whaticket.services.connections import fake_whatsapp as fake
 
 #: The keys of a shipping row and of a list contact the page (and the reference) carry.
 SHIPPING_KEYS = {

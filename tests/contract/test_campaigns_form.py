@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 import pytest
 
 from tests import factories
-from tests.services.test_campaign_dispatch import FakeClock, make_list, numbers
+from tests.services.campaigns.test_dispatch import FakeClock, make_list, numbers
 from whaticket import jobs
 from whaticket.extensions import db
 from whaticket.jobs import campaigns as campaign_jobs
 from whaticket.models import Campaign
-from whaticket.services import fake_whatsapp as fake
+from whaticket.services.connections import fake_whatsapp as fake
 
 #: 04:39 in São Paulo (UTC-3) on Thursday 3 December 2026.
 NOW = datetime(2026, 12, 3, 7, 39, tzinfo=UTC)

@@ -10,9 +10,9 @@ from tests.stubs import evolution as evolution_stubs
 from tests.stubs.evolution import API_KEY, EvolutionStub
 from whaticket.extensions import db
 from whaticket.models import Contact
-from whaticket.services import fake_whatsapp as fake
-from whaticket.services import phone_contacts
-from whaticket.services.gateway import gateway_for
+from whaticket.services.connections import fake_whatsapp as fake
+from whaticket.services.connections.gateway import gateway_for
+from whaticket.services.contacts import phone_contacts
 from whaticket.utils.crypto import encrypt_json
 
 #: The stub's pytest fixture, made available to this module.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from whaticket.services import contacts as contact_service
+from whaticket.services.contacts import contacts as contact_service
 
 CSV = "nome;numero;email\nAna;11 98888-0001;ana@example.com\nBia;11 98888-0002;\n"
 

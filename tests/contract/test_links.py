@@ -16,8 +16,9 @@ from tests import factories
 from whaticket import create_app
 from whaticket.config import TestingConfig
 from whaticket.extensions import db
-from whaticket.services import media, subscriptions
-from whaticket.services import settings as settings_service
+from whaticket.services.billing import subscriptions
+from whaticket.services.platform import media
+from whaticket.services.team import settings as settings_service
 from whaticket.utils.urls import server_url
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -101,7 +102,7 @@ def test_outside_a_request_links_use_host_and_port(app, company, host, port, exp
 def test_webhook_addresses_follow_the_same_rule(app, company):
     """src/pages/Connections/index.js shows the QR code the Evolution webhook brings: that
     address is PUBLIC_URL, else BACKEND_URL, else HOST/PORT (outside a request)."""
-    from whaticket.services.gateway import evolution_webhook_url as webhook_url
+    from whaticket.services.connections.gateway import evolution_webhook_url as webhook_url
 
     conn = factories.WhatsappFactory(company=company)
     db.session.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests import factories
-from tests.services.test_chatbot import Chat
+from tests.services.bots.test_chatbot import Chat
 from whaticket.extensions import db
 from whaticket.models import QueueOption
 

@@ -11,8 +11,8 @@ import pytest
 from tests import factories
 from whaticket.extensions import db
 from whaticket.models import QuickMessage
-from whaticket.services import fake_whatsapp as fake
-from whaticket.services import media
+from whaticket.services.connections import fake_whatsapp as fake
+from whaticket.services.platform import media
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"

@@ -11,7 +11,7 @@ from tests import factories
 from whaticket import jobs
 from whaticket.extensions import db
 from whaticket.models import Message, Schedule
-from whaticket.services import fake_whatsapp as fake
+from whaticket.services.connections import fake_whatsapp as fake
 
 #: 04:39 in São Paulo (UTC-3, no DST since 2019) on 3 December 2026.
 NOW = datetime(2026, 12, 3, 7, 39, tzinfo=UTC)

@@ -26,8 +26,9 @@ from whaticket import db as dbmod
 from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import Prompt, Ticket
-from whaticket.services import automation, inbound_events
-from whaticket.services import settings as settings_service
+from whaticket.services.inbound import deliveries as inbound_events
+from whaticket.services.team import settings as settings_service
+from whaticket.services.tickets import automation
 from whaticket.utils.crypto import encrypt_str
 
 openai_stub = openai_stubs.openai_stub

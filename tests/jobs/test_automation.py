@@ -14,8 +14,8 @@ from whaticket.extensions import db
 from whaticket.jobs import automation as automation_jobs
 from whaticket.jobs.periodic import PERIODIC_JOBS
 from whaticket.models import Message, Ticket, TicketTracking, Whatsapp
-from whaticket.services import automation, episodes
-from whaticket.services import fake_whatsapp as fake
+from whaticket.services.connections import fake_whatsapp as fake
+from whaticket.services.tickets import automation, episodes
 
 IDLE = utcnow() - timedelta(hours=2)
 

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.services.test_campaign_dispatch import make_list, numbers
+from tests.services.campaigns.test_dispatch import make_list, numbers
 from whaticket import db as dbmod
 from whaticket.config import TestingConfig
 from whaticket.extensions import db
 from whaticket.models import Campaign, CampaignShipping
-from whaticket.services import campaign_settings, campaigns
-from whaticket.services import fake_whatsapp as fake
+from whaticket.services.campaigns import campaign_settings, campaigns
+from whaticket.services.connections import fake_whatsapp as fake
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTACTS = 300

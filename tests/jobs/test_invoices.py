@@ -14,7 +14,7 @@ from whaticket.extensions import db
 from whaticket.jobs import invoices as invoice_jobs
 from whaticket.jobs.periodic import PERIODIC_JOBS
 from whaticket.models import Invoice
-from whaticket.services import invoices as invoice_service
+from whaticket.services.billing import invoices as invoice_service
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

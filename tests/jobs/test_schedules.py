@@ -16,8 +16,8 @@ from whaticket.extensions import db
 from whaticket.jobs import schedules as schedule_jobs
 from whaticket.jobs.periodic import PERIODIC_JOBS
 from whaticket.models import Message, Schedule, Ticket, Whatsapp
-from whaticket.services import fake_whatsapp as fake
-from whaticket.services import schedules as schedule_service
+from whaticket.services.campaigns import schedules as schedule_service
+from whaticket.services.connections import fake_whatsapp as fake
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 

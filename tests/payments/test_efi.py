@@ -24,8 +24,8 @@ from whaticket.extensions import db
 from whaticket.models import Company, Invoice, Payment
 from whaticket.payments import efi
 from whaticket.payments.base import ChargeRequest, PaymentError, PaymentSettings
-from whaticket.services.payments import provider
-from whaticket.services.subscriptions import add_months
+from whaticket.services.billing.payments import provider
+from whaticket.services.billing.subscriptions import add_months
 
 
 @pytest.fixture(autouse=True)

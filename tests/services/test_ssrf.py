@@ -25,8 +25,10 @@ from whaticket import db as dbmod
 from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import Message, Prompt, QueueIntegration
-from whaticket.services import ai_reply, integration_webhook, integrations
-from whaticket.services.gateway import gateway_for
+from whaticket.services.bots import ai as ai_reply
+from whaticket.services.bots import integrations
+from whaticket.services.bots import webhooks as integration_webhook
+from whaticket.services.connections.gateway import gateway_for
 from whaticket.utils import outbound
 from whaticket.utils.crypto import encrypt_json, encrypt_str
 from whaticket.whatsapp.base import GatewayError

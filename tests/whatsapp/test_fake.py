@@ -2,7 +2,7 @@
 promised acks, number checks, sessions and its webhook format.
 
 The provider takes `FakeSettings`; the tests marked "binding" go through
-`services/gateway.py` with a connection row (media kept in the company folder, acks
+`services/connections/gateway.py` with a connection row (media kept in the company folder, acks
 scheduled as jobs, the app's Redis store).
 """
 
@@ -27,8 +27,8 @@ from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.jobs import acks
 from whaticket.models import Message
-from whaticket.services import fake_whatsapp
-from whaticket.services.gateway import gateway_for, provider_names
+from whaticket.services.connections import fake_whatsapp
+from whaticket.services.connections.gateway import gateway_for, provider_names
 from whaticket.whatsapp import fake
 from whaticket.whatsapp.base import (
     ACK_DELIVERED,

@@ -18,7 +18,7 @@ from whaticket.schemas.announcements import (
 )
 from whaticket.schemas.base import OkSchema
 from whaticket.security import auth_required, super_required
-from whaticket.services import announcements as announcement_service
+from whaticket.services.team import announcements as announcement_service
 
 blp = Blueprint("announcements", __name__, url_prefix="/announcements", description="Announcements")
 

@@ -10,7 +10,7 @@ from whaticket.api.base import Blueprint
 from whaticket.errors import AppError
 from whaticket.schemas.auth import LoginSchema, MeSchema, SessionSchema
 from whaticket.security import PUBLIC, auth_required
-from whaticket.services import auth as auth_service
+from whaticket.services.team import auth as auth_service
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Sessions and tokens")
 

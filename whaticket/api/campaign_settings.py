@@ -14,7 +14,7 @@ from whaticket.security import (
     current_company_id,
     require_plan_feature,
 )
-from whaticket.services import campaign_settings as settings_service
+from whaticket.services.campaigns import campaign_settings as settings_service
 
 blp = Blueprint(
     "campaign_settings",

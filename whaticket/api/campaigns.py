@@ -19,7 +19,7 @@ from whaticket.schemas.campaigns import (
     ShippingPageSchema,
 )
 from whaticket.security import auth_required, current_company_id, require_plan_feature
-from whaticket.services import campaigns as campaign_service
+from whaticket.services.campaigns import campaigns as campaign_service
 
 blp = Blueprint("campaigns", __name__, url_prefix="/campaigns", description="Campaigns")
 # The plan decides whether the company has this feature at all (403 otherwise).

@@ -19,7 +19,7 @@ from whaticket.schemas.chats import (
     NewChatMessageSchema,
 )
 from whaticket.security import auth_required, current_company_id, require_plan_feature
-from whaticket.services import chats as chat_service
+from whaticket.services.team import chats as chat_service
 
 blp = Blueprint("chats", __name__, url_prefix="/chats", description="Internal chat")
 blp.before_request(require_plan_feature("use_internal_chat"))

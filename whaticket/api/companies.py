@@ -22,9 +22,9 @@ from whaticket.schemas.companies import (
     CompanyWithSettingsSchema,
 )
 from whaticket.security import PUBLIC, auth_required, super_required
-from whaticket.services import companies as company_service
-from whaticket.services import signup as signup_service
-from whaticket.services import usage as usage_service
+from whaticket.services.billing import companies as company_service
+from whaticket.services.billing import signup as signup_service
+from whaticket.services.reports import usage as usage_service
 
 blp = Blueprint("companies", __name__, url_prefix="/companies", description="Companies (tenants)")
 #: `/companiesPlan` sits outside the /companies prefix, so it needs its own blueprint.

@@ -7,7 +7,7 @@ from whaticket.api.base import Blueprint
 from whaticket.models import Contact
 from whaticket.schemas.contacts import ContactSchema, FindOrCreateArgsSchema
 from whaticket.security import auth_required, current_company_id
-from whaticket.services import contacts as contact_service
+from whaticket.services.contacts import contacts as contact_service
 
 blp = Blueprint("contact", __name__, url_prefix="/contact", description="Contact find-or-create")
 

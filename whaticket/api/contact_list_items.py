@@ -17,7 +17,7 @@ from whaticket.schemas.contact_list_items import (
     ContactListItemUpdateSchema,
 )
 from whaticket.security import auth_required, current_company_id, require_plan_feature
-from whaticket.services import contact_list_items as item_service
+from whaticket.services.campaigns import contact_list_items as item_service
 
 blp = Blueprint(
     "contact_list_items",

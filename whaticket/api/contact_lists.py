@@ -23,8 +23,8 @@ from whaticket.schemas.contact_lists import (
     ContactListUpdateSchema,
 )
 from whaticket.security import auth_required, current_company_id, require_plan_feature
-from whaticket.services import contact_lists as list_service
-from whaticket.services import contacts as contact_service
+from whaticket.services.campaigns import contact_lists as list_service
+from whaticket.services.contacts import contacts as contact_service
 
 blp = Blueprint("contact_lists", __name__, url_prefix="/contact-lists", description="Contact lists")
 # The plan decides whether the company has this feature at all (403 otherwise).

@@ -24,8 +24,8 @@ from whaticket.schemas.contacts import (
     UploadResultSchema,
 )
 from whaticket.security import admin_required, auth_required, current_company_id
-from whaticket.services import contacts as contact_service
-from whaticket.services import phone_contacts
+from whaticket.services.contacts import contacts as contact_service
+from whaticket.services.contacts import phone_contacts
 
 blp = Blueprint("contacts", __name__, url_prefix="/contacts", description="Contacts")
 

@@ -14,7 +14,7 @@ from whaticket.schemas.dashboard import (
     TicketsReportArgsSchema,
 )
 from whaticket.security import auth_required, current_company_id
-from whaticket.services import dashboard as dashboard_service
+from whaticket.services.reports import dashboard as dashboard_service
 
 blp = Blueprint("dashboard", __name__, url_prefix="/dashboard", description="Dashboard")
 

@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
 from whaticket.schemas.base import BaseSchema
-from whaticket.services import external_api
+from whaticket.services.connections import external_api
 
 blp = Blueprint("external", __name__, url_prefix="/api/messages", description="External send API")
 

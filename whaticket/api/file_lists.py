@@ -25,7 +25,7 @@ from whaticket.security import (
     current_company_id,
     require_plan_feature,
 )
-from whaticket.services import file_lists as file_list_service
+from whaticket.services.campaigns import file_lists as file_list_service
 
 blp = Blueprint("file_lists", __name__, url_prefix="/files", description="File lists")
 # The plan decides whether the company has this feature at all (403 otherwise).

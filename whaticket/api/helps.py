@@ -16,7 +16,7 @@ from whaticket.schemas.helps import (
     HelpUpdateSchema,
 )
 from whaticket.security import auth_required, super_required
-from whaticket.services import helps as help_service
+from whaticket.services.team import helps as help_service
 
 blp = Blueprint("helps", __name__, url_prefix="/helps", description="Help videos")
 

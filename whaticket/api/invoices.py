@@ -9,7 +9,7 @@ from whaticket.api.base import Blueprint
 from whaticket.schemas.base import PageArgsSchema
 from whaticket.schemas.invoices import InvoicePageSchema, InvoiceSchema, InvoiceUpdateSchema
 from whaticket.security import auth_required, current_company_id, super_required
-from whaticket.services import invoices as invoice_service
+from whaticket.services.billing import invoices as invoice_service
 
 blp = Blueprint("invoices", __name__, url_prefix="/invoices", description="Invoices")
 

@@ -125,7 +125,7 @@ def delete_message(message_id: int):
 @blp.response(200, MessageSchema)
 def retry_media(message_id: int):
     """Try again to download an inbound message's media."""
-    from whaticket.services import media_download
+    from whaticket.services.inbound import media_download
 
     message = media_download.retry(current_company_id(), message_id, current_user)
     body = MessageSchema().dump(message)

@@ -16,7 +16,7 @@ from whaticket.schemas.password_reset import (
     ResetPasswordSchema,
 )
 from whaticket.security import PUBLIC
-from whaticket.services import password_reset as reset_service
+from whaticket.services.team import password_reset as reset_service
 
 blp = Blueprint("password_reset", __name__, description="Password reset")
 

@@ -7,7 +7,7 @@ from whaticket.api.base import Blueprint
 from whaticket.schemas.base import PageArgsSchema
 from whaticket.schemas.plans import PlanFlagsSchema, PlanPageSchema, PlanSchema, PlanUpdateSchema
 from whaticket.security import PUBLIC, auth_required, super_required
-from whaticket.services import plans as plan_service
+from whaticket.services.billing import plans as plan_service
 
 blp = Blueprint("plans", __name__, url_prefix="/plans", description="Subscription plans")
 

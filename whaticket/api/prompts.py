@@ -21,7 +21,7 @@ from whaticket.security import (
     current_company_id,
     require_plan_feature,
 )
-from whaticket.services import prompts as prompt_service
+from whaticket.services.bots import prompts as prompt_service
 
 blp = Blueprint("prompts", __name__, url_prefix="/prompt", description="AI prompts")
 # The plan decides whether the company has AI at all (403 otherwise).

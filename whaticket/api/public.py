@@ -12,7 +12,7 @@ from flask_jwt_extended import get_current_user, verify_jwt_in_request
 from whaticket.api.base import Blueprint
 from whaticket.errors import AppError
 from whaticket.security import PUBLIC
-from whaticket.services import media as media_service
+from whaticket.services.platform import media as media_service
 
 blp = Blueprint("public", __name__, url_prefix="/public", description="Media files")
 

@@ -26,7 +26,7 @@ from whaticket.security import (
     current_company_id,
     require_plan_feature,
 )
-from whaticket.services import queue_integrations as integration_service
+from whaticket.services.bots import queue_integrations as integration_service
 
 blp = Blueprint(
     "queue_integrations",

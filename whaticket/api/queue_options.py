@@ -14,7 +14,7 @@ from whaticket.schemas.queue_options import (
     QueueOptionUpdateSchema,
 )
 from whaticket.security import admin_required, auth_required, current_company_id
-from whaticket.services import queue_options as option_service
+from whaticket.services.team import queue_options as option_service
 
 blp = Blueprint(
     "queue_options", __name__, url_prefix="/queue-options", description="Queue chatbot options"

@@ -15,7 +15,7 @@ from whaticket.schemas.queues import (
     QueueUpdateSchema,
 )
 from whaticket.security import admin_required, auth_required, current_company_id
-from whaticket.services import queues as queue_service
+from whaticket.services.team import queues as queue_service
 
 blp = Blueprint("queues", __name__, url_prefix="/queue", description="Queues (departments)")
 

@@ -16,7 +16,7 @@ from whaticket.schemas.quick_messages import (
     QuickMessageUpdateSchema,
 )
 from whaticket.security import auth_required, current_company_id
-from whaticket.services import quick_messages as qm_service
+from whaticket.services.team import quick_messages as qm_service
 
 blp = Blueprint(
     "quick_messages", __name__, url_prefix="/quick-messages", description="Quick messages"

@@ -21,7 +21,7 @@ from whaticket.schemas.reports import (
     TimeseriesSchema,
 )
 from whaticket.security import admin_required, current_company_id
-from whaticket.services import reports as reports_service
+from whaticket.services.reports import reports as reports_service
 
 blp = Blueprint("reports", __name__, url_prefix="/reports", description="Reports")
 

@@ -17,7 +17,7 @@ from whaticket.schemas.schedules import (
     ScheduleUpdateSchema,
 )
 from whaticket.security import auth_required, current_company_id, require_plan_feature
-from whaticket.services import schedules as schedule_service
+from whaticket.services.campaigns import schedules as schedule_service
 
 blp = Blueprint("schedules", __name__, url_prefix="/schedules", description="Scheduled messages")
 # The plan decides whether the company has this feature at all (403 otherwise).

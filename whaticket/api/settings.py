@@ -8,7 +8,7 @@ from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
 from whaticket.schemas.settings import SettingSchema, SettingUpdateSchema
 from whaticket.security import admin_required, auth_required, current_company_id
-from whaticket.services import settings as settings_service
+from whaticket.services.team import settings as settings_service
 
 blp = Blueprint("settings", __name__, url_prefix="/settings", description="Company settings")
 

@@ -23,8 +23,8 @@ from whaticket.schemas.invoices import (
     WebhookRegisterSchema,
 )
 from whaticket.security import PUBLIC, auth_required, super_required
-from whaticket.services import payments
-from whaticket.services import subscriptions as subscription_service
+from whaticket.services.billing import payments
+from whaticket.services.billing import subscriptions as subscription_service
 
 blp = Blueprint(
     "subscriptions", __name__, url_prefix="/subscription", description="Subscription payments"

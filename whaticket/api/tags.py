@@ -21,7 +21,7 @@ from whaticket.security import (
     current_company_id,
     require_plan_feature,
 )
-from whaticket.services import tags as tag_service
+from whaticket.services.tickets import tags as tag_service
 
 blp = Blueprint("tags", __name__, url_prefix="/tags", description="Tags")
 

@@ -7,7 +7,7 @@ from flask_jwt_extended import current_user
 from whaticket.api.base import Blueprint
 from whaticket.schemas.tickets import TicketListArgsSchema, TicketPageSchema
 from whaticket.security import auth_required, current_company_id, require_plan_feature
-from whaticket.services import ticket_list
+from whaticket.services.tickets import listing as ticket_list
 
 blp = Blueprint("ticket", __name__, url_prefix="/ticket", description="Ticket kanban")
 # The plan decides whether the company has this feature at all (403 otherwise).

@@ -15,7 +15,7 @@ from whaticket.schemas.ticket_notes import (
     TicketNoteUpdateSchema,
 )
 from whaticket.security import auth_required, current_company_id
-from whaticket.services import ticket_notes as note_service
+from whaticket.services.tickets import ticket_notes as note_service
 
 blp = Blueprint("ticket_notes", __name__, url_prefix="/ticket-notes", description="Ticket notes")
 

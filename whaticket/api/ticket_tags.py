@@ -6,7 +6,7 @@ from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
 from whaticket.schemas.tags import TicketTagLinkSchema
 from whaticket.security import auth_required, current_company_id
-from whaticket.services import tags as tag_service
+from whaticket.services.tickets import tags as tag_service
 
 blp = Blueprint("ticket_tags", __name__, url_prefix="/ticket-tags", description="Tags on tickets")
 

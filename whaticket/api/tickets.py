@@ -17,8 +17,8 @@ from whaticket.schemas.tickets import (
     TicketUpdateSchema,
 )
 from whaticket.security import auth_required, current_company_id
-from whaticket.services import ticket_list
-from whaticket.services import tickets as ticket_service
+from whaticket.services.tickets import lifecycle as ticket_service
+from whaticket.services.tickets import listing as ticket_list
 
 blp = Blueprint("tickets", __name__, url_prefix="/tickets", description="Tickets")
 

@@ -17,7 +17,7 @@ from whaticket.schemas.users import (
     UserUpdateSchema,
 )
 from whaticket.security import admin_required, auth_required, current_company_id
-from whaticket.services import users as user_service
+from whaticket.services.team import users as user_service
 
 blp = Blueprint("users", __name__, url_prefix="/users", description="Users of a company")
 

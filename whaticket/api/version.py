@@ -7,7 +7,7 @@ from typing import Any
 from whaticket.api.base import Blueprint
 from whaticket.schemas.version import VersionSchema
 from whaticket.security import PUBLIC
-from whaticket.services import version as version_service
+from whaticket.services.platform import version as version_service
 
 blp = Blueprint("version", __name__, url_prefix="/version", description="Version")
 

@@ -21,7 +21,7 @@ from whaticket.api.base import Blueprint
 from whaticket.extensions import db
 from whaticket.models import Whatsapp
 from whaticket.security import PUBLIC
-from whaticket.services import inbound_events
+from whaticket.services.inbound import deliveries as inbound_events
 from whaticket.utils.crypto import decrypt_json
 from whaticket.whatsapp.cloud import phone_number_ids, verify_signature
 

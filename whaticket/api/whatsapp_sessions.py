@@ -6,7 +6,7 @@ from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
 from whaticket.schemas.whatsapps import SessionMessageSchema
 from whaticket.security import admin_required, current_company_id
-from whaticket.services import sessions as session_service
+from whaticket.services.connections import sessions as session_service
 
 blp = Blueprint(
     "whatsapp_sessions",

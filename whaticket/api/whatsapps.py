@@ -19,7 +19,7 @@ from whaticket.schemas.whatsapps import (
     WhatsappUpdateSchema,
 )
 from whaticket.security import admin_required, auth_required, current_company_id
-from whaticket.services import whatsapps as whatsapp_service
+from whaticket.services.connections import whatsapps as whatsapp_service
 
 blp = Blueprint("whatsapps", __name__, url_prefix="/whatsapp", description="WhatsApp connections")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from whaticket import db as dbmod
 from whaticket.extensions import db
 from whaticket.models import Whatsapp
-from whaticket.services.messages_ack import apply_ack
+from whaticket.services.inbound.acks import apply_ack
 from whaticket.whatsapp.base import AckUpdate
 
 

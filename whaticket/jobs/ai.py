@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from whaticket import db as dbmod
-from whaticket.services import ai_reply
+from whaticket.services.bots import ai as ai_reply
 
 
 def answer(ticket_id: int, message_id: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from whaticket import db as dbmod
 from whaticket.db import utcnow
-from whaticket.services import automation
+from whaticket.services.tickets import automation
 
 
 def auto_close_tickets() -> int:

@@ -16,9 +16,10 @@ from whaticket import jobs
 from whaticket.extensions import db
 from whaticket.models import Campaign, CampaignShipping, Whatsapp
 from whaticket.models.company import Company
-from whaticket.services import billing, campaign_settings, campaigns
-from whaticket.services import campaign_dispatch as dispatch_service
-from whaticket.services.campaign_dispatch import clock
+from whaticket.services.billing import standing as billing
+from whaticket.services.campaigns import campaign_settings, campaigns
+from whaticket.services.campaigns import dispatch as dispatch_service
+from whaticket.services.campaigns.dispatch import clock
 
 #: How long one dispatcher run may last before it hands over to a fresh job (seconds).
 DEFAULT_BUDGET = 120

@@ -8,7 +8,7 @@ from whaticket import db as dbmod
 from whaticket.db import savepoint, utcnow
 from whaticket.extensions import db
 from whaticket.models import InboundEvent
-from whaticket.services import inbound_events
+from whaticket.services.inbound import deliveries as inbound_events
 
 
 def drain(whatsapp_id: int, batch: int = 25) -> int:

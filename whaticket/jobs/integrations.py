@@ -12,7 +12,7 @@ from flask import current_app
 from whaticket import jobs
 from whaticket.extensions import db
 from whaticket.models import Message, QueueIntegration, Ticket
-from whaticket.services import integration_webhook
+from whaticket.services.bots import webhooks as integration_webhook
 from whaticket.utils import outbound
 
 #: Seconds before attempt n+1 (30 s, 2 min, 10 min, 30 min, 2 h); attempt 6 is the last.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from whaticket import db as dbmod
 from whaticket.db import utcnow
-from whaticket.services import invoices as invoice_service
-from whaticket.services import subscriptions as subscription_service
+from whaticket.services.billing import invoices as invoice_service
+from whaticket.services.billing import subscriptions as subscription_service
 
 
 def generate_invoices_job() -> int:

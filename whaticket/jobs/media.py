@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from whaticket import db as dbmod
-from whaticket.services import media_download
+from whaticket.services.inbound import media_download
 
 
 def download(message_id: int, attempt: int = 1) -> None:

@@ -21,7 +21,7 @@ class PeriodicJob:
 def requeue_stale_inbound() -> int:
     """Pending webhook deliveries that no worker finished (one died) are queued again."""
     from whaticket import db as dbmod
-    from whaticket.services import inbound_events
+    from whaticket.services.inbound import deliveries as inbound_events
 
     count = inbound_events.requeue_stale()
     dbmod.commit()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from whaticket import db as dbmod
-from whaticket.services.report_rebuild import rollup_from_events
+from whaticket.services.reports.rebuild import rollup_from_events
 
 
 def rebuild_rollup(company_id: int) -> int:

@@ -9,7 +9,7 @@ from flask import current_app
 from whaticket import db as dbmod
 from whaticket import jobs
 from whaticket.db import utcnow
-from whaticket.services import schedules as schedule_service
+from whaticket.services.campaigns import schedules as schedule_service
 
 #: Seconds before retry n of a retryable failure (disconnected session, rate limit);
 #: after the last one the schedule is ERRO.

@@ -6,7 +6,7 @@ from flask import current_app
 
 from whaticket import db as dbmod
 from whaticket.errors import AppError
-from whaticket.services import sessions
+from whaticket.services.connections import sessions
 from whaticket.whatsapp.base import GatewayError
 
 

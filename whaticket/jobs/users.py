@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import current_app
 
 from whaticket import db as dbmod
-from whaticket.services import mailer
-from whaticket.services import password_reset as reset_service
-from whaticket.services import users as user_service
+from whaticket.services.platform import mailer
+from whaticket.services.team import password_reset as reset_service
+from whaticket.services.team import users as user_service
 
 
 def sweep_stale_online() -> int:

@@ -1,8 +1,8 @@
 """The payment provider interface: immediate Pix charges, their status, webhook registration.
 
 Providers are pure adapters: built with the deployment's `PaymentSettings` (filled from the
-config by `services/payments.py`), they take plain `ChargeRequest`s and answer `Charge`s;
-applying a paid charge to an invoice is `services/subscriptions.py`'s job.
+config by `services/billing/payments.py`), they take plain `ChargeRequest`s and answer `Charge`s;
+applying a paid charge to an invoice is `services/billing/subscriptions.py`'s job.
 """
 
 from __future__ import annotations

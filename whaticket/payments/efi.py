@@ -1,6 +1,6 @@
 """The `efi` payment provider: Efí (ex-Gerencianet) Pix API immediate charges.
 
-Settings (`PaymentSettings`, from the app config by `services/payments.py`): `base_url`
+Settings (`PaymentSettings`, from the app config by `services/billing/payments.py`): `base_url`
 (EFI_BASE_URL, default https://pix.api.efipay.com.br; the sandbox is
 https://pix-h.api.efipay.com.br), `client_id`/`client_secret` (EFI_CLIENT_ID,
 EFI_CLIENT_SECRET), `cert_path` (EFI_CERT_PATH: one PEM holding the certificate and its

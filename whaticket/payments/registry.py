@@ -1,5 +1,5 @@
 """The payment providers by name (which one is configured, and whether the fake may run,
-is the services' call: `services/payments.py`)."""
+is the services' call: `services/billing/payments.py`)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from whaticket import db as dbmod
 from whaticket.extensions import db
 from whaticket.models import User
 from whaticket.realtime import rooms
-from whaticket.services import users as user_service
+from whaticket.services.team import users as user_service
 
 #: What handlers answer through the client's ack callback.
 Ack = dict[str, Any]
@@ -105,7 +105,7 @@ def ticket_room_for(user: User, ticket_id: Any) -> str | None:
     """The chat-box room of a ticket the user may open (their company's, and visible
     to them), or None."""
     from whaticket.models import Ticket
-    from whaticket.services.tickets import can_see
+    from whaticket.services.tickets.lifecycle import can_see
 
     try:
         tid = int(ticket_id)

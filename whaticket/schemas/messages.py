@@ -24,7 +24,7 @@ def media_url(message: Any) -> str | None:
     """The signed public URL of a message's stored file, None when it has none."""
     if not message.media_path:
         return None
-    from whaticket.services.media import public_url
+    from whaticket.services.platform.media import public_url
 
     return public_url(message.company_id, message.media_path)
 

@@ -24,7 +24,7 @@ def media_url(company_id: int, rel: str | None) -> str | None:
     """The signed public URL of a stored file, or None when there is none."""
     if not rel:
         return None
-    from whaticket.services.media import public_url
+    from whaticket.services.platform.media import public_url
 
     return public_url(company_id, rel)
 

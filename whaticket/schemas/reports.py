@@ -8,7 +8,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from whaticket.models import REPORT_KINDS
 from whaticket.schemas.base import BaseSchema
-from whaticket.services.reports import MAX_DAYS
+from whaticket.services.reports.reports import MAX_DAYS
 
 FORMATS = ("json", "csv")
 

@@ -8,7 +8,7 @@ from marshmallow import ValidationError, fields, validate, validates
 
 from whaticket.schemas.base import BaseSchema, PageArgsSchema
 from whaticket.schemas.fields import NullableId, Timestamp
-from whaticket.services.gateway import provider_names
+from whaticket.services.connections.gateway import provider_names
 from whaticket.utils.crypto import decrypt_json, mask
 from whaticket.whatsapp.fake import STATUSES
 

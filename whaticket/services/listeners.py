@@ -11,12 +11,12 @@ import importlib
 
 #: Modules holding bus listeners.
 LISTENER_MODULES = (
-    "whaticket.services.report_events",  # reporting: every lifecycle and message event
-    "whaticket.services.campaign_dispatch",  # campaign replies and confirmations (offer 10)
-    "whaticket.services.ratings",  # rating replies (offer 20)
-    "whaticket.services.chatbot",  # the bot: menu, integrations, AI (offer 30)
-    "whaticket.services.tickets",  # a deleted user's open tickets go back to pending
-    "whaticket.services.quick_messages",  # a deleted user's reply files go too
+    "whaticket.services.reports.events",  # reporting: every lifecycle and message event
+    "whaticket.services.campaigns.dispatch",  # campaign replies and confirmations (offer 10)
+    "whaticket.services.tickets.ratings",  # rating replies (offer 20)
+    "whaticket.services.bots.chatbot",  # the bot: menu, integrations, AI (offer 30)
+    "whaticket.services.tickets.lifecycle",  # a deleted user's open tickets go back to pending
+    "whaticket.services.team.quick_messages",  # a deleted user's reply files go too
 )
 
 

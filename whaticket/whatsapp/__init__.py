@@ -8,6 +8,6 @@
   and its store;
 * `formats` - message bodies in the shapes the chat view parses.
 
-Nothing here imports models, services, jobs or the database: `services/gateway.py`
+Nothing here imports models, services, jobs or the database: `services/connections/gateway.py`
 builds each provider's settings from a connection row.
 """

@@ -1,8 +1,8 @@
 """The gateway interface every WhatsApp provider implements, with typed results and errors.
 
 Providers are pure adapters: each method takes the provider's own frozen settings object
-(credentials decrypted, deployment defaults applied: see `services/gateway.py`, which builds
-them from a connection row) and answers typed results or normalised events.
+(credentials decrypted, deployment defaults applied: `services/connections/gateway.py`
+builds them from a connection row) and answers typed results or normalised events.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The Cloud API client against a local Graph API stub: request shapes, errors, media.
 
-The provider takes plain `CloudSettings` (no connection row): `services/gateway.py`
-builds them from a row, tested in tests/services/test_gateway.py.
+The provider takes plain `CloudSettings` (no connection row): `services/connections/gateway.py`
+builds them from a row, tested in tests/services/connections/test_gateway.py.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The Evolution client against a local stub of the Evolution API: sessions, sends, errors.
 
-The provider takes plain `EvolutionSettings` (no connection row): `services/gateway.py`
+The provider takes plain `EvolutionSettings` (no connection row): `services/connections/gateway.py`
 builds them from a row (and looks up `fromMe` for reactions), tested in
-tests/services/test_gateway.py.
+tests/services/connections/test_gateway.py.
 """
 
 from __future__ import annotations

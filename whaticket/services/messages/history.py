@@ -12,11 +12,11 @@ from whaticket.db import utcnow
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Message, Ticket, User
-from whaticket.services import ticket_events as events
-from whaticket.services import tickets as ticket_service
-from whaticket.services.dashboard import company_zone, day_start
-from whaticket.services.gateway import gateway_for
+from whaticket.services.connections.gateway import gateway_for
 from whaticket.services.messages.outbound import _connection, _recipient
+from whaticket.services.reports.dashboard import company_zone, day_start
+from whaticket.services.tickets import events
+from whaticket.services.tickets import lifecycle as ticket_service
 from whaticket.whatsapp.base import GatewayError
 
 PAGE_SIZE = 20

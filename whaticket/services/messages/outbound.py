@@ -18,10 +18,10 @@ from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Message, Ticket, Whatsapp
 from whaticket.models.message import ACK_ERROR, ACK_PENDING
-from whaticket.services import billing
-from whaticket.services import media as media_service
-from whaticket.services import ticket_events as events
-from whaticket.services.gateway import gateway_for
+from whaticket.services.billing import standing as billing
+from whaticket.services.connections.gateway import gateway_for
+from whaticket.services.platform import media as media_service
+from whaticket.services.tickets import events
 from whaticket.utils.templating import render
 from whaticket.whatsapp.base import GatewayError, Media
 

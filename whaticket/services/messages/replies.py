@@ -7,8 +7,7 @@ from typing import Any
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Message, User
-from whaticket.services import tickets as ticket_service
-from whaticket.services.gateway import gateway_for
+from whaticket.services.connections.gateway import gateway_for
 from whaticket.services.messages.outbound import (
     SendFailedError,
     _connection,
@@ -20,6 +19,7 @@ from whaticket.services.messages.outbound import (
     deliver_text,
     render_for,
 )
+from whaticket.services.tickets import lifecycle as ticket_service
 from whaticket.whatsapp.base import GatewayError
 
 

@@ -5,7 +5,7 @@ Entry points:
 * `CloudSettings` (settings.py) - what it takes: `{phoneNumberId, accessToken, appSecret,
   verifyToken, baseUrl}` of the connection, decrypted, `baseUrl` defaulted to
   `CLOUD_API_BASE_URL` and `phoneNumberId` to the row's `provider_account_id`
-  (built by `services/gateway.py`);
+  (built by `services/connections/gateway.py`);
 * `parse_webhook`, `verify_signature`, `phone_number_ids` (parser.py) - a
   `whatsapp_business_account` delivery as normalised events, pure functions.
 """

@@ -6,7 +6,7 @@ Entry points:
 * `EvolutionSettings` (settings.py) - what it takes: the connection's `{baseUrl, apiKey,
   instance, webhookSecret}` decrypted, the bridge defaulted to `EVOLUTION_BASE_URL` /
   `EVOLUTION_API_KEY`, the instance to the row's `provider_account_id`, and the webhook
-  URL to register (built by `services/gateway.py`);
+  URL to register (built by `services/connections/gateway.py`);
 * `parse_webhook` (parser.py) - one delivery `{event, instance, data}` as normalised
   events, a pure function of the payload.
 """

@@ -1,0 +1,129 @@
+"""The external send API (`POST /api/messages/send`): a connection's token sends as it.
+
+The bearer is `Whatsapp.token`; it identifies the connection and, through it, the company.
+Messages are stored with origin "api" and go out on that connection (not the default one,
+unlike the SaaS, so a third party picks the number it sends from by the token it holds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import current_app
+
+from whaticket.errors import AppError
+from whaticket.extensions import db
+from whaticket.models import Message, Ticket, User, Whatsapp
+from whaticket.services.billing import plans as plan_service
+from whaticket.services.billing import standing as billing
+from whaticket.services.connections import whatsapps as whatsapp_service
+from whaticket.services.connections.gateway import gateway_for
+from whaticket.services.contacts import contacts as contact_service
+from whaticket.services.messages import outbound as message_out
+from whaticket.services.platform import ratelimit
+from whaticket.services.tickets import lifecycle as ticket_service
+from whaticket.utils.phone import normalize_number
+from whaticket.whatsapp.base import GatewayError
+
+#: The rate-limit window of EXTERNAL_API_MAX_PER_MINUTE.
+_WINDOW = 60
+
+
+@dataclass
+class SendOutcome:
+    """What a send produced: the last message stored and its ticket."""
+
+    message: Message
+    ticket: Ticket
+
+
+def connection_for(authorization: str | None) -> Whatsapp:
+    """The connection of `Authorization: Bearer <token>`; 401 ERR_INVALID_TOKEN otherwise."""
+    scheme, _, token = (authorization or "").partition(" ")
+    conn = whatsapp_service.by_token(token.strip()) if scheme.lower() == "bearer" else None
+    if conn is None:
+        raise AppError("ERR_INVALID_TOKEN", 401)
+    return conn
+
+
+def throttle(conn: Whatsapp) -> None:
+    """Per-token rate limit: 429 ERR_TOO_MANY_ATTEMPTS with Retry-After past the limit."""
+    limit = int(current_app.config.get("EXTERNAL_API_MAX_PER_MINUTE", 60))
+    # Keyed by connection id, not the token itself, so no secret lands in Redis keys.
+    ratelimit.enforce(f"external-api:{conn.id}", _WINDOW, limit)
+
+
+def _number(conn: Whatsapp, raw: str | None) -> str:
+    """Normalised digits that the connection's provider says are on WhatsApp."""
+    try:
+        number = normalize_number(raw or "", current_app.config.get("DEFAULT_PHONE_REGION") or "BR")
+    except ValueError as exc:
+        raise AppError("ERR_VALIDATION", 400, {"number": ["Invalid phone number."]}) from exc
+    try:
+        on_whatsapp = gateway_for(conn).check_number(conn, number)
+    except GatewayError as exc:
+        raise message_out.SendFailedError(exc) from exc
+    if on_whatsapp is None:
+        raise AppError("ERR_NUMBER_NOT_ON_WHATSAPP", 400)
+    return on_whatsapp
+
+
+def _closer(ticket: Ticket) -> User | None:
+    """Who closes a ticket for the API: its agent, else the company's first admin.
+
+    The close flow records an actor on the episode; an API call has no user, so the
+    person already responsible for the ticket is the most truthful choice.
+    """
+    if ticket.user is not None:
+        return ticket.user
+    return db.session.scalar(
+        sa.select(User)
+        .where(User.company_id == ticket.company_id, User.profile == "admin")
+        .order_by(User.id)
+        .limit(1)
+    )
+
+
+def _send_files(ticket: Ticket, files: list[tuple[bytes, str, str]], caption: str) -> Message:
+    """One message per file, each with the caption (origin "api"); the last is returned."""
+    return message_out.deliver_media(ticket, files, [caption], origin="api")[-1]
+
+
+def send(
+    conn: Whatsapp,
+    number: str | None,
+    body: str,
+    files: list[tuple[bytes, str, str]],
+    *,
+    close_ticket: bool = False,
+) -> SendOutcome:
+    """Check the number, find or create contact and ticket, send, optionally close."""
+    if not plan_service.feature_enabled(conn.company, "use_external_api"):
+        raise AppError("ERR_PLAN_FEATURE_DISABLED", 403)
+    billing.check_can_send(conn.company_id)
+    if not files and not body.strip():
+        raise AppError("ERR_VALIDATION", 400, {"body": ["Missing data for required field."]})
+    digits = _number(conn, number)
+    contact, _ = contact_service.find_or_create(conn.company_id, digits, name=digits)
+    ticket, _ = ticket_service.find_or_create_for_inbound(
+        conn.company_id, conn.id, contact.id, is_group=False
+    )
+    if ticket.status == "closed":
+        # A new conversation: back to pending so a reply finds someone (as the SaaS does).
+        ticket_service.reopen_as_pending(ticket)
+    if files:
+        message = _send_files(ticket, files, body)
+    else:
+        text = message_out.render_for(ticket, body)
+        message = message_out.deliver_text(ticket, text, origin="api")
+    ticket_service.mark_read(ticket)
+    if close_ticket:
+        actor = _closer(ticket)
+        if actor is None:
+            current_app.logger.warning("ticket %s: no admin to close it as", ticket.id)
+        else:
+            ticket = ticket_service.update_ticket(
+                conn.company_id, ticket.id, {"status": "closed"}, actor
+            )
+    return SendOutcome(message, ticket)

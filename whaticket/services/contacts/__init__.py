@@ -1,0 +1,5 @@
+"""Contacts: find-or-create from inbound numbers, CRUD, uploads, the phone address book.
+
+Entry points: `contacts.find_or_create_for_inbound` and the CRUD, `phone_contacts` (the
+address book read through the connection's provider).
+"""

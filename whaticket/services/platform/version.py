@@ -1,0 +1,48 @@
+"""The running version: the package version and the database's applied migration."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from whaticket import __version__
+from whaticket.extensions import db
+
+#: The Alembic scripts shipped with this code (not the working directory's).
+MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
+
+
+@lru_cache(maxsize=1)
+def migration_head() -> str | None:
+    """The newest migration this code ships (None when the scripts are not deployed)."""
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    if not (MIGRATIONS_DIR / "env.py").exists():
+        return None
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    heads = ScriptDirectory.from_config(cfg).get_heads()
+    return heads[0] if len(heads) == 1 else None
+
+
+def applied_migration() -> str | None:
+    """The migration id recorded in `alembic_version` (None on a schema made without Alembic)."""
+    if not sa.inspect(db.engine).has_table("alembic_version"):
+        return None
+    return db.session.scalar(sa.text("SELECT version_num FROM alembic_version"))
+
+
+def info() -> dict[str, Any]:
+    """`{version, migration, migrationHead, upToDate}`."""
+    applied = applied_migration()
+    head = migration_head()
+    return {
+        "version": __version__,
+        "migration": applied,
+        "migration_head": head,
+        "up_to_date": applied is not None and applied == head,
+    }
