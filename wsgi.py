@@ -19,11 +19,12 @@ app = create_app()
 
 if __name__ == "__main__":
     from whaticket.jobs import get_backend
+    from whaticket.jobs.periodic import PERIODIC_JOBS
 
     with app.app_context():
         # Without Redis this process is also the worker: start its job thread
         # and the periodic sweeps.
-        get_backend(app).start(periodic=True)
+        get_backend(app).start(PERIODIC_JOBS)
     if socketio.async_mode == "eventlet":
         import logging
         import socket

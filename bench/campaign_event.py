@@ -145,6 +145,7 @@ def main() -> None:
     with app.app_context():
         from whaticket.models import Campaign
         from whaticket.services.campaigns import campaigns
+        from whaticket.services.campaigns import report as campaign_report
 
         db.drop_all()
         db.create_all()
@@ -166,7 +167,7 @@ def main() -> None:
             db.session.expire_all()
             campaign = db.session.get(Campaign, campaign_id)
             started = time.perf_counter()
-            campaigns.emit(campaign, "update")
+            campaign_report.emit(campaign, "update")
             dbmod.commit()
             seconds.append(time.perf_counter() - started)
         sa.event.remove(db.engine, "before_cursor_execute", statements)

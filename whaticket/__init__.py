@@ -18,9 +18,19 @@ from whaticket.config import (
     config_from_env,
     fake_enabled,
 )
+from whaticket.db import check_request_committed, holding_locks, note_request_start
 from whaticket.services import listeners
+from whaticket.utils import logredact, outbound
+from whaticket.utils.origins import allowed_origins, register_cors_hooks, socket_origin_check
 
 __version__ = "1.0.0"
+
+# The factory imports the app's layers (models, extensions, security, errors, services,
+# views, socket handlers, CLI) inside its functions, as Flask's application-factory pattern
+# does. Python runs this package before any `whaticket.<module>` is imported, so each of
+# them imported up here would be loaded by every submodule anyone imports: Alembic's
+# models, a job, `whaticket.config` alone; and the layer tests could no longer see what an
+# adapter loads beyond this root. Each such import is marked "the package root stays light".
 
 
 def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
@@ -44,6 +54,11 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     register_commands(app)
     # The domain event bus's listeners (reports, bots, campaigns, ratings...).
     listeners.connect()
+    # Calls to providers and tenants' URLs must not hold a transaction open.
+    outbound.set_transaction_probe(holding_locks)
+    # A view that forgets to commit is caught, not silently rolled back.
+    app.before_request(note_request_start)
+    app.after_request(check_request_committed)
     return app
 
 
@@ -83,8 +98,6 @@ def _finish_config(app: Flask) -> None:
         n = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     logging.basicConfig(level=logging.INFO)
-    from whaticket.utils import logredact
-
     # The SaaS password-reset page puts e-mail, code and new password in the URL: no log
     # record of this process (access logs included) may keep them.
     logredact.install()
@@ -127,16 +140,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind db, migrate, jwt, socketio, cors and the OpenAPI Api to the app."""
-    from whaticket import models  # noqa: F401 - register every model with the metadata
-    from whaticket.extensions import api, cors, db, jwt, migrate, socketio
-    from whaticket.security import register_jwt_callbacks
+    from whaticket import models  # noqa: F401 - registers every model; the root stays light
+    from whaticket.extensions import (  # the package root stays light
+        api,
+        cors,
+        db,
+        jwt,
+        migrate,
+        socketio,
+    )
+    from whaticket.security import register_jwt_callbacks  # the package root stays light
+    from whaticket.services.billing import policies  # the package root stays light
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     jwt.init_app(app)
     register_jwt_callbacks(app)
-    from whaticket.utils.origins import allowed_origins, register_cors_hooks, socket_origin_check
-
+    # Who may go on once signed in (overdue companies, plan features) is billing's call.
+    policies.install(app)
     origins = allowed_origins(app.config)
     # Before cors.init_app: every preflight gets a 2xx, and Vary: Origin merges after it.
     register_cors_hooks(app)
@@ -167,22 +188,28 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount every REST blueprint."""
-    from whaticket.api import register_blueprints as _register
+    from whaticket.api import register_blueprints as _register  # the package root stays light
 
     _register(app)
 
 
 def register_error_handlers(app: Flask) -> None:
     """Route every error through errors.py."""
-    from whaticket.errors import register_error_handlers as _register
+    from whaticket import db as dbmod  # the package root stays light
+    from whaticket.errors import (  # the package root stays light
+        register_error_handlers as _register,
+    )
 
-    _register(app)
+    # errors.py sits below the database layer: the unit of work is handed to it.
+    _register(app, rollback=dbmod.rollback, commit=dbmod.commit)
 
 
 def register_socket_handlers(app: Flask) -> None:
     """Attach the Socket.IO handlers."""
-    from whaticket.extensions import socketio
-    from whaticket.realtime.handlers import register_socket_handlers as _register
+    from whaticket.extensions import socketio  # the package root stays light
+    from whaticket.realtime.handlers import (  # the package root stays light
+        register_socket_handlers as _register,
+    )
 
     # socketio.on() binds to the server init_app just created, so every app
     # (one per test) gets its own handlers.
@@ -191,6 +218,6 @@ def register_socket_handlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Add seed, create-superuser and worker to the flask CLI."""
-    from whaticket.cli import register_commands as _register
+    from whaticket.cli import register_commands as _register  # the package root stays light
 
     _register(app)

@@ -90,6 +90,13 @@ user_deleting = Topic(
     "user_deleting", "A user is about to be deleted: company_id, user (their tickets move on)."
 )
 
+# -- contacts --------------------------------------------------------------------------------
+
+contact_deleting = Topic(
+    "contact_deleting",
+    "A contact is about to be deleted with its tickets and messages: company_id, contact.",
+)
+
 # -- messages --------------------------------------------------------------------------------
 
 customer_wrote = Topic(

@@ -1,6 +1,8 @@
-"""CLI: flask seed, flask create-superuser, flask worker."""
+"""CLI: flask seed, create-superuser, worker, inbound retry, reports rebuild."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import click
 import sqlalchemy as sa
@@ -8,6 +10,12 @@ from flask import Flask, current_app
 
 from whaticket import db as dbmod
 from whaticket.extensions import db
+from whaticket.jobs.worker import run_worker
+from whaticket.models import Company, Plan, User, Whatsapp
+from whaticket.security import hash_password
+from whaticket.services.inbound import deliveries as inbound_events
+from whaticket.services.reports.rebuild import rebuild
+from whaticket.services.team import settings as settings_service
 
 DEFAULT_PLAN = {
     "name": "Plano 1",
@@ -21,12 +29,6 @@ DEFAULT_COMPANY = "Empresa 1"
 
 def seed_database() -> list[str]:
     """Create the default plan, company and super admin if missing; return what was created."""
-    from datetime import timedelta
-
-    from whaticket.models import Company, Plan, User
-    from whaticket.security import hash_password
-    from whaticket.services.team import settings as settings_service
-
     created: list[str] = []
     plan = db.session.scalar(sa.select(Plan).order_by(Plan.id).limit(1))
     if plan is None:
@@ -69,8 +71,6 @@ def seed_database() -> list[str]:
 
 def _seed_fake_connection(company_id: int) -> bool:
     """Give a company with no connection a default `fake` one, so the product works at once."""
-    from whaticket.models import Whatsapp
-
     exists = db.session.scalar(
         sa.select(Whatsapp.id).where(Whatsapp.company_id == company_id).limit(1)
     )
@@ -112,9 +112,6 @@ def register_commands(app: Flask) -> None:
     @click.password_option()
     def create_superuser(email: str, name: str, company_id: int | None, password: str) -> None:
         """Create a super admin, or promote an existing user and reset their password."""
-        from whaticket.models import Company, User
-        from whaticket.security import hash_password
-
         email = email.strip().lower()
         if len(password) < 5:
             raise click.ClickException("password must have at least 5 characters")
@@ -142,8 +139,6 @@ def register_commands(app: Flask) -> None:
     @click.option("--company-id", type=int, default=None)
     def inbound_retry(company_id: int | None) -> None:
         """Queue every failed webhook delivery again."""
-        from whaticket.services.inbound import deliveries as inbound_events
-
         count = inbound_events.retry_failed(company_id)
         dbmod.commit()
         click.echo(f"queued {count} failed inbound event(s) again")
@@ -156,8 +151,6 @@ def register_commands(app: Flask) -> None:
     @click.option("--company-id", type=int, default=None, help="Defaults to every company.")
     def reports_rebuild(company_id: int | None) -> None:
         """Replay the reporting events of existing tickets from their history."""
-        from whaticket.services.reports.rebuild import rebuild
-
         written = rebuild(company_id, on_batch=dbmod.commit)
         dbmod.commit()
         click.echo(f"{written} reporting events written")
@@ -172,8 +165,6 @@ def register_commands(app: Flask) -> None:
             raise click.ClickException(
                 "REDIS_URL is not set: without Redis the web process runs jobs itself"
             )
-        from whaticket.jobs.worker import run_worker
-
         run_worker(
             current_app._get_current_object(),  # type: ignore[attr-defined]
             [q.strip() for q in queues.split(",") if q.strip()],

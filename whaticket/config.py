@@ -132,6 +132,10 @@ class Config:
     EVOLUTION_BASE_URL = os.environ.get("EVOLUTION_BASE_URL", "")
     EVOLUTION_API_KEY = os.environ.get("EVOLUTION_API_KEY", "")
 
+    #: A call to a provider or a tenant's URL made inside an open database transaction:
+    #: "warn" (logged), "raise" (tests), or "ignore".
+    OUTBOUND_IN_TRANSACTION = os.environ.get("OUTBOUND_IN_TRANSACTION", "warn")
+
     #: Internal hosts that tenants' URLs may reach anyway ("host" or "host:port", comma-
     #: separated): a self-hosted Typebot, Evolution bridge or model server. Every other
     #: loopback, private, link-local or reserved address is refused (utils/outbound.py).
@@ -272,6 +276,10 @@ class TestingConfig(Config):
     JWT_SECRET_KEY = "test-jwt-secret-0123456789abcdef0123456789"
     JWT_REFRESH_SECRET = "test-jwt-refresh-secret-0123456789abcdef"
     SECRET_KEY = "test-secret"
+    # A test fails when code calls a provider or a tenant's URL inside a transaction,
+    # and when a request leaves writes neither committed nor rolled back.
+    OUTBOUND_IN_TRANSACTION = "raise"
+    UNCOMMITTED_WRITES = "raise"
 
 
 class ProductionConfig(Config):

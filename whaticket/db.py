@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
@@ -156,3 +156,82 @@ def drop_side_effects_after(mark: int) -> None:
 def pending_side_effects() -> int:
     """How many side effects wait for the current transaction (for tests and debugging)."""
     return len(db.session.info.get(_AFTER_COMMIT, []))
+
+
+def transaction_open() -> bool:
+    """Whether the current session has a database transaction open (reads open one too)."""
+    return db.session.registry.has() and db.session().in_transaction()
+
+
+_LOCKS = "whaticket_row_locks"
+
+
+@sa.event.listens_for(sa.orm.Session, "do_orm_execute")
+def _note_locks(state: sa.orm.ORMExecuteState) -> None:
+    """A SELECT ... FOR UPDATE holds row locks until the transaction ends."""
+    if state.is_select and getattr(state.statement, "_for_update_arg", None) is not None:
+        state.session.info[_LOCKS] = True
+
+
+def holding_locks() -> bool:
+    """Whether the open transaction holds row locks: it wrote, or it read FOR UPDATE.
+
+    A network call or a sleep made while this is true keeps other writers waiting for as
+    long as the provider takes. A transaction that has only read (an attribute reloaded
+    after a commit autobegins one) locks nothing under InnoDB's consistent reads, so it
+    is not counted.
+    """
+    if not transaction_open():
+        return False
+    return uncommitted_writes() or bool(db.session().info.get(_LOCKS))
+
+
+# -- a view cannot forget to commit -------------------------------------------------------
+
+_UNCOMMITTED = "whaticket_uncommitted_writes"
+
+
+@sa.event.listens_for(sa.orm.Session, "after_flush")
+def _note_writes(session: sa.orm.Session, _context: Any) -> None:
+    """Rows were written in this transaction (and not committed yet)."""
+    session.info[_UNCOMMITTED] = True
+
+
+@sa.event.listens_for(sa.orm.Session, "after_commit")
+@sa.event.listens_for(sa.orm.Session, "after_rollback")
+def _forget_writes(session: sa.orm.Session) -> None:
+    session.info.pop(_UNCOMMITTED, None)
+    session.info.pop(_LOCKS, None)
+
+
+def uncommitted_writes() -> bool:
+    """Whether the current session flushed writes that were neither committed nor rolled back."""
+    if not db.session.registry.has():
+        return False
+    session = db.session()
+    return bool(session.info.get(_UNCOMMITTED)) or bool(
+        session.new or session.dirty or session.deleted
+    )
+
+
+def note_request_start() -> None:
+    """Before every request: whether writes were already pending (not the view's)."""
+    g.uncommitted_before = uncommitted_writes()
+
+
+def check_request_committed(response: Any) -> Any:
+    """After every request: writes the view neither committed nor rolled back are a bug.
+
+    Views commit once (services never do); one that forgets would lose its writes
+    silently when the session is removed. Tests fail on it (UNCOMMITTED_WRITES="raise");
+    elsewhere it is logged and rolled back.
+    """
+    if g.get("uncommitted_before") or not uncommitted_writes():
+        return response  # clean, or not this request's doing (a test's own session)
+    what = "a request left writes uncommitted"
+    if current_app.config.get("UNCOMMITTED_WRITES") == "raise":
+        rollback()
+        raise AssertionError(what)
+    current_app.logger.error("%s: rolled back", what)
+    rollback()
+    return response

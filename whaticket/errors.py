@@ -1,7 +1,13 @@
-"""AppError and the one place that renders every error body as {"error": "ERR_..."}."""
+"""AppError and the one place that renders every error body as {"error": "ERR_..."}.
+
+The bottom of the package: adapters raise AppError and `extensions` builds WhaticketApi
+from here, so this module imports no database layer. What a failed request undoes (and
+keeps) is handed in by the app factory (`register_error_handlers(rollback=, commit=)`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app, jsonify
@@ -93,49 +99,57 @@ def _as_list(errs: Any) -> list[str]:
     return [str(errs)]
 
 
-def _rollback() -> None:
-    """Roll back the request's transaction and drop its deferred side effects."""
-    from whaticket import db as dbmod
-
-    try:
-        dbmod.rollback()
-    except Exception:  # a dead connection must not mask the original error
-        current_app.logger.exception("rollback failed")
-
-
 class WhaticketApi(Api):
-    """flask-smorest Api whose HTTP errors leave through our error contract."""
+    """flask-smorest Api that documents our `{"error", "fields"}` body; its HTTP errors are
+    rendered by `register_error_handlers`, which replaces the handler smorest registers."""
 
     # Documents our {"error", "fields"} body instead of smorest's default one.
     ERROR_SCHEMA = ErrorSchema
 
-    def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
-        """Render routing, abort() and argument-validation errors."""
-        data = getattr(error, "data", None) or {}
-        if error.code in (400, 422) and "messages" in data:
-            _rollback()
-            body = {"error": "ERR_VALIDATION", "fields": _flatten_messages(data["messages"])}
-            return jsonify(body), 400
-        if error.code and error.code >= 500:
-            _rollback()
-            current_app.logger.error("HTTP %s: %s", error.code, error)
-            return jsonify({"error": "ERR_INTERNAL"}), error.code
+
+def http_error_response(error: HTTPException) -> Any:
+    """The response of a routing, abort() or argument-validation error (webargs' 422 is our
+    400 ERR_VALIDATION with `fields`)."""
+    data = getattr(error, "data", None) or {}
+    if error.code in (400, 422) and "messages" in data:
+        body = {"error": "ERR_VALIDATION", "fields": _flatten_messages(data["messages"])}
+        return jsonify(body), 400
+    if error.code and error.code >= 500:
+        current_app.logger.error("HTTP %s: %s", error.code, error)
+        return jsonify({"error": "ERR_INTERNAL"}), error.code
+    code = data.get("message") if isinstance(data.get("message"), str) else None
+    body = {"error": code or _HTTP_CODES.get(error.code or 400, "ERR_BAD_REQUEST")}
+    return jsonify(body), error.code or 400, data.get("headers", {})
+
+
+def register_error_handlers(
+    app: Flask, *, rollback: Callable[[], None], commit: Callable[[], None]
+) -> None:
+    """Register the HTTP-error, AppError, IntegrityError and last-resort 500 handlers.
+
+    `rollback` undoes a failed request (its transaction and deferred side effects) and
+    `commit` keeps the work of an error that asks for it (`keep_transaction`).
+    """
+
+    def _rollback() -> None:
+        try:
+            rollback()
+        except Exception:  # a dead connection must not mask the original error
+            current_app.logger.exception("rollback failed")
+
+    def _http_error(error: HTTPException) -> Any:
         _rollback()
-        code = data.get("message") if isinstance(data.get("message"), str) else None
-        body = {"error": code or _HTTP_CODES.get(error.code or 400, "ERR_BAD_REQUEST")}
-        return jsonify(body), error.code or 400, data.get("headers", {})
+        return http_error_response(error)
 
-
-def register_error_handlers(app: Flask) -> None:
-    """Register AppError, IntegrityError and last-resort 500 handlers."""
+    # Replaces the handler flask-smorest registered in `api.init_app` (create_app binds the
+    # extensions first): every HTTP error leaves through our contract and rolls back.
+    app.register_error_handler(HTTPException, _http_error)
 
     @app.errorhandler(AppError)
     def _app_error(err: AppError):
         if getattr(err, "keep_transaction", False):
             # e.g. a failed send: the message row marked failed must survive the error.
-            from whaticket import db as dbmod
-
-            dbmod.commit()
+            commit()
         else:
             _rollback()
         return jsonify(err.body()), err.status, err.headers
@@ -157,9 +171,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
         if isinstance(err, HTTPException):
-            from whaticket.extensions import api
-
-            return api.handle_http_exception(err)
+            return _http_error(err)
         _rollback()
         current_app.logger.exception("unhandled error")
         return jsonify({"error": "ERR_INTERNAL"}), 500

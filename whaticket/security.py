@@ -1,8 +1,15 @@
-"""JWT callbacks, password hashing, role decorators and current_company_id()."""
+"""JWT callbacks, password hashing, role decorators, current_company_id(), and the registry
+of request policies the services layer decides (overdue companies, plan features).
+
+This module decides who the caller is; whether that caller may go on is business policy,
+registered per app by the services (`services/billing/policies.install`), so the security
+layer imports no service.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
@@ -19,6 +26,8 @@ from flask_jwt_extended import (
 
 from whaticket.errors import AppError
 from whaticket.extensions import db, jwt
+from whaticket.models import User
+from whaticket.models.plan import FEATURE_FLAGS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,7 +65,6 @@ def verify_password(password: str, password_hash: str | None) -> bool:
 
 def register_jwt_callbacks(app: Flask) -> None:
     """Wire flask-jwt-extended to our User model and error contract."""
-    from whaticket.models import User
 
     @jwt.user_identity_loader
     def _identity(user: Any) -> str:
@@ -80,7 +88,7 @@ def register_jwt_callbacks(app: Flask) -> None:
         user = db.session.get(User, int(data["sub"]))
         if user is None or user.token_version != data.get("tv", 0):
             return None
-        _check_subscription(user)
+        _apply_user_policies(user)
         return user
 
     def _err(code: str, status: int):
@@ -94,31 +102,58 @@ def register_jwt_callbacks(app: Flask) -> None:
     jwt.revoked_token_loader(lambda _h, _d: _err("ERR_INVALID_TOKEN", 403))
 
 
-#: What an overdue company's users may still reach: signing in and out, and paying.
-_OVERDUE_ALLOWED = ("/auth/", "/invoices", "/subscription", "/plans/list", "/plans/all")
-_OVERDUE_ALLOWED_ENDPOINTS = {"companies.list_plan", "companies.show_company"}
+# -- request policies (decided by the services layer) -----------------------
 
 
-def _check_subscription(user: Any) -> None:
-    """402 for an overdue company's users outside the billing endpoints (super users pass)."""
-    from whaticket.services.billing import standing as billing
+#: A user policy: `(user, path, endpoint)` on every request a signed-in user makes, `path`
+#: without API_PREFIX; it raises AppError to refuse the request.
+UserPolicy = Callable[[Any, str, str | None], None]
+#: A feature check: `(user, flag)`, whether the user's plan has the feature `flag` on.
+FeatureCheck = Callable[[Any, str], bool]
 
-    if user.super or not billing.is_overdue(user.company):
-        return
-    if request.endpoint in _OVERDUE_ALLOWED_ENDPOINTS:
+#: The key of an app's RequestPolicies in `app.extensions`.
+_POLICIES = "whaticket.request_policies"
+
+
+@dataclass
+class RequestPolicies:
+    """What the services layer decides about signed-in requests, registered per app."""
+
+    user: list[UserPolicy] = field(default_factory=list)
+    feature: FeatureCheck | None = None
+
+
+def request_policies(app: Flask) -> RequestPolicies:
+    """The app's request policies (an empty registry until the services register theirs)."""
+    return app.extensions.setdefault(_POLICIES, RequestPolicies())
+
+
+def add_user_policy(app: Flask, policy: UserPolicy) -> None:
+    """Run `policy` on every signed-in request of `app` (once, however often it is added)."""
+    policies = request_policies(app).user
+    if policy not in policies:
+        policies.append(policy)
+
+
+def set_feature_check(app: Flask, check: FeatureCheck) -> None:
+    """Decide `require_plan_feature` with `check` on `app` (no check: every feature is on)."""
+    request_policies(app).feature = check
+
+
+def _apply_user_policies(user: Any) -> None:
+    """Every registered user policy, on the current request (one may raise AppError)."""
+    policies = request_policies(current_app).user
+    if not policies:
         return
     path = request.path.removeprefix(current_app.config.get("API_PREFIX", ""))
-    if any(path.startswith(prefix) for prefix in _OVERDUE_ALLOWED):
-        return
-    raise AppError(billing.EXPIRED, 402)
+    for policy in policies:
+        policy(user, path, request.endpoint)
 
 
 def require_plan_feature(flag: str) -> Callable[[], None]:
     """A blueprint `before_request` hook: 403 ERR_PLAN_FEATURE_DISABLED when the caller's
     plan has `flag` off. The hook runs before the view's own auth decorator, so a missing
     or bad token is left for that decorator to answer (401/403 as usual)."""
-    from whaticket.models.plan import FEATURE_FLAGS
-
     # A misspelt flag would read as "on" and block nothing.
     if flag not in FEATURE_FLAGS:
         raise ValueError(f"unknown plan feature {flag!r}")
@@ -131,11 +166,10 @@ def require_plan_feature(flag: str) -> Callable[[], None]:
         except Exception:  # a bad token: the view's decorator answers it
             return
         user = get_current_user()
-        if user is None or user.super:
+        feature = request_policies(current_app).feature
+        if user is None or feature is None:
             return
-        from whaticket.services.billing.plans import feature_enabled
-
-        if not feature_enabled(user.company, flag):
+        if not feature(user, flag):
             raise AppError("ERR_PLAN_FEATURE_DISABLED", 403)
 
     return check

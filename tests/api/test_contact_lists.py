@@ -14,6 +14,7 @@ from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import ContactList, ContactListItem, ticket_tags
 from whaticket.services.campaigns import contact_lists as list_service
+from whaticket.services.campaigns import list_import
 
 
 def _lists(company_id: int) -> list[ContactList]:
@@ -447,14 +448,14 @@ def test_build_from_tag_creates_a_named_list(app, company, other_company):
     tag = factories.TagFactory(company=company)
     ana = factories.ContactFactory(company=company, number="5511987654321")
     _tag_ticket(tag, ana)
-    record = list_service.build_from_tag(company.id, tag.id, "Promo | TAG: 1 - 2026-01-01")
+    record = list_import.build_from_tag(company.id, tag.id, "Promo | TAG: 1 - 2026-01-01")
     db.session.commit()
     assert record.name == "Promo | TAG: 1 - 2026-01-01" and record.company_id == company.id
     valid = list_service.valid_items(company.id, record.id)
     assert [i.number for i in valid] == ["5511987654321"]
     foreign_tag = factories.TagFactory(company=other_company)
     with pytest.raises(AppError) as err:
-        list_service.build_from_tag(company.id, foreign_tag.id, "Nope")
+        list_import.build_from_tag(company.id, foreign_tag.id, "Nope")
     assert err.value.status == 404
     db.session.rollback()
     assert [r.name for r in _lists(company.id)] == ["Promo | TAG: 1 - 2026-01-01"]

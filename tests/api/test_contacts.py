@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from tests import factories
 from whaticket.extensions import db
 from whaticket.models import Contact, ContactCustomField, Ticket
-from whaticket.services.contacts import contacts as contact_service
+from whaticket.services.contacts import uploads as contact_uploads
 
 ROW_KEYS = {
     "id",
@@ -620,7 +620,7 @@ def test_upload_emits_one_create_per_new_contact(
 
 
 def test_big_upload_emits_one_reload(client, prefix, admin, auth, socket_client, monkeypatch):
-    monkeypatch.setattr(contact_service, "UPLOAD_EVENTS_MAX", 2)
+    monkeypatch.setattr(contact_uploads, "UPLOAD_EVENTS_MAX", 2)
     mine = socket_client(admin)
     mine.get_received()
     _upload(client, prefix, auth(admin), _csv(CSV_ROWS), "c.csv")

@@ -11,6 +11,7 @@ import pytest
 
 from whaticket.errors import AppError
 from whaticket.services.platform import media
+from whaticket.utils import media_urls
 from whaticket.utils.urls import backend_base_url
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
@@ -154,14 +155,14 @@ def test_symlinks_out_of_the_folder_are_refused(company, media_root, tmp_path):
 
 def test_public_url_shape(app, company):
     stored = media.save(company.id, PNG, "a.png", "image/png")
-    url = media.public_url(company.id, stored.path)
+    url = media_urls.public_url(company.id, stored.path)
     # Outside a request, with BACKEND_URL unset: HOST:PORT (tests/contract/test_links.py).
     base = backend_base_url() + app.config["API_PREFIX"]
     assert url.startswith(f"{base}/public/{company.id}/{stored.path}?sig=")
     sig = url.rsplit("sig=", 1)[1]
     assert re.fullmatch(r"[0-9a-f]{64}", sig)
-    assert media.signature_valid(company.id, stored.path, sig)
-    assert not media.signature_valid(other := company.id + 1, stored.path, sig), other
+    assert media_urls.signature_valid(company.id, stored.path, sig)
+    assert not media_urls.signature_valid(other := company.id + 1, stored.path, sig), other
 
 
 def test_delete(company):
@@ -175,7 +176,7 @@ def test_delete(company):
 
 def test_signed_url_serves_inline_without_a_token(client, company):
     stored = media.save(company.id, JPEG, "p.jpg", "image/jpeg")
-    resp = _get(client, _path_of(media.public_url(company.id, stored.path)))
+    resp = _get(client, _path_of(media_urls.public_url(company.id, stored.path)))
     assert resp.status_code == 200 and resp.data == JPEG
     assert resp.mimetype == "image/jpeg"
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
@@ -186,14 +187,14 @@ def test_signed_url_serves_inline_without_a_token(client, company):
 
 def test_documents_download_as_attachments(client, company):
     stored = media.save(company.id, PDF, "doc.pdf", "application/pdf")
-    resp = _get(client, _path_of(media.public_url(company.id, stored.path)))
+    resp = _get(client, _path_of(media_urls.public_url(company.id, stored.path)))
     assert resp.status_code == 200 and resp.mimetype == "application/pdf"
     assert resp.headers["Content-Disposition"].startswith("attachment")
 
 
 def test_a_renamed_html_file_never_renders_as_html(client, company):
     stored = media.save(company.id, b"<script>alert(1)</script>", "x.html", "text/plain")
-    resp = _get(client, _path_of(media.public_url(company.id, stored.path)))
+    resp = _get(client, _path_of(media_urls.public_url(company.id, stored.path)))
     assert resp.status_code == 200
     assert resp.mimetype == "application/octet-stream"
     assert resp.headers["Content-Disposition"].startswith("attachment")
@@ -202,7 +203,7 @@ def test_a_renamed_html_file_never_renders_as_html(client, company):
 
 def test_tampered_or_missing_signature_is_404(client, prefix, company, other_company):
     stored = media.save(company.id, JPEG, "p.jpg", "image/jpeg")
-    url = _path_of(media.public_url(company.id, stored.path))
+    url = _path_of(media_urls.public_url(company.id, stored.path))
     sig = url.rsplit("sig=", 1)[1]
     flipped = ("0" if sig[0] != "0" else "1") + sig[1:]
     theirs = media.save(other_company.id, JPEG, "t.jpg", "image/jpeg")
@@ -232,7 +233,7 @@ def test_the_company_token_opens_files_without_a_signature(
 
 def test_missing_files_are_404_even_when_signed(client, company):
     rel = "messages/2024/01/nothing.jpg"
-    resp = _get(client, _path_of(media.public_url(company.id, rel)))
+    resp = _get(client, _path_of(media_urls.public_url(company.id, rel)))
     assert resp.status_code == 404 and resp.get_json() == {"error": "ERR_NOT_FOUND"}
 
 
@@ -252,7 +253,7 @@ def test_path_traversal_is_404(client, prefix, auth, admin, company, other_compa
     ]
     for rel in attempts:
         # Signed (as if the signer had been fooled) and with a valid company token.
-        signed = f"{prefix}/public/{company.id}/{rel}?sig={media.signature(company.id, rel)}"
+        signed = f"{prefix}/public/{company.id}/{rel}?sig={media_urls.signature(company.id, rel)}"
         for url, headers in ((signed, {}), (f"{prefix}/public/{company.id}/{rel}", auth(admin))):
             # "//etc" is first redirected by routing (merge_slashes): follow it to the 404.
             resp = _get(client, url, headers=headers, follow_redirects=True)

@@ -104,7 +104,9 @@ def test_the_same_notification_twice_extends_once(
         assert resp.status_code == 200
     payment = db.session.scalar(sa.select(Payment).where(Payment.txid == txid))
     assert subscription_service.apply_payment(payment.id) is False
-    assert subscription_service.process_notification("fake", txid) is False
+    assert subscription_service.notified_payment("fake", txid) is None  # applied already
+    charge = subscription_service.fetch_charge("fake", txid)
+    assert subscription_service.settle_notification(payment.id, charge) is False
     dbmod.commit()
     assert _fresh(Company, company.id).due_date == add_months(old_due, 1)
 

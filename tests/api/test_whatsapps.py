@@ -188,6 +188,21 @@ def test_create_refuses_an_unknown_provider(client, prefix, auth, admin):
     assert body["error"] == "ERR_VALIDATION" and "provider" in body["fields"]
 
 
+def test_update_refuses_an_unknown_provider_and_keeps_the_row(client, prefix, auth, admin):
+    """The provider check lives in the service (schemas import no services): same answer."""
+    created = client.post(f"{prefix}/whatsapp", json={"name": "Main"}, headers=auth(admin))
+    conn_id = created.get_json()["id"]
+    resp = client.put(
+        f"{prefix}/whatsapp/{conn_id}", json={"provider": "nope"}, headers=auth(admin)
+    )
+    assert resp.status_code == 400
+    body = resp.get_json()
+    assert body["error"] == "ERR_VALIDATION"
+    assert body["fields"]["provider"][0].startswith("Must be one of: ")
+    shown = client.get(f"{prefix}/whatsapp/{conn_id}", headers=auth(admin)).get_json()
+    assert shown["provider"] == created.get_json()["provider"]
+
+
 def test_other_providers_start_disconnected(client, prefix, auth, admin):
     class QrGateway(FakeGateway):
         name = "qr-test"

@@ -18,6 +18,7 @@ from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import CampaignShipping, ContactListItem
 from whaticket.services.campaigns import campaigns
+from whaticket.services.campaigns import report as campaign_report
 from whaticket.services.connections import fake_whatsapp as fake
 
 #: The keys of a shipping row and of a list contact the page (and the reference) carry.
@@ -224,7 +225,7 @@ def test_campaign_without_list_still_has_a_contact_list_object(
     # Live events count the same way.
     sock = socket_client(admin)
     sock.get_received()
-    campaigns.emit(campaigns.get_campaign(admin.company_id, campaign_id), "update")
+    campaign_report.emit(campaigns.get_campaign(admin.company_id, campaign_id), "update")
     dbmod.commit()
     (record,) = _records(sock, admin.company_id)
     assert record == _slim(body)
@@ -367,7 +368,7 @@ def test_an_event_costs_the_same_queries_whatever_the_size(
         campaign = campaigns.get_campaign(admin.company_id, campaign_id)
         sock.get_received()
         with _statements() as seen:
-            campaigns.emit(campaign, "update")
+            campaign_report.emit(campaign, "update")
             dbmod.commit()
         (record,) = _records(sock, admin.company_id)
         return len(seen), len(record["shipping"])
@@ -389,7 +390,7 @@ def test_an_event_never_fails_the_change_it_reports(
     def _broken(_campaign):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(campaigns, "detail_rows", _broken)
+    monkeypatch.setattr(campaign_report, "detail_rows", _broken)
     resp = client.put(
         f"{prefix}/campaigns/{campaign_id}", json={"name": "Natal 2"}, headers=auth(admin)
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from whaticket.services.contacts import contacts as contact_service
+from whaticket.services.contacts import uploads as contact_uploads
 
 CSV = "nome;numero;email\nAna;11 98888-0001;ana@example.com\nBia;11 98888-0002;\n"
 
@@ -68,7 +68,7 @@ def test_a_big_upload_sends_one_event_the_page_ignores(
     """Past UPLOAD_EVENTS_MAX new contacts, one `reload` event: neither the Contacts page
     (create/update/delete only) nor TicketsListCustom / Ticket (update only) act on it,
     and no socket gets thousands of frames."""
-    monkeypatch.setattr(contact_service, "UPLOAD_EVENTS_MAX", 1)
+    monkeypatch.setattr(contact_uploads, "UPLOAD_EVENTS_MAX", 1)
     colleague = socket_client(agent)
     colleague.get_received()
     assert _upload(client, prefix, auth(admin), CSV).status_code == 200

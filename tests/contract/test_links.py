@@ -19,6 +19,7 @@ from whaticket.extensions import db
 from whaticket.services.billing import subscriptions
 from whaticket.services.platform import media
 from whaticket.services.team import settings as settings_service
+from whaticket.utils import media_urls
 from whaticket.utils.urls import server_url
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -95,7 +96,7 @@ def test_outside_a_request_links_use_host_and_port(app, company, host, port, exp
     stored = media.save(company.id, PNG, "a.png", "image/png")
 
     assert server_url(app.config) == expected
-    url = media.public_url(company.id, stored.path)
+    url = media_urls.public_url(company.id, stored.path)
     assert url.startswith(f"{expected}{app.config['API_PREFIX']}/public/{company.id}/")
 
 

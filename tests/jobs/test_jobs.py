@@ -15,6 +15,7 @@ from whaticket import jobs
 from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.jobs import users as user_jobs
+from whaticket.jobs.backends import ThreadBackend
 from whaticket.models import User
 
 
@@ -92,7 +93,7 @@ def test_failing_job_does_not_break_the_caller(app, agent):
 @pytest.mark.real_db
 def test_thread_backend_runs_jobs_in_the_background(app, agent):
     _stale(agent)
-    backend = jobs.ThreadBackend(app)
+    backend = ThreadBackend(app)
     done = threading.Event()
 
     def job() -> None:
@@ -106,7 +107,7 @@ def test_thread_backend_runs_jobs_in_the_background(app, agent):
 
 @pytest.mark.real_db
 def test_thread_backend_runs_delayed_jobs_in_order(app):
-    backend = jobs.ThreadBackend(app)
+    backend = ThreadBackend(app)
     seen: list[str] = []
     done = threading.Event()
     backend.submit(lambda: (seen.append("late"), done.set()), (), in_=timedelta(seconds=0.3))

@@ -16,7 +16,7 @@ from whaticket.extensions import db
 from whaticket.jobs import schedules as schedule_jobs
 from whaticket.jobs.periodic import PERIODIC_JOBS
 from whaticket.models import Message, Schedule, Ticket, Whatsapp
-from whaticket.services.campaigns import schedules as schedule_service
+from whaticket.services.campaigns import schedule_delivery
 from whaticket.services.connections import fake_whatsapp as fake
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -208,11 +208,11 @@ def test_job_and_sweep_together_send_once(client, prefix, auth, agent, contact, 
 
 def test_claim_is_atomic(admin, contact, conn):
     record = _overdue(admin, contact)
-    assert schedule_service.claim(record.id, now=utcnow()) is True
+    assert schedule_delivery.claim(record.id, now=utcnow()) is True
     dbmod.commit()
-    assert schedule_service.claim(record.id, now=utcnow()) is False
+    assert schedule_delivery.claim(record.id, now=utcnow()) is False
     armed_for = _reload(record.id).send_at
-    assert schedule_service.claim(record.id, armed_for=armed_for) is False
+    assert schedule_delivery.claim(record.id, armed_for=armed_for) is False
     dbmod.rollback()
     # A second run of the same job does nothing either.
     assert schedule_jobs.send_schedule(record.id, armed_for.isoformat()) == "skipped"

@@ -335,7 +335,7 @@ def test_outbox_is_visible_from_another_process(app, conn):
         "import json, sys\n"
         "from whaticket import create_app\n"
         "from whaticket.config import TestingConfig\n"
-        "from whaticket.services import fake_whatsapp\n"
+        "from whaticket.services.connections import fake_whatsapp\n"
         "app = create_app(TestingConfig)\n"
         "app.config['RATELIMIT_NAMESPACE'] = sys.argv[1]\n"
         "with app.app_context():\n"

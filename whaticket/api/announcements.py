@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask_jwt_extended import current_user
 
 from whaticket import db as dbmod
-from whaticket.api.base import Blueprint
-from whaticket.api.queues import MEDIA_UPLOAD_BODY, uploaded_file
+from whaticket.api.base import MEDIA_UPLOAD_BODY, Blueprint, uploaded_file
 from whaticket.models import Announcement
 from whaticket.schemas.announcements import (
     AnnouncementCreateSchema,

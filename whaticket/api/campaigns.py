@@ -20,6 +20,7 @@ from whaticket.schemas.campaigns import (
 )
 from whaticket.security import auth_required, current_company_id, require_plan_feature
 from whaticket.services.campaigns import campaigns as campaign_service
+from whaticket.services.campaigns import report as report_service
 
 blp = Blueprint("campaigns", __name__, url_prefix="/campaigns", description="Campaigns")
 # The plan decides whether the company has this feature at all (403 otherwise).
@@ -63,7 +64,7 @@ def create_campaign(data: dict):
 def show_campaign(campaign_id: int):
     """A campaign with its report, shipping rows and list contacts (the SaaS report page)."""
     campaign = campaign_service.get_campaign(current_company_id(), campaign_id)
-    return campaign_service.with_detail(campaign)
+    return report_service.with_detail(campaign)
 
 
 @blp.get("/<int:campaign_id>/report")
@@ -72,7 +73,7 @@ def show_campaign(campaign_id: int):
 def campaign_report(campaign_id: int):
     """Planned, sent, delivered, read, replied, failed and confirmation counts."""
     campaign = campaign_service.get_campaign(current_company_id(), campaign_id)
-    return campaign_service.report(campaign)
+    return report_service.report(campaign)
 
 
 @blp.get("/<int:campaign_id>/shipping")

@@ -24,6 +24,7 @@ from whaticket.schemas.contact_lists import (
 )
 from whaticket.security import auth_required, current_company_id, require_plan_feature
 from whaticket.services.campaigns import contact_lists as list_service
+from whaticket.services.campaigns import list_import
 from whaticket.services.contacts import contacts as contact_service
 
 blp = Blueprint("contact_lists", __name__, url_prefix="/contact-lists", description="Contact lists")
@@ -126,9 +127,7 @@ def upload_items(list_id: int) -> dict[str, Any]:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise AppError("ERR_VALIDATION", 400, {"file": ["Missing data for required field."]})
-    result = list_service.import_items(
-        current_company_id(), list_id, upload.filename, upload.stream
-    )
+    result = list_import.import_items(current_company_id(), list_id, upload.filename, upload.stream)
     dbmod.commit()
     return result
 
@@ -139,6 +138,6 @@ def upload_items(list_id: int) -> dict[str, Any]:
 @blp.response(200, ContactListImportSchema)
 def fill_from_tag(data: dict, list_id: int) -> dict[str, Any]:
     """Add the contacts of the tickets carrying a tag to the list (items marked valid)."""
-    result = list_service.fill_from_tag(current_company_id(), list_id, data["tag_id"])
+    result = list_import.fill_from_tag(current_company_id(), list_id, data["tag_id"])
     dbmod.commit()
     return result

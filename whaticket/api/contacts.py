@@ -1,5 +1,6 @@
-"""Contacts endpoints: list, picker list, show, create, update, delete, CSV/XLSX upload, and
-the import of the phone's address book."""
+"""Contacts endpoints: list, picker list, show, create, update, delete, CSV/XLSX upload, the
+import of the phone's address book, and `GET /contact?number=&name=` (find-or-create, for
+shared vCards)."""
 
 from __future__ import annotations
 
@@ -21,13 +22,18 @@ from whaticket.schemas.contacts import (
     ContactPageSchema,
     ContactSchema,
     ContactUpdateSchema,
+    FindOrCreateArgsSchema,
     UploadResultSchema,
 )
 from whaticket.security import admin_required, auth_required, current_company_id
 from whaticket.services.contacts import contacts as contact_service
 from whaticket.services.contacts import phone_contacts
+from whaticket.services.contacts import uploads as contact_uploads
 
 blp = Blueprint("contacts", __name__, url_prefix="/contacts", description="Contacts")
+find_blp = Blueprint(
+    "contact", __name__, url_prefix="/contact", description="Contact find-or-create"
+)
 
 #: Room for the multipart envelope around the file itself.
 _MULTIPART_SLACK = 64 * 1024
@@ -153,7 +159,7 @@ def upload_contacts() -> dict[str, Any]:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise AppError("ERR_VALIDATION", 400, {"file": ["Missing data for required field."]})
-    result = contact_service.import_contacts(current_company_id(), upload.filename, upload.stream)
+    result = contact_uploads.import_contacts(current_company_id(), upload.filename, upload.stream)
     dbmod.commit()
     return result
 
@@ -177,3 +183,17 @@ def import_phone_contacts() -> dict[str, str]:
     phone_contacts.apply(company_id, conn.id, entries)
     dbmod.commit()
     return {"message": "contacts imported"}
+
+
+@find_blp.get("")
+@auth_required
+@find_blp.arguments(FindOrCreateArgsSchema, location="query")
+@find_blp.response(200, ContactSchema)
+def find_or_create(args: dict) -> Contact:
+    """The company's contact with this number, created (named `name` or the number) if new."""
+    contact, created = contact_service.find_or_create(
+        current_company_id(), args["number"], args["name"]
+    )
+    if created:
+        dbmod.commit()
+    return contact

@@ -7,6 +7,7 @@ from marshmallow import fields, validate
 
 from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
+from whaticket.jobs import outbound as outbound_jobs
 from whaticket.schemas.base import BaseSchema
 from whaticket.services.connections import external_api
 
@@ -55,9 +56,12 @@ def send_message():
     else:
         raw = request.get_json(silent=True) or {}
     data = ExternalSendSchema().load(raw)
+    check = external_api.prepare_number(conn, data["number"])
+    dbmod.commit()  # the provider is asked with no transaction open
+    digits = external_api.confirm_number(check)
     outcome = external_api.send(
         conn,
-        data["number"],
+        digits,
         data["body"],
         [(f.read(), f.filename or "file", f.mimetype or "") for f in files],
         close_ticket=data["close_ticket"],
@@ -67,5 +71,6 @@ def send_message():
         "messageId": outcome.message.id,
         "ticketId": outcome.ticket.id,
     }
-    dbmod.commit()
+    dbmod.commit()  # the message goes out right after this commit
+    outbound_jobs.raise_if_failed([outcome.message])
     return jsonify(body)

@@ -30,6 +30,8 @@ from whaticket.security import admin_required, current_company_id
 from whaticket.services.connections import fake_whatsapp
 from whaticket.services.connections import whatsapps as whatsapp_service
 from whaticket.services.connections.gateway import gateway_for
+from whaticket.services.inbound.acks import apply_ack
+from whaticket.services.inbound.messages import handle_inbound
 from whaticket.services.platform import media as media_service
 from whaticket.whatsapp import fake
 from whaticket.whatsapp.base import Media
@@ -96,9 +98,6 @@ def inject_inbound(whatsapp_id: int) -> dict[str, str]:
     """
     conn = _fake_connection(whatsapp_id)
     args, media = _inbound_args()
-    # Imported lazily: the inbound pipeline pulls in the whole ticket machinery.
-    from whaticket.services.inbound.messages import handle_inbound
-
     event = fake.inbound_event(
         args["from_"],
         name=args["name"],
@@ -125,8 +124,6 @@ def inject_status(data: dict, whatsapp_id: int) -> dict[str, Any]:
     """Apply a status (sent, delivered, read, failed) to a message sent through the fake."""
     conn = _fake_connection(whatsapp_id)
     update = fake.ack_event(data["id"], data["status"])
-    from whaticket.services.inbound.acks import apply_ack
-
     if apply_ack(conn.company_id, conn.id, update) is None:
         raise AppError("ERR_NO_MESSAGE_FOUND", 404)
     dbmod.commit()

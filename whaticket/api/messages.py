@@ -8,6 +8,7 @@ from flask_jwt_extended import current_user
 from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
 from whaticket.errors import AppError
+from whaticket.jobs import outbound as outbound_jobs
 from whaticket.schemas.messages import (
     MessageCountArgsSchema,
     MessageCountSchema,
@@ -104,9 +105,10 @@ def send_message(ticket_id: int):
                 quoted_msg_id=_quoted_id(data.get("quoted_msg")),
             )
         ]
-    body = MessageSchema(many=True).dump(sent)
     dbmod.commit()
-    return jsonify(body)
+    # Sent after the commit: no transaction is open while the provider answers.
+    sent = outbound_jobs.deliver_now(sent)
+    return jsonify(MessageSchema(many=True).dump(sent))
 
 
 @blp.delete("/<int:message_id>")
@@ -114,7 +116,12 @@ def send_message(ticket_id: int):
 @blp.response(200, MessageSchema)
 def delete_message(message_id: int):
     """Delete one of our messages for everyone."""
-    message = message_history.delete_message(current_company_id(), message_id, current_user)
+    company_id = current_company_id()
+    order = message_history.prepare_delete(company_id, message_id, current_user)
+    dbmod.commit()  # no transaction open while the provider answers
+    if order is not None:
+        message_history.call_delete(order)
+    message = message_history.mark_deleted(company_id, message_id)
     body = MessageSchema().dump(message)
     dbmod.commit()
     return jsonify(body)
@@ -142,9 +149,9 @@ def send_template(data: dict, ticket_id: int):
     message = message_replies.send_template(
         current_company_id(), ticket_id, data["template"], current_user
     )
-    body = MessageSchema().dump(message)
     dbmod.commit()
-    return jsonify(body)
+    [message] = outbound_jobs.deliver_now([message])
+    return jsonify(MessageSchema().dump(message))
 
 
 @count_blp.get("")

@@ -13,6 +13,7 @@ from whaticket.api.base import Blueprint
 from whaticket.errors import AppError
 from whaticket.security import PUBLIC
 from whaticket.services.platform import media as media_service
+from whaticket.utils.media_urls import signature_valid
 
 blp = Blueprint("public", __name__, url_prefix="/public", description="Media files")
 
@@ -33,9 +34,9 @@ def _token_of_company(company_id: int) -> bool:
 @blp.doc(security=PUBLIC)
 def serve_media(company_id: int, rel: str) -> Response:
     """Serve a stored file when `sig` signs it or the caller belongs to the company."""
-    allowed = media_service.signature_valid(
-        company_id, rel, request.args.get("sig")
-    ) or _token_of_company(company_id)
+    allowed = signature_valid(company_id, rel, request.args.get("sig")) or _token_of_company(
+        company_id
+    )
     if not allowed:
         raise AppError("ERR_NOT_FOUND", 404)
     path = media_service.absolute_path(company_id, rel)

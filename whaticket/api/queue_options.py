@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from whaticket import db as dbmod
-from whaticket.api.base import Blueprint
-from whaticket.api.queues import MEDIA_UPLOAD_BODY, uploaded_file
+from whaticket.api.base import MEDIA_UPLOAD_BODY, Blueprint, uploaded_file
 from whaticket.models import QueueOption
 from whaticket.schemas.base import OkSchema
 from whaticket.schemas.queue_options import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_jwt_extended import current_user
 
 from whaticket import db as dbmod
-from whaticket.api.base import Blueprint
+from whaticket.api.base import MEDIA_UPLOAD_BODY, Blueprint, uploaded_file
 from whaticket.models import Queue
 from whaticket.schemas.base import OkSchema
 from whaticket.schemas.queues import (
@@ -74,32 +74,6 @@ def delete_queue(queue_id: int) -> dict[str, str]:
     queue_service.delete_queue(current_company_id(), queue_id)
     dbmod.commit()
     return {"message": "Queue deleted"}
-
-
-#: OpenAPI body of the media upload endpoints (multipart field `file`).
-MEDIA_UPLOAD_BODY = {
-    "content": {
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "properties": {"file": {"type": "string", "format": "binary"}},
-                "required": ["file"],
-            }
-        }
-    }
-}
-
-
-def uploaded_file() -> tuple[bytes, str, str]:
-    """The multipart `file` as (bytes, name, declared type); 400 fields.file when missing."""
-    from flask import request
-
-    from whaticket.errors import AppError
-
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise AppError("ERR_VALIDATION", 400, {"file": ["Missing data for required field."]})
-    return upload.read(), upload.filename, upload.mimetype or ""
 
 
 @blp.post("/<int:queue_id>/media-upload")

@@ -21,7 +21,10 @@ from whaticket.schemas.reports import (
     TimeseriesSchema,
 )
 from whaticket.security import admin_required, current_company_id
-from whaticket.services.reports import reports as reports_service
+from whaticket.services.reports import export as report_export
+from whaticket.services.reports import live as live_report
+from whaticket.services.reports import series as report_series
+from whaticket.services.reports import summary as report_summary
 
 blp = Blueprint("reports", __name__, url_prefix="/reports", description="Reports")
 
@@ -30,7 +33,7 @@ def _answer(report: str, data: dict[str, Any], fmt: str) -> dict[str, Any] | Res
     """The data as JSON (through the response schema) or as a CSV download."""
     if fmt != "csv":
         return data
-    filename, text = reports_service.to_csv(report, data)
+    filename, text = report_export.to_csv(report, data)
     return Response(
         text,
         mimetype="text/csv",
@@ -48,7 +51,7 @@ def _range(args: dict) -> dict[str, Any]:
 @blp.response(200, SummarySchema)
 def summary(args: dict) -> dict[str, Any] | Response:
     """Counts and average times per agent, queue, connection or tag, plus the total."""
-    data = reports_service.summary(
+    data = report_summary.summary(
         current_company_id(),
         **_range(args),
         group_by=args.get("group_by"),
@@ -63,7 +66,7 @@ def summary(args: dict) -> dict[str, Any] | Response:
 @blp.response(200, TimeseriesSchema)
 def timeseries(args: dict) -> dict[str, Any] | Response:
     """Events of one kind and their average value per local hour, day, week or month."""
-    data = reports_service.timeseries(
+    data = report_series.timeseries(
         current_company_id(),
         **_range(args),
         interval=args["interval"],
@@ -79,7 +82,7 @@ def timeseries(args: dict) -> dict[str, Any] | Response:
 @blp.response(200, HeatmapSchema)
 def heatmap(args: dict) -> dict[str, Any] | Response:
     """Conversations (or another kind) per local weekday and hour: 168 cells."""
-    data = reports_service.heatmap(current_company_id(), **_range(args), kind=args["kind"])
+    data = report_series.heatmap(current_company_id(), **_range(args), kind=args["kind"])
     return _answer("heatmap", data, args["format"])
 
 
@@ -89,4 +92,4 @@ def heatmap(args: dict) -> dict[str, Any] | Response:
 @blp.response(200, LiveSchema)
 def live(args: dict) -> dict[str, Any] | Response:
     """Open, pending, unassigned and unattended tickets now, per queue and per agent."""
-    return _answer("live", reports_service.live(current_company_id()), args["format"])
+    return _answer("live", live_report.live(current_company_id()), args["format"])

@@ -40,9 +40,14 @@ _ALIASES = {"", "pix"}
 @blp.response(200, ChargeSchema)
 def create_subscription(data: dict):
     """Create (or reuse) a Pix charge for an open invoice of the caller's company."""
-    payment = subscription_service.create_charge(current_user, data["invoice_id"])
-    dbmod.commit()
-    return subscription_service.charge_view(payment)
+    prepared = subscription_service.prepare_charge(current_user, data["invoice_id"])
+    company_id = current_user.company_id
+    dbmod.commit()  # no transaction open while the provider answers
+    if isinstance(prepared, subscription_service.ChargeOrder):
+        charge = subscription_service.request_charge(prepared)
+        prepared = subscription_service.record_charge(company_id, prepared, charge)
+        dbmod.commit()
+    return subscription_service.charge_view(prepared)
 
 
 @blp.post("/create/webhook")
@@ -51,6 +56,7 @@ def create_subscription(data: dict):
 @blp.response(200)
 def create_webhook(data: dict):
     """Register the payment webhook URL with the configured provider (super users)."""
+    dbmod.commit()  # the caller's lookup: no transaction open while the provider answers
     url = subscription_service.register_webhook(data.get("url"))
     return {"ok": True, "webhookUrl": url}
 

@@ -1,4 +1,5 @@
-"""Ticket endpoints: list with filters, show (id or uuid), create, update, delete."""
+"""Ticket endpoints: list with filters, show (id or uuid), create, update, delete, and the
+Kanban board (`/ticket/kanban`, singular as the SaaS calls it)."""
 
 from __future__ import annotations
 
@@ -16,16 +17,20 @@ from whaticket.schemas.tickets import (
     TicketSchema,
     TicketUpdateSchema,
 )
-from whaticket.security import auth_required, current_company_id
+from whaticket.security import auth_required, current_company_id, require_plan_feature
 from whaticket.services.tickets import lifecycle as ticket_service
 from whaticket.services.tickets import listing as ticket_list
+from whaticket.services.tickets import lookup as ticket_lookup
 
 blp = Blueprint("tickets", __name__, url_prefix="/tickets", description="Tickets")
+kanban_blp = Blueprint("ticket", __name__, url_prefix="/ticket", description="Ticket kanban")
+# The plan decides whether the company has the Kanban board at all (403 otherwise).
+kanban_blp.before_request(require_plan_feature("use_kanban"))
 
 
 def _visible(ticket):
     """404 for a ticket the caller may not open (same answer as a missing one)."""
-    if not ticket_service.can_see(current_user, ticket):
+    if not ticket_lookup.can_see(current_user, ticket):
         raise AppError("ERR_NO_TICKET_FOUND", 404)
     return ticket
 
@@ -45,7 +50,7 @@ def list_tickets(args: dict) -> dict:
 @blp.response(200, TicketSchema)
 def show_ticket(ticket_id: int):
     """One ticket of the caller's company."""
-    return _visible(ticket_service.get_ticket(current_company_id(), ticket_id))
+    return _visible(ticket_lookup.get_ticket(current_company_id(), ticket_id))
 
 
 @blp.get("/u/<string:uuid>")
@@ -53,7 +58,7 @@ def show_ticket(ticket_id: int):
 @blp.response(200, TicketSchema)
 def show_ticket_by_uuid(uuid: str):
     """One ticket by its uuid (company-checked, unlike the reference)."""
-    return _visible(ticket_service.get_ticket_by_uuid(current_company_id(), uuid))
+    return _visible(ticket_lookup.get_ticket_by_uuid(current_company_id(), uuid))
 
 
 @blp.post("")
@@ -102,3 +107,13 @@ def delete_ticket(ticket_id: int):
     ticket_service.delete_ticket(current_company_id(), ticket_id, current_user)
     dbmod.commit()
     return {"message": "ticket deleted"}
+
+
+@kanban_blp.get("/kanban")
+@auth_required
+@kanban_blp.arguments(TicketListArgsSchema, location="query")
+@kanban_blp.response(200, TicketPageSchema)
+def kanban(args: dict) -> dict:
+    """Open and pending tickets the caller may see, as {tickets, count, hasMore}."""
+    rows, count, has_more = ticket_list.kanban(current_company_id(), current_user, args)
+    return {"tickets": rows, "count": count, "has_more": has_more}

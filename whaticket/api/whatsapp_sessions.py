@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
+from whaticket.jobs import sessions as session_jobs
 from whaticket.schemas.whatsapps import SessionMessageSchema
 from whaticket.security import admin_required, current_company_id
-from whaticket.services.connections import sessions as session_service
 
 blp = Blueprint(
     "whatsapp_sessions",
@@ -21,8 +20,7 @@ blp = Blueprint(
 @blp.response(200, SessionMessageSchema)
 def start_session(whatsapp_id: int):
     """Start (or resume) the session; status and QR code arrive by whatsappSession events."""
-    session_service.start(current_company_id(), whatsapp_id)
-    dbmod.commit()
+    session_jobs.start(current_company_id(), whatsapp_id)
     return {"message": "Starting session."}
 
 
@@ -31,8 +29,7 @@ def start_session(whatsapp_id: int):
 @blp.response(200, SessionMessageSchema)
 def restart_session(whatsapp_id: int):
     """Log out and start again with a fresh QR code."""
-    session_service.restart(current_company_id(), whatsapp_id)
-    dbmod.commit()
+    session_jobs.restart(current_company_id(), whatsapp_id)
     return {"message": "Starting session."}
 
 
@@ -41,6 +38,5 @@ def restart_session(whatsapp_id: int):
 @blp.response(200, SessionMessageSchema)
 def disconnect_session(whatsapp_id: int):
     """Disconnect the session (status DISCONNECTED)."""
-    session_service.disconnect(current_company_id(), whatsapp_id)
-    dbmod.commit()
+    session_jobs.disconnect(current_company_id(), whatsapp_id)
     return {"message": "Session disconnected."}

@@ -17,9 +17,11 @@ from whaticket.extensions import db
 from whaticket.models import Campaign, CampaignShipping, Whatsapp
 from whaticket.models.company import Company
 from whaticket.services.billing import standing as billing
-from whaticket.services.campaigns import campaign_settings, campaigns
+from whaticket.services.campaigns import campaign_settings, campaigns, claims, pacing
 from whaticket.services.campaigns import dispatch as dispatch_service
-from whaticket.services.campaigns.dispatch import clock
+from whaticket.services.campaigns import report as campaign_report
+from whaticket.services.campaigns.pacing import clock
+from whaticket.services.campaigns.shipping import enqueue_dispatchers, enqueue_dispatchers_one
 
 #: How long one dispatcher run may last before it hands over to a fresh job (seconds).
 DEFAULT_BUDGET = 120
@@ -119,7 +121,7 @@ def _dispatch(campaign_id: int) -> int:
     conn = db.session.get(Whatsapp, campaign.whatsapp_id) if campaign.whatsapp_id else None
     if conn is None:
         campaign.paused_reason = "ERR_NO_WAPP_FOUND"
-        campaigns.emit(campaign, "update")
+        campaign_report.emit(campaign, "update")
         dbmod.commit()
         return sent
     while True:
@@ -132,11 +134,11 @@ def _dispatch(campaign_id: int) -> int:
         if billing.sending_blocked(campaign.company_id):
             # Overdue: hold the campaign; the watchdog resumes it once the invoice is paid.
             campaign.paused_reason = billing.EXPIRED
-            campaigns.emit(campaign, "update")
+            campaign_report.emit(campaign, "update")
             dbmod.commit()
             return sent
         if now - started > budget:
-            dispatch_service.enqueue_dispatchers_one(campaign_id)
+            enqueue_dispatchers_one(campaign_id)
             dbmod.commit()
             return sent
         if last_beat is None or (now - last_beat).total_seconds() >= 5:
@@ -150,16 +152,16 @@ def _dispatch(campaign_id: int) -> int:
                 last_recover = now
             dbmod.commit()
 
-        wait_until = dispatch_service.quiet_until(
-            cfg, tz, now
-        ) or dispatch_service.cap_reached_until(cfg, conn.id, tz, now)
+        wait_until = pacing.quiet_until(cfg, tz, now) or pacing.cap_reached_until(
+            cfg, conn.id, tz, now
+        )
         if wait_until is not None:
             _resume_at(campaign_id, wait_until)
             dbmod.commit()
             return sent
 
         if cfg.paced:
-            slot = dispatch_service.reserve_slot(campaign_id, cfg, now)
+            slot = pacing.reserve_slot(campaign_id, cfg, now)
             dbmod.commit()
             if slot is None:
                 return sent
@@ -176,13 +178,13 @@ def _dispatch(campaign_id: int) -> int:
 
         # Unpaced sends claim a few rows per transaction; paced or capped ones one by one.
         size = 1 if cfg.paced or cfg.daily_cap else batch
-        claimed = dispatch_service.claim_batch(campaign_id, now, size)
+        claimed = claims.claim_batch(campaign_id, now, size)
         dbmod.commit()
         if not claimed:
-            busy, next_retry = dispatch_service.has_work(campaign_id)
+            busy, next_retry = claims.has_work(campaign_id)
             if not busy:
-                if dispatch_service.finish_if_done(campaign, now):
-                    campaigns.emit(campaign, "update")
+                if claims.finish_if_done(campaign, now):
+                    campaign_report.emit(campaign, "update")
                 dbmod.commit()
                 return sent
             if next_retry is not None and next_retry > now:
@@ -195,15 +197,15 @@ def _dispatch(campaign_id: int) -> int:
             if outcome.kind == "paused":
                 # Nothing of the rest was sent: give those rows back too.
                 for rest in claimed[index + 1 :]:
-                    dispatch_service.release(rest)
+                    claims.release(rest)
                 campaign.paused_reason = outcome.error
-                campaigns.emit(campaign, "update")
+                campaign_report.emit(campaign, "update")
                 dbmod.commit()
                 return sent
             if outcome.kind in ("sent", "asked"):
                 sent += 1
             # Throttled per campaign (not per dispatcher): each event carries every row.
-            campaigns.emit_progress(campaign)
+            campaign_report.emit_progress(campaign)
             dbmod.commit()
 
 
@@ -230,11 +232,11 @@ def send_confirmed(shipping_id: int) -> None:
     campaign = db.session.get(Campaign, shipping.campaign_id)
     if campaign is None or campaign.status == "CANCELADA" or campaign.whatsapp_id is None:
         return
-    if dispatch_service.claim(shipping_id, ("asked",), now) is None:
+    if claims.claim(shipping_id, ("asked",), now) is None:
         dbmod.rollback()
         return  # another run took it
     dbmod.commit()
-    shipping = dispatch_service.fresh_row(shipping_id)
+    shipping = claims.fresh_row(shipping_id)
     if shipping is None:
         return
     conn = db.session.get(Whatsapp, campaign.whatsapp_id)
@@ -244,7 +246,7 @@ def send_confirmed(shipping_id: int) -> None:
         shipping.status = "asked"
         jobs.enqueue(send_confirmed, shipping_id, in_=60)
     # Confirmations arrive in bursts when a campaign's audience answers together.
-    campaigns.emit_progress(campaign)
+    campaign_report.emit_progress(campaign)
     dbmod.commit()
 
 
@@ -253,7 +255,7 @@ def announce_progress(campaign_id: int) -> None:
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None:
         return
-    campaigns.emit(campaign, "update")
+    campaign_report.emit(campaign, "update")
     dbmod.commit()
 
 
@@ -280,8 +282,8 @@ def watchdog() -> int:
         elif campaign.heartbeat_at is not None and campaign.heartbeat_at > cutoff:
             continue
         campaign.heartbeat_at = now
-        dispatch_service.enqueue_dispatchers(campaign.id)
-        campaigns.emit(campaign, "update")
+        enqueue_dispatchers(campaign.id)
+        campaign_report.emit(campaign, "update")
         revived += 1
     dbmod.commit()
     return revived

@@ -85,3 +85,10 @@ def retry_one(event_id: int) -> None:
     if event is not None and event.status == "pending":
         event.next_attempt_at = None  # due now
         process(event_id)
+
+
+def requeue_stale() -> int:
+    """Periodic: pending deliveries that no worker finished (one died) are queued again."""
+    count = inbound_events.requeue_stale()
+    dbmod.commit()
+    return count

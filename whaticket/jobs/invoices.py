@@ -24,6 +24,11 @@ def refresh_company_invoice_job(company_id: int) -> int:
 
 def process_payment_notification(provider: str, txid: str) -> bool:
     """Check one notified charge with its provider and apply it when it is paid."""
-    applied = subscription_service.process_notification(provider, txid)
+    payment_id = subscription_service.notified_payment(provider, txid)
+    dbmod.commit()  # no transaction open while the provider answers
+    if payment_id is None:
+        return False
+    charge = subscription_service.fetch_charge(provider, txid)
+    applied = subscription_service.settle_notification(payment_id, charge)
     dbmod.commit()
     return applied

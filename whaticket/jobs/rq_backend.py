@@ -10,7 +10,7 @@ from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from whaticket.jobs import JobBackend, JobFunc
+from whaticket.jobs.backends import JobBackend, JobFunc
 
 # Re-exported: the Redis client moved to a neutral module the adapters binding uses too.
 from whaticket.redis_store import app_redis, redis_connection

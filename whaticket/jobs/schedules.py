@@ -9,6 +9,8 @@ from flask import current_app
 from whaticket import db as dbmod
 from whaticket import jobs
 from whaticket.db import utcnow
+from whaticket.jobs import outbound as outbound_jobs
+from whaticket.services.campaigns import schedule_delivery as delivery
 from whaticket.services.campaigns import schedules as schedule_service
 
 #: Seconds before retry n of a retryable failure (disconnected session, rate limit);
@@ -25,9 +27,9 @@ def send_schedule(schedule_id: int, armed_for: str | None = None, attempt: int =
     """
     send_at = datetime.fromisoformat(armed_for) if armed_for else None
     if attempt == 1:
-        claimed = schedule_service.claim(schedule_id, armed_for=send_at)
+        claimed = delivery.claim(schedule_id, armed_for=send_at)
     else:
-        claimed = schedule_service.still_sending(schedule_id, send_at)
+        claimed = delivery.still_sending(schedule_id, send_at)
     if not claimed:
         dbmod.rollback()
         return "skipped"
@@ -38,33 +40,56 @@ def send_schedule(schedule_id: int, armed_for: str | None = None, attempt: int =
 
 
 def _deliver(schedule_id: int, armed_for: str | None, attempt: int) -> str:
-    """Send the claimed schedule; record ENVIADA, a retry, or ERRO, and commit."""
+    """Send the claimed schedule; record ENVIADA, a retry, or ERRO, and commit.
+
+    Prepare (queue the message rows) and commit, send them through the outbox (each
+    send commits its own answer), then record the verdict: no transaction is open while
+    the provider answers.
+    """
     try:
-        message = schedule_service.deliver(schedule_id)
-    except schedule_service.ScheduleSendError as exc:
+        message_ids = delivery.prepare(schedule_id)
+    except delivery.ScheduleSendError as exc:
+        dbmod.rollback()
+        delivery.mark_failed(schedule_id, exc.reason)
+        dbmod.commit()
+        return "failed"
+    except Exception:
+        return _crashed(schedule_id)
+    if message_ids is None:
+        dbmod.rollback()
+        return "skipped"
+    dbmod.commit()
+    try:
+        outcomes = [outbound_jobs.send(message_id) for message_id in message_ids]
+        error = next((o.error for o in outcomes if o is not None and o.error), None)
+        delivery.finish(schedule_id, message_ids, error)
+    except delivery.ScheduleSendError as exc:
+        dbmod.rollback()
         if exc.retryable and attempt <= len(BACKOFF):
             # Nothing of this attempt is kept: the next one records its own message.
-            dbmod.rollback()
-            if schedule_service.note_retry(schedule_id, exc.reason):
+            delivery.discard(message_ids)
+            if delivery.note_retry(schedule_id, exc.reason):
                 delay = max(BACKOFF[attempt - 1], exc.retry_after or 0)
                 _retry_later(schedule_id, armed_for, attempt + 1, delay)
             dbmod.commit()
             return "retry"
-        if exc.message_id is None:
-            dbmod.rollback()
         # A provider refusal keeps its failed message row in the ticket history.
-        schedule_service.mark_failed(schedule_id, exc.reason, exc.message_id)
+        delivery.mark_failed(schedule_id, exc.reason, exc.message_id)
         dbmod.commit()
         return "failed"
     except Exception:
-        # Never leave a claimed schedule AGENDADA forever: it is shown as failed instead.
-        current_app.logger.exception("schedule %s: send crashed", schedule_id)
-        dbmod.rollback()
-        schedule_service.mark_failed(schedule_id, "ERR_INTERNAL")
-        dbmod.commit()
-        return "failed"
+        return _crashed(schedule_id)
     dbmod.commit()
-    return "sent" if message is not None else "skipped"
+    return "sent"
+
+
+def _crashed(schedule_id: int) -> str:
+    """Never leave a claimed schedule AGENDADA forever: it is shown as failed instead."""
+    current_app.logger.exception("schedule %s: send crashed", schedule_id)
+    dbmod.rollback()
+    delivery.mark_failed(schedule_id, "ERR_INTERNAL")
+    dbmod.commit()
+    return "failed"
 
 
 def _retry_later(schedule_id: int, armed_for: str | None, attempt: int, delay: float) -> None:
@@ -85,11 +110,11 @@ def send_due_schedules(now: datetime | None = None) -> int:
     the claim makes it harmless when the job fires as well.
     """
     now = now or utcnow()
-    ids = schedule_service.due_ids(now)
+    ids = delivery.due_ids(now)
     dbmod.rollback()  # a read only: end it before the sends open their own transactions
     sent = 0
     for schedule_id in ids:
-        if not schedule_service.claim(schedule_id, now=now):
+        if not delivery.claim(schedule_id, now=now):
             dbmod.rollback()
             continue
         dbmod.commit()

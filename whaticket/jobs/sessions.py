@@ -1,4 +1,9 @@
-"""Session jobs: start a new connection's WhatsApp session in the background."""
+"""Session jobs: start, restart and disconnect a connection, no transaction open meanwhile.
+
+The views call these directly (and answer with the row); creating an Evolution connection
+enqueues `start_session`. Each reads the connection, commits, calls the provider, then
+applies the state it answered and commits.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,55 @@ from flask import current_app
 
 from whaticket import db as dbmod
 from whaticket.errors import AppError
+from whaticket.models import Whatsapp
 from whaticket.services.connections import sessions
-from whaticket.whatsapp.base import GatewayError
+from whaticket.whatsapp.base import SessionState
+
+
+def start(company_id: int, whatsapp_id: int) -> Whatsapp:
+    """Open (or resume) the session; the provider may answer with a QR code."""
+    session = sessions.target(company_id, whatsapp_id)
+    dbmod.commit()
+    state = sessions.call_start(session)
+    conn = sessions.apply_state(company_id, whatsapp_id, state, "session started")
+    dbmod.commit()
+    return conn
+
+
+def restart(company_id: int, whatsapp_id: int) -> Whatsapp:
+    """Log out then start again, which forces a fresh QR code on QR providers.
+
+    A failure of either call changes nothing on the row (SessionError, 502/503).
+    """
+    session = sessions.target(company_id, whatsapp_id)
+    dbmod.commit()
+    stopped = sessions.call_stop(session)
+    state = sessions.call_start(session)
+    sessions.apply_state(company_id, whatsapp_id, stopped, "session restarted")
+    conn = sessions.apply_state(company_id, whatsapp_id, state, "session restarted")
+    dbmod.commit()
+    return conn
+
+
+def disconnect(company_id: int, whatsapp_id: int) -> Whatsapp:
+    """Log the session out: DISCONNECTED, QR code cleared (whatever the provider says)."""
+    session = sessions.target(company_id, whatsapp_id)
+    dbmod.commit()
+    state = sessions.call_stop(session)
+    conn = sessions.apply_state(
+        company_id, whatsapp_id, SessionState("DISCONNECTED", state.qrcode), "disconnected"
+    )
+    dbmod.commit()
+    return conn
 
 
 def start_session(company_id: int, whatsapp_id: int) -> None:
-    """Start the session (an Evolution connection registers its webhook this way).
+    """Job: start the session (an Evolution connection registers its webhook this way).
 
     A failure is logged and left for the admin's start button.
     """
     try:
-        sessions.start(company_id, whatsapp_id)
-    except (AppError, GatewayError) as exc:
+        start(company_id, whatsapp_id)
+    except AppError as exc:
         dbmod.rollback()
         current_app.logger.warning("starting connection %s failed: %s", whatsapp_id, exc)
-        return
-    dbmod.commit()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from whaticket.db import CompanyScopedMixin, TimestampMixin
+from whaticket.db import CompanyScopedMixin, TimestampMixin, UTCDateTime
 from whaticket.extensions import db
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ class Message(CompanyScopedMixin, TimestampMixin, db.Model):
         sa.Index("ix_messages_ticket_created", "ticket_id", "created_at"),
         # Per-company counts over a period (usage, reports) without scanning the company.
         sa.Index("ix_messages_company_created", "company_id", "created_at"),
+        # The outbox sweep: our messages still pending (ack 1) are few among millions.
+        sa.Index("ix_messages_ack_created", "ack", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,6 +58,11 @@ class Message(CompanyScopedMixin, TimestampMixin, db.Model):
     #: Sender inside a group.
     participant: Mapped[str | None] = mapped_column(sa.String(100))
     data_json: Mapped[str | None] = mapped_column(sa.Text)
+    #: Our message: when a sender took it to the provider (the outbox claim). Unset while
+    #: it waits; set and still pending after a while means a sender died mid-send.
+    send_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Our message: not to be sent before this time (a bot's paced replies).
+    send_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Reactions to this message: [{"from": digits or "me", "emoji": "...", "at": iso}].
     reactions: Mapped[list | None] = mapped_column(sa.JSON)
     #: Earlier bodies of an edited message, oldest first: [{"body": ..., "at": iso}].

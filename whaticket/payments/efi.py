@@ -39,6 +39,7 @@ from whaticket.payments.base import (
     money,
     payer_note,
 )
+from whaticket.utils import outbound
 
 DEFAULT_BASE_URL = "https://pix.api.efipay.com.br"
 __all__ = ["DEFAULT_BASE_URL", "TIMEOUT", "EfiProvider", "clear_token_cache"]
@@ -134,6 +135,7 @@ class EfiProvider(PaymentProvider):
         if self.cert_path:
             # Efí refuses any call, the token included, without the client certificate.
             kwargs["cert"] = self.cert_path
+        outbound.check_no_transaction(f"Efí {method} {path.split('?')[0]}")
         try:
             url = f"{self.base_url}{path}"
             return requests.request(method, url, timeout=self.settings.timeout, **kwargs)

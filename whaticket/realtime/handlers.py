@@ -13,9 +13,10 @@ from flask_socketio import emit as socket_emit
 
 from whaticket import db as dbmod
 from whaticket.extensions import db
-from whaticket.models import User
+from whaticket.models import Ticket, User
 from whaticket.realtime import rooms
 from whaticket.services.team import users as user_service
+from whaticket.services.tickets.lookup import can_see
 
 #: What handlers answer through the client's ack callback.
 Ack = dict[str, Any]
@@ -104,9 +105,6 @@ def ticket_list_rooms(user: User, status: str) -> list[str]:
 def ticket_room_for(user: User, ticket_id: Any) -> str | None:
     """The chat-box room of a ticket the user may open (their company's, and visible
     to them), or None."""
-    from whaticket.models import Ticket
-    from whaticket.services.tickets.lifecycle import can_see
-
     try:
         tid = int(ticket_id)
     except (TypeError, ValueError):

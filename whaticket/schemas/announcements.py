@@ -9,7 +9,7 @@ from marshmallow import fields, validate
 from whaticket.schemas.base import BaseSchema, PageArgsSchema
 from whaticket.schemas.fields import Timestamp, TrimmedText
 from whaticket.schemas.queues import media_url
-from whaticket.services.platform.media import public_path
+from whaticket.utils.media_urls import public_path
 
 #: Longest title (the column is VARCHAR(255)).
 TITLE_MAX = 255

@@ -83,7 +83,7 @@ def _stamp(value: Any) -> str | None:
 
 
 def shipping_rows(rows: list[Any], campaign_id: int) -> list[dict[str, Any]]:
-    """`shipping[]` of the report page from `services.campaigns.detail_rows` (its column
+    """`shipping[]` of the report page from `services.campaigns.report.detail_rows` (its column
     order), built by hand: marshmallow per row is far too slow for tens of thousands of
     rows, and rows are unpacked since named access on them costs as much again."""
     return [
@@ -134,7 +134,7 @@ class CampaignDetailSchema(CampaignSchema):
     """`GET /campaigns/<id>`: the row, its report, and what the SaaS report page counts.
 
     `shipping[]` (one lean row per contact of the campaign) and `contactList.contacts[]`
-    (the list's numbers) come from `campaign.detail` (services.campaigns.DetailRows).
+    (the list's numbers) come from `campaign.detail` (services.campaigns.report.DetailRows).
     `contactList` is always an object here, since the page reads `contactList.contacts`
     whenever the key exists: a campaign whose list was deleted counts its shipping rows.
     """

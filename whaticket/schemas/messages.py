@@ -9,6 +9,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from whaticket.schemas.base import BaseSchema
 from whaticket.schemas.fields import Timestamp
 from whaticket.schemas.tickets import TicketSchema
+from whaticket.utils.media_urls import public_url
 
 
 class MessageContactSchema(BaseSchema):
@@ -24,8 +25,6 @@ def media_url(message: Any) -> str | None:
     """The signed public URL of a message's stored file, None when it has none."""
     if not message.media_path:
         return None
-    from whaticket.services.platform.media import public_url
-
     return public_url(message.company_id, message.media_path)
 
 

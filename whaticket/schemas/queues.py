@@ -9,6 +9,7 @@ from marshmallow import ValidationError, fields, post_load, validate, validates,
 
 from whaticket.schemas.base import BaseSchema
 from whaticket.schemas.fields import NullableId, Timestamp
+from whaticket.utils.media_urls import public_url
 
 #: #RGB or #RRGGBB.
 HEX_COLOR = r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"
@@ -24,8 +25,6 @@ def media_url(company_id: int, rel: str | None) -> str | None:
     """The signed public URL of a stored file, or None when there is none."""
     if not rel:
         return None
-    from whaticket.services.platform.media import public_url
-
     return public_url(company_id, rel)
 
 

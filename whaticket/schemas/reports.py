@@ -8,7 +8,6 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from whaticket.models import REPORT_KINDS
 from whaticket.schemas.base import BaseSchema
-from whaticket.services.reports.reports import MAX_DAYS
 
 FORMATS = ("json", "csv")
 
@@ -28,13 +27,13 @@ class ReportRangeArgsSchema(ReportFormatArgsSchema):
 
     @validates_schema
     def _range(self, data: dict[str, Any], **_kw: Any) -> None:
+        # The longest range a report accepts is the service's to enforce (reports.period):
+        # it depends on the report (a month of hours, a year of days).
         start, end = data.get("date_from"), data.get("date_to")
         if start is None or end is None:
             return
         if end < start:
             raise ValidationError({"to": ["Must not be before from."]})
-        if (end - start).days >= MAX_DAYS:
-            raise ValidationError({"to": [f"The range is limited to {MAX_DAYS} days."]})
 
 
 class SummaryArgsSchema(ReportRangeArgsSchema):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate, validates
+from marshmallow import ValidationError, fields, validate
 
 from whaticket.schemas.base import BaseSchema, PageArgsSchema
 from whaticket.schemas.fields import NullableId, Timestamp
-from whaticket.services.connections.gateway import provider_names
 from whaticket.utils.crypto import decrypt_json, mask
 from whaticket.whatsapp.fake import STATUSES
 
@@ -42,18 +41,6 @@ class Counter(fields.Integer):
 
 #: providerConfig keys whose values are secrets: only their last 4 characters leave the API.
 SECRET_FIELDS = ("accessToken", "appSecret", "verifyToken", "apiKey", "webhookSecret")
-
-
-#: What the SaaS frontend sends as a provider: its connection modal hard-codes "beta" and
-#: the reference stored "stable" by default. Both mean the deployment's default provider.
-PROVIDER_ALIASES = ("beta", "stable")
-
-
-def known_providers() -> list[str]:
-    """The providers a connection may name: the enabled ones plus cloud and evolution."""
-    # cloud/evolution are accepted even before their gateway module registers itself, so a
-    # connection can be configured first; starting its session then fails with a 502.
-    return sorted({*provider_names(), "cloud", "evolution"})
 
 
 def masked_config(stored: str | None) -> dict[str, Any]:
@@ -134,7 +121,8 @@ class WhatsappCreateSchema(BaseSchema):
     """`POST /whatsapp`: every field of the connection (absent ones take their defaults)."""
 
     name = fields.String(required=True, validate=validate.Length(min=2, max=120))
-    #: A provider name, or an alias (PROVIDER_ALIASES, or none) for the default provider.
+    #: A provider name, or an alias ("beta", "stable", or none) for the default provider;
+    #: which names may run here is the service's to say (provider_settings).
     provider = fields.String(load_default=None, allow_none=True)
     provider_config = fields.Dict(keys=fields.String(), allow_none=True)
     is_default = fields.Boolean(load_default=False)
@@ -154,13 +142,6 @@ class WhatsappCreateSchema(BaseSchema):
     expires_ticket = Counter()
     queue_ids = fields.List(fields.Integer(), allow_none=True)
     token = fields.String(allow_none=True, validate=validate.Length(max=100))
-
-    @validates("provider")
-    def _known_provider(self, value: str | None, **_kwargs: object) -> None:
-        name = (value or "").strip().lower()
-        if name and name not in PROVIDER_ALIASES and name not in known_providers():
-            choices = [*known_providers(), *PROVIDER_ALIASES]
-            raise ValidationError(f"Must be one of: {', '.join(choices)}.")
 
 
 class WhatsappUpdateSchema(WhatsappCreateSchema):

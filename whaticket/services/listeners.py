@@ -12,7 +12,7 @@ import importlib
 #: Modules holding bus listeners.
 LISTENER_MODULES = (
     "whaticket.services.reports.events",  # reporting: every lifecycle and message event
-    "whaticket.services.campaigns.dispatch",  # campaign replies and confirmations (offer 10)
+    "whaticket.services.campaigns.replies",  # campaign replies and confirmations (offer 10)
     "whaticket.services.tickets.ratings",  # rating replies (offer 20)
     "whaticket.services.bots.chatbot",  # the bot: menu, integrations, AI (offer 30)
     "whaticket.services.tickets.lifecycle",  # a deleted user's open tickets go back to pending

@@ -25,7 +25,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -251,6 +251,39 @@ def _session(policy: Policy) -> requests.Session:
     return session
 
 
+# -- no calls inside a transaction -----------------------------------------------------------
+
+#: Set by the app: whether the current database session has a transaction open.
+_transaction_probe: Callable[[], bool] | None = None
+
+
+class CallInTransactionError(RuntimeError):
+    """A provider or HTTP call was made while a database transaction was open."""
+
+
+def set_transaction_probe(probe: Callable[[], bool] | None) -> None:
+    """Install the check `check_no_transaction` runs (the app does, at start)."""
+    global _transaction_probe
+    _transaction_probe = probe
+
+
+def check_no_transaction(what: str) -> None:
+    """Refuse (or log) a call to the outside world made inside an open transaction.
+
+    A transaction held open while a provider answers keeps row locks and a connection
+    for seconds; the code prepares, commits, calls, then applies. OUTBOUND_IN_TRANSACTION
+    says what a breach does: "raise" (tests), "warn" (default: logged), "ignore".
+    """
+    if _transaction_probe is None or not has_app_context():
+        return
+    mode = str(current_app.config.get("OUTBOUND_IN_TRANSACTION") or "warn")
+    if mode == "ignore" or not _transaction_probe():
+        return
+    if mode == "raise":
+        raise CallInTransactionError(f"{what} inside an open database transaction")
+    current_app.logger.warning("%s inside an open database transaction", what)
+
+
 # -- the client -------------------------------------------------------------------------
 
 
@@ -306,6 +339,7 @@ def request(
     server as a failure already handle it.
     """
     check_url(url)
+    check_no_transaction(f"HTTP {method} {urlsplit(url).hostname}")
     policy = policy if policy is not None else current_policy()
     cap = max_bytes if max_bytes is not None else DEFAULT_MAX_BYTES
     limit = deadline if deadline is not None else DEFAULT_DEADLINE

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from whaticket.extensions import db
+from whaticket.models.company import Company
+from whaticket.utils.office_hours import zone_of
 
 
 def value_taken(
@@ -46,3 +49,16 @@ def utc_slot_start(values: Sequence[Any], quarters: bool) -> datetime:
     year, month, day, hour = (int(v) for v in values[:4])
     minute = int(values[4]) if quarters else 0
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+def company_zone(company_id: int) -> ZoneInfo:
+    """The company's time zone; a missing or unknown name falls back to the default."""
+    return zone_of(db.session.scalar(sa.select(Company.timezone).where(Company.id == company_id)))
+
+
+def day_start(day: date, zone: ZoneInfo) -> datetime:
+    """The first instant of a local calendar day, in UTC (the bound of a day's query range).
+
+    A midnight inside a DST gap resolves (fold=0) to the first instant that day really has.
+    """
+    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)

@@ -15,7 +15,7 @@ from tests import factories
 from whaticket import db as dbmod
 from whaticket.extensions import db
 from whaticket.models import Message, QueueOption, Ticket, TicketTracking
-from whaticket.services.bots.chatbot import INVALID_OPTION
+from whaticket.services.bots.menus import INVALID_OPTION
 from whaticket.services.connections import fake_whatsapp as fake
 from whaticket.services.inbound.messages import handle_inbound
 from whaticket.services.team import settings as settings_service

@@ -11,10 +11,11 @@ import sqlalchemy as sa
 from tests import factories
 from tests.stubs import typebot as stubs
 from whaticket import db as dbmod
+from whaticket import jobs
 from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import Message, QueueIntegration, Ticket, TicketTracking
-from whaticket.services.bots import integrations, typebot
+from whaticket.services.bots import integrations, typebot_wire
 
 typebot_stub = stubs.typebot_stub
 
@@ -136,13 +137,31 @@ def test_a_session_typebot_forgot_starts_again(ticket, bot, typebot_stub):
     assert _bot_texts(ticket)[2:] == [GREETING, CHOICES]
 
 
-def test_pause_between_replies(ticket, bot, typebot_stub, monkeypatch):
-    pauses: list[int] = []
-    monkeypatch.setattr(typebot, "pause", pauses.append)
+def test_pause_between_replies_paces_the_sends_without_sleeping(ticket, bot, typebot_stub, app):
+    """The integration's delay spaces the replies' send times: nothing waits in a worker."""
+    now = utcnow()
+    app.config["FROZEN_NOW"] = now
     bot.typebot_delay_message = 700
     db.session.commit()
-    _say(ticket, bot, "oi")
-    assert pauses == [700]  # two replies, one pause between them
+    _say(ticket, bot, "oi", now)
+    rows = db.session.scalars(
+        sa.select(Message)
+        .where(Message.ticket_id == ticket.id, Message.origin == "bot")
+        .order_by(Message.id)
+    ).all()
+    assert [m.body for m in rows] == [GREETING, CHOICES]
+    assert rows[0].send_after is None and rows[0].provider_id  # the first goes at once
+    assert rows[1].send_after == now + timedelta(milliseconds=700)
+    assert rows[1].provider_id is None  # its delayed job has not fired yet
+    # Not before its time (the first message's delivery acks may fire meanwhile)...
+    jobs.get_backend().run_due(now + timedelta(milliseconds=600))
+    db.session.expire_all()
+    assert db.session.get(Message, rows[1].id).provider_id is None
+    # ...and sent once it is due.
+    app.config["FROZEN_NOW"] = now + timedelta(seconds=1)
+    assert jobs.get_backend().run_due(now + timedelta(seconds=1)) >= 1
+    db.session.expire_all()
+    assert db.session.get(Message, rows[1].id).provider_id
 
 
 def test_image_bubble_is_sent_as_a_file(ticket, bot, typebot_stub):
@@ -296,9 +315,9 @@ def test_rich_text_flattening():
         {"type": "p", "children": [{"text": ""}]},
         {"type": "p", "children": [{"text": "end"}]},
     ]
-    assert typebot.flatten_rich_text(rich) == (
+    assert typebot_wire.flatten_rich_text(rich) == (
         "Hello  *world* \n_*both*_\n~gone~\n"
         "https://x.io and *Y* (https://y.io)\n• one\n• two\n\nend"
     )
-    assert typebot.bubble_text({"type": "markdown", "markdown": "**hi**"}) == "**hi**"
-    assert typebot.choice_list({"type": "text input"}) == ""
+    assert typebot_wire.bubble_text({"type": "markdown", "markdown": "**hi**"}) == "**hi**"
+    assert typebot_wire.choice_list({"type": "text input"}) == ""

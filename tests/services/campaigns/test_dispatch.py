@@ -28,8 +28,9 @@ from whaticket.models import (
     Ticket,
 )
 from whaticket.services.campaigns import campaign_settings as settings_service
-from whaticket.services.campaigns import campaigns
+from whaticket.services.campaigns import campaigns, claims, shipping
 from whaticket.services.campaigns import dispatch as campaign_dispatch
+from whaticket.services.campaigns import report as campaign_report
 from whaticket.services.connections import fake_whatsapp as fake
 from whaticket.services.inbound.messages import handle_inbound
 from whaticket.whatsapp.base import InboundMessage
@@ -141,7 +142,7 @@ def test_fifty_contacts_interval_zero_each_once(company, conn, clock):
     assert sent[0]["body"] == "Olá Cliente 0!"
     campaign = refreshed(campaign)
     assert campaign.status == "FINALIZADA" and campaign.completed_at is not None
-    report = campaigns.report(campaign)
+    report = campaign_report.report(campaign)
     assert report["planned"] == 50 and report["sent"] == 50 and report["pending"] == 0
     # Each send is in the contact's history, on a ticket that was not left open.
     assert db.session.scalar(sa.select(sa.func.count()).where(Message.origin == "campaign")) == 50
@@ -234,7 +235,7 @@ def test_a_disconnected_connection_pauses_instead_of_failing(company, conn, cloc
 
     campaign = refreshed(campaign)
     assert campaign.status == "EM_ANDAMENTO" and campaign.paused_reason == "ERR_WAPP_NOT_CONNECTED"
-    report = campaigns.report(campaign)
+    report = campaign_report.report(campaign)
     assert report["failed"] == 0 and report["pending"] == 5
 
     conn.status = "CONNECTED"
@@ -251,7 +252,7 @@ def test_a_refused_number_fails_alone(company, conn, clock):
     contact_list = make_list(company, ["000123456789", *numbers(3)])
     campaign = make_campaign(company, conn, contact_list)
     start(company, campaign)
-    report = campaigns.report(refreshed(campaign))
+    report = campaign_report.report(refreshed(campaign))
     assert report["sent"] == 3 and report["failed"] == 1
     failed = db.session.scalar(
         sa.select(CampaignShipping).where(CampaignShipping.status == "failed")
@@ -287,7 +288,7 @@ def test_confirmation_flow(company, conn, clock, app):
     jobs.get_backend().run_due(datetime.now(UTC) + timedelta(seconds=11))
     sent = texts(conn)
     assert len(sent) == 4 and sent[-1]["to"] == numbers(3)[1]
-    report = campaigns.report(refreshed(campaign))
+    report = campaign_report.report(refreshed(campaign))
     assert (report["confirmationAsked"], report["confirmed"], report["sent"]) == (3, 1, 1)
     # The confirming reply is not answered by the chatbot, and a second reply changes nothing.
     handle_inbound(
@@ -299,7 +300,7 @@ def test_confirmation_flow(company, conn, clock, app):
     dbmod.commit()
     jobs.get_backend().run_due(datetime.now(UTC) + timedelta(seconds=30))
     assert len(texts(conn)) == 4
-    assert campaigns.report(refreshed(campaign))["replied"] == 1
+    assert campaign_report.report(refreshed(campaign))["replied"] == 1
 
 
 def test_a_reply_opens_the_ticket(company, conn, clock):
@@ -317,7 +318,7 @@ def test_a_reply_opens_the_ticket(company, conn, clock):
     dbmod.commit()
     db.session.expire_all()
     assert db.session.get(Ticket, ticket.id).status == "pending"
-    assert campaigns.report(refreshed(campaign))["replied"] == 1
+    assert campaign_report.report(refreshed(campaign))["replied"] == 1
 
 
 def test_stale_claims_are_resolved_without_a_second_send(company, conn, clock, app):
@@ -327,10 +328,10 @@ def test_stale_claims_are_resolved_without_a_second_send(company, conn, clock, a
     contact_list = make_list(company, numbers(4))
     campaign = make_campaign(company, conn, contact_list)
     campaign.status = "EM_ANDAMENTO"
-    campaign_dispatch.prepare(campaign)
+    shipping.prepare(campaign)
     dbmod.commit()
-    first = campaign_dispatch.claim_next(campaign.id, clock.now())
-    second = campaign_dispatch.claim_next(campaign.id, clock.now())
+    first = claims.claim_next(campaign.id, clock.now())
+    second = claims.claim_next(campaign.id, clock.now())
     dbmod.commit()
     # The first one reached the provider before the crash; the second did not.
     from whaticket.services.connections.gateway import gateway_for
@@ -438,7 +439,7 @@ def test_a_retryable_provider_failure_is_retried_later(company, clock, evolution
     clock.current = first.next_attempt_at
     jobs.get_backend().run_due(first.next_attempt_at)
     assert len(evolution_stub.calls("/message/sendText/")) == 3
-    assert campaigns.report(refreshed(campaign))["sent"] == 2
+    assert campaign_report.report(refreshed(campaign))["sent"] == 2
     assert refreshed(campaign).status == "FINALIZADA"
 
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from tests import factories
-from whaticket import create_app
+from whaticket import bus, create_app
 from whaticket import db as dbmod
 from whaticket.config import TestingConfig
 from whaticket.errors import AppError
@@ -203,6 +203,22 @@ def test_payload_shape(company):
         "updatedAt",
         "extraInfo",
     }
+
+
+def test_delete_announces_the_contact_before_it_goes(company, monkeypatch):
+    """`bus.contact_deleting` hears the contact while its row (and tickets) still exist."""
+    contact = factories.ContactFactory(company=company)
+    heard: list[tuple[int, int, bool]] = []
+
+    def listener(company_id: int, contact: Contact) -> None:
+        heard.append((company_id, contact.id, db.session.get(Contact, contact.id) is not None))
+
+    # A listener for this test only: the topic's list is put back afterwards.
+    monkeypatch.setattr(bus.contact_deleting, "_listeners", [])
+    bus.contact_deleting.subscribe(listener)
+    svc.delete_contact(company.id, contact.id)
+    assert heard == [(company.id, contact.id, True)]
+    assert db.session.get(Contact, contact.id) is None
 
 
 def test_default_phone_region_comes_from_config(app, company):

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from tests import factories
 from whaticket import db as dbmod
 from whaticket.extensions import db
+from whaticket.jobs import outbound as outbound_jobs
 from whaticket.models import ReportEvent, Ticket
 from whaticket.services.inbound.messages import handle_inbound
 from whaticket.services.messages import outbound as message_out
@@ -74,6 +75,13 @@ def _events(kind: str) -> list[ReportEvent]:
     )
 
 
+def _reply(company, ticket, body: str, admin) -> None:
+    """An agent's reply as the view sends it: queued, committed, then sent."""
+    message = message_replies.send_text(company.id, ticket.id, body, admin)
+    dbmod.commit()
+    outbound_jobs.deliver_now([message])
+
+
 def test_first_response_reply_wait_and_resolution(company, conn, admin, clock):
     ticket = _customer(company, conn, "Oi", clock)
 
@@ -84,13 +92,13 @@ def test_first_response_reply_wait_and_resolution(company, conn, admin, clock):
     dbmod.commit()
 
     clock.at(timedelta(hours=15, minutes=30))  # Tuesday 08:30: first answer
-    message_replies.send_text(company.id, ticket.id, "Bom dia!", admin)
+    _reply(company, ticket, "Bom dia!", admin)
     dbmod.commit()
 
     clock.at(timedelta(hours=16))  # Tuesday 09:00: the customer again
     _customer(company, conn, "Preciso de ajuda", clock)
     clock.at(timedelta(hours=16, minutes=10))  # 09:10: answered
-    message_replies.send_text(company.id, ticket.id, "Claro", admin)
+    _reply(company, ticket, "Claro", admin)
     dbmod.commit()
 
     clock.at(timedelta(hours=17))  # Tuesday 10:00: closed
@@ -119,7 +127,7 @@ def test_a_closed_date_counts_nothing(company, conn, admin, clock):
         company.id, ticket.id, {"status": "open", "user_id": admin.id}, admin
     )
     clock.at(timedelta(hours=15, minutes=30))  # Tuesday 08:30, a holiday
-    message_replies.send_text(company.id, ticket.id, "Bom dia!", admin)
+    _reply(company, ticket, "Bom dia!", admin)
     dbmod.commit()
     [first] = _events("first_response")
     assert first.business_value == 3600  # only Monday 17:00-18:00

@@ -6,9 +6,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from whaticket import jobs
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Company, Plan, User
+from whaticket.services.billing.invoices import on_company_billing_change
 from whaticket.services.team import settings as settings_service
 from whaticket.services.team import users as user_service
 from whaticket.utils.pagination import paginate, search_filter
@@ -58,8 +60,6 @@ def update_schedules(actor: User, company_id: int, data: dict[str, Any]) -> Comp
     if "timezone" in data and data["timezone"] != company.timezone:
         company.timezone = data["timezone"]
         # Reports count per local day: the days of past events move with the zone.
-        from whaticket import jobs
-
         jobs.enqueue("reports.rebuild_rollup", company.id, queue="low")
     if "closed_dates" in data:
         company.closed_dates = sorted({day.isoformat() for day in data["closed_dates"]})
@@ -115,8 +115,6 @@ def create_company(data: dict[str, Any]) -> Company:
         enforce_limit=False,
     )
     if company.due_date is not None:
-        from whaticket.services.billing.invoices import on_company_billing_change
-
         on_company_billing_change(company.id)
     return company
 
@@ -139,8 +137,6 @@ def update_company(company_id: int, data: dict[str, Any]) -> Company:
     db.session.flush()
     if any(key in data for key in ("due_date", "plan_id", "recurrence")):
         # A new due date or price may open (or change) the current period's invoice.
-        from whaticket.services.billing.invoices import on_company_billing_change
-
         on_company_billing_change(company.id)
     return company
 

@@ -2,7 +2,7 @@
 
 * `create_charge` makes (or reuses) a provider charge for an open invoice of the caller's
   company; the amount is always the invoice's value, never what the client sent.
-* Notifications are never trusted: `process_notification` asks the provider for the
+* Notifications are never trusted: `fetch_charge` asks the provider for the
   charge and only a CONCLUIDA charge of at least the stored amount is applied.
 * `apply_payment` is idempotent under concurrency: it locks the Payment row and does
   nothing once `applied_at` is set, so a redelivered notification never extends twice.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -93,35 +94,66 @@ def _reusable(invoice: Invoice, provider: str, now: datetime) -> Payment | None:
     return None
 
 
-def create_charge(actor: User, invoice_id: int) -> Payment:
-    """A Pix charge for an open invoice of the actor's company (its admins, or super).
+@dataclass(frozen=True)
+class ChargeOrder:
+    """A charge to ask the payment provider for (plain values, between transactions)."""
 
-    Another company's invoice is 404, a paid one 400 ERR_INVOICE_ALREADY_PAID. While an
-    earlier charge of the invoice is still payable it is returned instead of a second
-    one, so the payer never holds two QR codes for one bill.
+    invoice_id: int
+    provider: str
+    request: Any
+
+
+def prepare_charge(actor: User, invoice_id: int) -> Payment | ChargeOrder:
+    """A still-payable charge of the invoice, or the order for a new one.
+
+    For an open invoice of the actor's company (its admins, or super): another company's
+    invoice is 404, a paid one 400 ERR_INVOICE_ALREADY_PAID. While an earlier charge is
+    still payable it is returned instead of a second one, so the payer never holds two
+    QR codes for one bill.
     """
     if not actor.is_admin:
         raise AppError("ERR_NO_PERMISSION", 403)
-    # Locked: two clicks on "pay" must not create two charges for the same invoice.
-    invoice = invoice_service.get_company_invoice(actor.company_id, invoice_id, lock=True)
+    invoice = invoice_service.get_company_invoice(actor.company_id, invoice_id)
+    _check_payable(invoice)
+    name = payments.provider_name()
+    existing = _reusable(invoice, name, utcnow())
+    if existing is not None:
+        return existing
+    payments.provider(name)  # an unknown or missing provider answers 404/503 now
+    return ChargeOrder(invoice.id, name, payments.charge_request(invoice, CHARGE_EXPIRES_IN))
+
+
+def _check_payable(invoice: Invoice) -> None:
+    """400 unless the invoice is open and has a value."""
     if invoice.status == "paid":
         raise AppError("ERR_INVOICE_ALREADY_PAID", 400)
     if invoice.status != "open":
         raise AppError("ERR_INVOICE_NOT_OPEN", 400)
     if invoice.value is None or invoice.value <= 0:
         raise AppError("ERR_INVOICE_WITHOUT_VALUE", 400)
+
+
+def request_charge(order: ChargeOrder) -> Charge:
+    """Ask the provider for the charge (no database access: between transactions)."""
+    return payments.provider(order.provider).create_charge(order.request)
+
+
+def record_charge(company_id: int, order: ChargeOrder, charge: Charge) -> Payment:
+    """Store the provider's charge; when a concurrent click stored one first, that one.
+
+    The invoice row is locked here, so two requests that both asked the provider keep
+    one charge (the other, never shown, just expires at the provider).
+    """
+    invoice = invoice_service.get_company_invoice(company_id, order.invoice_id, lock=True)
+    _check_payable(invoice)
     now = utcnow()
-    name = payments.provider_name()
-    existing = _reusable(invoice, name, now)
+    existing = _reusable(invoice, order.provider, now)
     if existing is not None:
         return existing
-    charge = payments.provider(name).create_charge(
-        payments.charge_request(invoice, CHARGE_EXPIRES_IN)
-    )
     payment = Payment(
         company_id=invoice.company_id,
         invoice_id=invoice.id,
-        provider=name,
+        provider=order.provider,
         txid=charge.txid,
         status=charge.status or STATUS_ACTIVE,
         value=invoice.value,
@@ -181,20 +213,30 @@ def enqueue_notifications(provider: str, txids: Iterable[str]) -> int:
     return count
 
 
-def process_notification(provider: str, txid: str) -> bool:
-    """Fetch a notified charge from its provider and apply it if it is paid; True if applied.
-
-    Unknown txids (not created here) and charges not CONCLUIDA change nothing.
-    """
+def notified_payment(provider: str, txid: str) -> int | None:
+    """The id of our unapplied payment a notification names (None: not ours, or done)."""
     payment = db.session.scalar(
         sa.select(Payment).where(Payment.provider == provider, Payment.txid == txid)
     )
     if payment is None:
         current_app.logger.info("payment notification for unknown %s txid %s", provider, txid)
+        return None
+    return None if payment.applied_at is not None else payment.id
+
+
+def fetch_charge(provider: str, txid: str) -> Charge:
+    """The charge as the provider reports it (no database access: between transactions)."""
+    return payments.provider(provider).fetch_charge(txid)
+
+
+def settle_notification(payment_id: int, charge: Charge) -> bool:
+    """Apply a fetched charge when it is paid in full; True if applied.
+
+    Charges not CONCLUIDA, or paid for less than the invoice, change nothing but status.
+    """
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or payment.applied_at is not None:
         return False
-    if payment.applied_at is not None:
-        return False
-    charge = payments.provider(provider).fetch_charge(txid)
     if charge.status and charge.status != payment.status:
         payment.status = charge.status
         db.session.flush()
@@ -203,7 +245,7 @@ def process_notification(provider: str, txid: str) -> bool:
     if charge.amount is not None and charge.amount < payment.value:
         # Our charges carry the invoice value; less than that is not a payment of it.
         current_app.logger.warning(
-            "charge %s paid %s, expected %s: not applied", txid, charge.amount, payment.value
+            "charge %s paid %s, expected %s: not applied", charge.txid, charge.amount, payment.value
         )
         return False
     return apply_payment(payment.id, charge)

@@ -34,6 +34,8 @@ from whaticket.models.company import Company
 from whaticket.services.billing import plans as plan_service
 from whaticket.services.billing import standing as billing
 from whaticket.services.bots import prompts as prompt_service
+from whaticket.services.bots import routing
+from whaticket.services.messages import outbound as message_out
 from whaticket.services.tickets import episodes
 from whaticket.utils import outbound
 
@@ -313,9 +315,6 @@ def split_handoff(reply: str) -> tuple[bool, str]:
 
 def apply(request: AIRequest, result: Completion) -> None:
     """Count the tokens, then send the reply or hand the ticket to the human queue."""
-    from whaticket.services.bots import chatbot
-    from whaticket.services.messages import outbound as message_out
-
     # Tokens were spent whatever happens next: count them.
     prompt_service.add_usage(request.prompt_id, result.usage)
     ticket = db.session.get(Ticket, request.ticket_id)
@@ -336,4 +335,4 @@ def apply(request: AIRequest, result: Completion) -> None:
         queue = db.session.get(Queue, prompt.queue_id)
         if queue is not None and queue.company_id != ticket.company_id:
             queue = None
-    chatbot.hand_off(ticket, queue, utcnow(), text)
+    routing.hand_off(ticket, queue, utcnow(), text)

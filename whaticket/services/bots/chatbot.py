@@ -7,11 +7,8 @@ out_of_hours_at), so any web or worker process can continue a conversation.
 Rules the reference left loose, as built here:
 - The bot never speaks while an agent holds the ticket (status open or an agent set).
 - Out of hours, one notice per episode and nothing else from the bot.
-- An invalid answer gets one re-prompt ("Opção inválida" plus the menu); further invalid
-  answers get silence until a valid answer, or until `timeUseBotQueues` minutes have
-  passed since the last prompt (0 = never). `maxUseBotQueues` caps how many times the
-  main menu is sent in one episode (0 = no cap).
-- A customer may answer with the number or the name of a queue or option.
+- Menus re-prompt once, then keep quiet for a while, and take numbers or names
+  (`bots.menus`); sending, office hours and the AI's hand-off are `bots.routing`.
 
 AI prompts (services/bots/ai.py) take their turn as the reference's step 15 orders them:
 a running Typebot keeps priority; then a queue-less ticket is answered by its connection's
@@ -23,186 +20,36 @@ queue, before the queue's option tree; a queue's Typebot wins over its prompt). 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-import sqlalchemy as sa
 from flask import current_app
 
 from whaticket import bus
 from whaticket.extensions import db
-from whaticket.models import (
-    Message,
-    Queue,
-    QueueIntegration,
-    QueueOption,
-    Ticket,
-    TicketTracking,
-    Whatsapp,
-)
-from whaticket.models.company import Company
+from whaticket.models import Message, Queue, QueueIntegration, Ticket, TicketTracking, Whatsapp
 from whaticket.services.bots import ai as ai_reply
-from whaticket.services.team import settings as settings_service
-from whaticket.services.team.settings import DEFAULTS
+from whaticket.services.bots import integrations
+from whaticket.services.bots.menus import (
+    may_prompt,
+    options_of,
+    pick,
+    queue_choices,
+    queues_of,
+    shortcut,
+    show_main_menu,
+    show_options,
+    walk_options,
+)
+from whaticket.services.bots.routing import (
+    notify_out_of_hours,
+    out_of_hours_text,
+    send_media,
+    send_text,
+    setting,
+)
 from whaticket.services.tickets import episodes, events
-from whaticket.utils.office_hours import DEFAULT_TZ, closed_days, is_open
 
-INVALID_OPTION = "Opção inválida, por favor, escolha uma opção válida."
-BACK = "[ 0 ] Menu anterior"
-MAIN_MENU = "[ # ] Menu inicial"
-
-
-@dataclass
-class Choice:
-    """One line of a menu: what the customer types and what it is called."""
-
-    key: str
-    title: str
-
-
-def _setting(company_id: int, key: str) -> str:
-    return settings_service.get_value(company_id, key, DEFAULTS.get(key)) or ""
-
-
-# -- office hours ----------------------------------------------------------------
-
-
-def out_of_hours_text(ticket: Ticket, conn: Whatsapp, now: datetime) -> str | None:
-    """The notice to send if the ticket's schedule is closed at `now`, else None.
-
-    An empty notice still counts as closed (""), so the bot keeps quiet out of hours.
-    """
-    mode = _setting(ticket.company_id, "scheduleType")
-    company = db.session.get(Company, ticket.company_id)
-    assert company is not None
-    tz, holidays = company.timezone or DEFAULT_TZ, closed_days(company.closed_dates)
-    if mode == "company":
-        if is_open(company.schedules, now, tz, holidays):
-            return None
-        return (conn.out_of_hours_message or "").strip()
-    if mode == "queue" and ticket.queue_id is not None:
-        queue = db.session.get(Queue, ticket.queue_id)
-        if queue is None or is_open(queue.schedules, now, tz, holidays):
-            return None
-        return (queue.out_of_hours_message or "").strip()
-    return None
-
-
-def _notify_out_of_hours(ticket: Ticket, text: str, now: datetime) -> None:
-    """Send the out-of-hours notice once per episode."""
-    tracking = episodes.open_tracking(ticket)
-    if tracking.out_of_hours_at is not None:
-        return
-    tracking.out_of_hours_at = now
-    if text:
-        _send(ticket, text)
-
-
-# -- sending -------------------------------------------------------------------
-
-
-def _send(ticket: Ticket, text: str) -> None:
-    from whaticket.services.messages import outbound as message_out
-
-    message_out.send_bot_text(ticket, text)
-
-
-def _send_media(ticket: Ticket, company_id: int, path: str | None, name: str | None) -> None:
-    """Send a queue's or option's media file, if it has one."""
-    if not path:
-        return
-    from whaticket.errors import AppError
-    from whaticket.services.messages import outbound as message_out
-    from whaticket.services.platform import media as media_service
-
-    try:
-        data = media_service.absolute_path(company_id, path).read_bytes()
-    except (AppError, OSError):
-        current_app.logger.warning("media %s of company %s is missing", path, company_id)
-        return
-    message_out.send_bot_file(ticket, data, name or "file")
-
-
-def _send_menu(ticket: Ticket, header: str, choices: list[Choice], footer: list[str]) -> None:
-    """A menu as text, or as buttons/list where chatBotType asks and the provider can."""
-    from whaticket.services.messages import outbound as message_out
-
-    style = _setting(ticket.company_id, "chatBotType")
-    message_out.send_bot_menu(
-        ticket, header, [(c.key, c.title) for c in choices], footer, style=style
-    )
-
-
-# -- the main queue menu ---------------------------------------------------------
-
-
-def _queues(conn: Whatsapp) -> list[Queue]:
-    return list(conn.queues)
-
-
-def _queue_choices(queues: list[Queue]) -> list[Choice]:
-    return [Choice(str(i), q.name) for i, q in enumerate(queues, start=1)]
-
-
-#: Title lengths providers cut menu entries to (Cloud API buttons and list rows).
-_CUT_TITLES = (20, 24)
-
-#: What a tapped navigation button or row answers, mapped to the typed shortcut.
-_NAV_REPLIES = {"menu inicial": "#", "menu anterior": "0"}
-
-
-def _pick(body: str, choices: list[Choice]) -> int | None:
-    """The index of the choice the customer typed or tapped: key, title, or "key - title"."""
-    text = body.strip().lower()
-    if not text:
-        return None
-    candidates = {text, text.split(" - ", 1)[0].strip()}
-    for index, choice in enumerate(choices):
-        title = choice.title.strip().lower()
-        titles = {title} | {title[:cut].strip() for cut in _CUT_TITLES}
-        if choice.key.lower() in candidates or text in titles:
-            return index
-    return None
-
-
-def _shortcut(body: str) -> str:
-    """The body with tapped navigation entries turned into "#" and "0"."""
-    text = body.strip()
-    return _NAV_REPLIES.get(text.lower(), text)
-
-
-def _may_prompt(ticket: Ticket, conn: Whatsapp, now: datetime, *, main_menu: bool) -> bool:
-    """The throttles: the per-episode menu cap and the quiet period after a re-prompt."""
-    cap = conn.max_use_bot_queues
-    if main_menu and cap > 0 and ticket.amount_used_bot_queues >= cap:
-        return False
-    if ticket.bot_retries >= 2:
-        tracking = episodes.open_tracking(ticket)
-        wait = conn.time_use_bot_queues
-        last = tracking.chatbot_at
-        if wait <= 0 or last is None or now - last < timedelta(minutes=wait):
-            return False
-        ticket.bot_retries = 0  # quiet long enough: start over with a fresh prompt
-    return True
-
-
-def _prompted(ticket: Ticket, now: datetime, *, main_menu: bool) -> None:
-    tracking = episodes.open_tracking(ticket)
-    tracking.chatbot_at = now
-    if main_menu:
-        ticket.amount_used_bot_queues = (ticket.amount_used_bot_queues or 0) + 1
-
-
-def show_main_menu(ticket: Ticket, conn: Whatsapp, now: datetime, *, invalid: bool = False) -> None:
-    """Send the connection greeting with the numbered queue list (throttled)."""
-    queues = _queues(conn)
-    if not _may_prompt(ticket, conn, now, main_menu=True):
-        return
-    greeting = (conn.greeting_message or "").strip()
-    header = f"{INVALID_OPTION}\n\n{greeting}".strip() if invalid else greeting
-    _send_menu(ticket, header, _queue_choices(queues), [])
-    ticket.chatbot = True
-    _prompted(ticket, now, main_menu=True)
+# -- entering a queue ----------------------------------------------------------
 
 
 def enter_queue(
@@ -218,7 +65,7 @@ def enter_queue(
     ticket.bot_retries = 0
     ticket.status = "pending"
     tracking.queue_id, tracking.queued_at = queue.id, now
-    has_options = _children(queue.id, None) != []
+    has_options = options_of(queue.id, None) != []
     integration = _integration(queue.integration_id, ticket.company_id)
     typebot = integration if integration is not None and integration.type == "typebot" else None
     # The queue's AI prompt (unless its Typebot runs) answers instead of the option tree.
@@ -237,7 +84,7 @@ def enter_queue(
     closed = out_of_hours_text(ticket, conn, now)
     if closed is not None:
         # Routed, but nobody is there: tell the customer once and leave it for the morning.
-        _notify_out_of_hours(ticket, closed, now)
+        notify_out_of_hours(ticket, closed, now)
         ticket.chatbot = False
         return
     if typebot is not None:
@@ -252,8 +99,8 @@ def enter_queue(
         ai_reply.schedule(ticket, message)
         return
     if has_options:
-        _show_options(ticket, queue, None, now, header=(queue.greeting_message or "").strip())
-        _send_media(ticket, ticket.company_id, queue.media_path, queue.media_name)
+        show_options(ticket, queue, None, now, header=(queue.greeting_message or "").strip())
+        send_media(ticket, ticket.company_id, queue.media_path, queue.media_name)
     else:
         _send_greeting_and_media(ticket, queue)
 
@@ -261,78 +108,8 @@ def enter_queue(
 def _send_greeting_and_media(ticket: Ticket, queue: Queue) -> None:
     greeting = (queue.greeting_message or "").strip()
     if greeting:
-        _send(ticket, greeting)
-    _send_media(ticket, ticket.company_id, queue.media_path, queue.media_name)
-
-
-# -- the option tree ----------------------------------------------------------------
-
-
-def _children(queue_id: int, parent_id: int | None) -> list[QueueOption]:
-    stmt = sa.select(QueueOption).where(QueueOption.queue_id == queue_id)
-    if parent_id is None:
-        stmt = stmt.where(QueueOption.parent_id.is_(None))
-    else:
-        stmt = stmt.where(QueueOption.parent_id == parent_id)
-    stmt = stmt.order_by(sa.func.length(QueueOption.option), QueueOption.option, QueueOption.id)
-    return list(db.session.scalars(stmt))
-
-
-def _show_options(
-    ticket: Ticket,
-    queue: Queue,
-    node: QueueOption | None,
-    now: datetime,
-    *,
-    header: str,
-    invalid: bool = False,
-) -> None:
-    """Send a level of the tree: the header (node message), its children, back/main lines."""
-    children = _children(queue.id, node.id if node else None)
-    footer = [BACK, MAIN_MENU] if node is not None else [MAIN_MENU]
-    if invalid:
-        header = f"{INVALID_OPTION}\n\n{header}".strip()
-    if children:
-        _send_menu(ticket, header, [Choice(c.option, c.title) for c in children], footer)
-    elif header:
-        _send(ticket, header)
-    _prompted(ticket, now, main_menu=False)
-
-
-def _walk_options(ticket: Ticket, conn: Whatsapp, message: Message, now: datetime) -> None:
-    """Answer inside a queue's option tree: "0" back, a child's key, or an invalid answer."""
-    queue = db.session.get(Queue, ticket.queue_id)
-    if queue is None:
-        return
-    node = db.session.get(QueueOption, ticket.queue_option_id) if ticket.queue_option_id else None
-    if node is not None and node.queue_id != queue.id:
-        node = None  # a stale pointer (the option was moved or deleted)
-    body = _shortcut(message.body or "")
-    if body == "0":
-        parent = db.session.get(QueueOption, node.parent_id) if node and node.parent_id else None
-        ticket.queue_option_id = parent.id if parent else None
-        ticket.bot_retries = 0
-        header = (parent.message or parent.title) if parent else (queue.greeting_message or "")
-        _show_options(ticket, queue, parent, now, header=header.strip())
-        return
-    children = _children(queue.id, node.id if node else None)
-    if not children:
-        return  # a leaf: the customer is talking to the department now, not to the bot
-    index = _pick(body, [Choice(c.option, c.title) for c in children])
-    if index is None:
-        if not _may_prompt(ticket, conn, now, main_menu=False):
-            return
-        ticket.bot_retries += 1
-        if ticket.bot_retries >= 2:
-            return  # one re-prompt only: then silence instead of flooding
-        header = (node.message or node.title) if node else (queue.greeting_message or "")
-        _show_options(ticket, queue, node, now, header=header.strip(), invalid=True)
-        return
-    chosen = children[index]
-    ticket.queue_option_id = chosen.id
-    ticket.bot_retries = 0
-    _show_options(ticket, queue, chosen, now, header=(chosen.message or chosen.title).strip())
-    _send_media(ticket, ticket.company_id, chosen.media_path, chosen.media_name)
+        send_text(ticket, greeting)
+    send_media(ticket, ticket.company_id, queue.media_path, queue.media_name)
 
 
 # -- integrations ------------------------------------------------------------------
@@ -351,8 +128,6 @@ def _run_integration(
     ticket: Ticket, message: Message, integration: QueueIntegration, now: datetime
 ) -> bool:
     """Hand the message to an integration; True when it answered (the bot keeps quiet)."""
-    from whaticket.services.bots import integrations
-
     try:
         return integrations.run(ticket, message, integration, now)
     except Exception:  # an integration must never lose the inbound message
@@ -412,45 +187,6 @@ def _queue_prompt_answers(ticket: Ticket, message: Message) -> bool:
     return True
 
 
-def hand_off(ticket: Ticket, queue: Queue | None, now: datetime, text: str = "") -> None:
-    """The AI asked for a human: the ticket waits in `queue` (pending), the AI stops.
-
-    `text` (the AI's last words, without the hand-off phrase) is sent after the move, so
-    the agents of the queue see it; a closed queue then gets its out-of-hours notice once.
-    With no queue (the prompt's was deleted) the ticket stays where it is, without the AI.
-    """
-    old_status, old_user, old_queue = ticket.status, ticket.user_id, ticket.queue_id
-    tracking = episodes.open_tracking(ticket)
-    ticket.use_integration, ticket.prompt_id, ticket.integration_id = False, None, None
-    ticket.chatbot = False
-    ticket.queue_option_id = None
-    ticket.bot_retries = 0
-    if queue is None:
-        current_app.logger.warning(
-            "AI hand-off on ticket %s: the prompt has no queue; the ticket stays put", ticket.id
-        )
-    else:
-        if old_queue is None and tracking.chatbot_at is not None:
-            bus.bot_handed_off.publish(ticket=ticket, tracking=tracking, at=now)
-        elif old_queue is not None and old_queue != queue.id:
-            bus.ticket_transferred.publish(ticket=ticket, at=now, queue_id=queue.id, user_id=None)
-        ticket.queue_id = queue.id
-        ticket.status, ticket.user_id = "pending", None
-        # A human's wait starts now, whatever time the customer spent with the AI.
-        tracking.queue_id, tracking.queued_at = queue.id, now
-    db.session.flush()
-    events.emit_ticket_update(
-        ticket, old_status=old_status, old_user_id=old_user, old_queue_id=old_queue
-    )
-    if text:
-        _send(ticket, text)
-    conn = ticket.whatsapp
-    if queue is not None and conn is not None:
-        closed = out_of_hours_text(ticket, conn, now)
-        if closed is not None:
-            _notify_out_of_hours(ticket, closed, now)
-
-
 # -- entry point ------------------------------------------------------------------------
 
 
@@ -472,11 +208,11 @@ def on_inbound(ticket: Ticket, message: Message, now: datetime) -> None:
 
     closed = out_of_hours_text(ticket, conn, now)
     if closed is not None:
-        _notify_out_of_hours(ticket, closed, now)
+        notify_out_of_hours(ticket, closed, now)
         return
 
-    body = _shortcut(message.body or "")
-    queues = _queues(conn)
+    body = shortcut(message.body or "")
+    queues = queues_of(conn)
     if body == "#" and (ticket.queue_id is not None or ticket.chatbot):
         # Back to the main menu from anywhere in the tree.
         old_queue = ticket.queue_id
@@ -522,7 +258,7 @@ def on_inbound(ticket: Ticket, message: Message, now: datetime) -> None:
     if _queue_prompt_answers(ticket, message):
         return
     if ticket.chatbot:
-        _walk_options(ticket, conn, message, now)
+        walk_options(ticket, conn, message, now)
 
 
 def _start_menu(
@@ -533,13 +269,13 @@ def _start_menu(
     if not queues:
         greeting = (conn.greeting_message or "").strip()
         if greeting and tracking.chatbot_at is None:
-            _send(ticket, greeting)
+            send_text(ticket, greeting)
         tracking.chatbot_at = tracking.chatbot_at or now
         return
     if len(queues) == 1:
         greeting = (conn.greeting_message or "").strip()
-        if greeting and _setting(ticket.company_id, "sendGreetingMessageOneQueues") == "enabled":
-            _send(ticket, greeting)
+        if greeting and setting(ticket.company_id, "sendGreetingMessageOneQueues") == "enabled":
+            send_text(ticket, greeting)
         tracking.chatbot_at = tracking.chatbot_at or now
         enter_queue(ticket, conn, queues[0], message, now)
         return
@@ -551,11 +287,11 @@ def _answer_main_menu(
     ticket: Ticket, conn: Whatsapp, queues: list[Queue], message: Message, now: datetime
 ) -> None:
     """The customer answered the queue menu: route, or re-prompt once, then keep quiet."""
-    index = _pick(message.body or "", _queue_choices(queues))
+    index = pick(message.body or "", queue_choices(queues))
     if index is not None:
         enter_queue(ticket, conn, queues[index], message, now)
         return
-    if not _may_prompt(ticket, conn, now, main_menu=True):
+    if not may_prompt(ticket, conn, now, main_menu=True):
         return
     ticket.bot_retries += 1
     if ticket.bot_retries >= 2:

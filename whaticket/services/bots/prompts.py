@@ -10,7 +10,7 @@ from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Prompt, Queue, Ticket, Whatsapp
 from whaticket.realtime.emit import emit_to_company
-from whaticket.schemas.prompts import is_placeholder
+from whaticket.schemas.prompts import PromptSchema, is_placeholder
 from whaticket.utils.crypto import decrypt_str, encrypt_str
 from whaticket.utils.pagination import paginate, search_filter
 from whaticket.utils.queries import value_taken
@@ -185,6 +185,4 @@ def add_usage(prompt_id: int, usage: dict[str, Any]) -> None:
 
 def payload(record: Prompt) -> dict[str, Any]:
     """The prompt as events carry it (the API row: no key, only whether one is set)."""
-    from whaticket.schemas.prompts import PromptSchema
-
     return PromptSchema().dump(record)

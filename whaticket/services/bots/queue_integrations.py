@@ -13,6 +13,7 @@ from whaticket.extensions import db
 from whaticket.models import Queue, QueueIntegration, Ticket, Whatsapp
 from whaticket.models.queue_integration import new_secret
 from whaticket.realtime.emit import emit_to_company
+from whaticket.schemas.queue_integrations import QueueIntegrationSchema
 from whaticket.utils import outbound
 from whaticket.utils.pagination import paginate, search_filter
 from whaticket.utils.queries import value_taken
@@ -231,6 +232,4 @@ def _emit_update(record: QueueIntegration) -> None:
 
 def payload(record: QueueIntegration) -> dict[str, Any]:
     """The integration as events carry it: every user of the company gets them, so no secret."""
-    from whaticket.schemas.queue_integrations import QueueIntegrationSchema
-
     return QueueIntegrationSchema().dump(record)

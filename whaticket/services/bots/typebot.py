@@ -1,63 +1,48 @@
-"""Typebot integration: run a ticket's conversation through a Typebot flow (chat API v1).
+"""Typebot integration: run a ticket's conversation through a Typebot flow.
 
-Wire (docs.typebot.io, API reference "Start chat" / "Continue chat"):
-  POST {url}/api/v1/typebots/{slug}/startChat
-       {"prefilledVariables": {"number", "pushName"}, "textBubbleContentFormat": "richText"}
-       -> {"sessionId", "messages": [...], "input"?: {...}}
-  POST {url}/api/v1/sessions/{sessionId}/continueChat
-       {"message": {"type": "text", "text": ...}, "textBubbleContentFormat": "richText"}
-       -> {"messages": [...], "input"?: {...}}
-A message is {"type": "text", "content": {"type": "richText", "richText": [slate nodes]}} or
-{"type": "image"|"audio"|"video"|"embed", "content": {"url": ...}}; a "choice input" lists
-its buttons in input.items[].content.
-
-The service flushes and never commits; a Typebot outage never raises into the inbound flow.
+A customer message is fed to the flow after the transaction that stored it commits:
+`handle` (inside the inbound transaction) only deals with the keywords and schedules
+`jobs/typebot.answer`, which runs `prepare` (read) -> commit -> `typebot_wire.talk`
+(HTTP, media downloads) -> `apply` (session, replies, triggers) -> commit. Replies are
+queued messages; the integration's pause between them is their `send_after`, never a
+sleep. A Typebot outage never raises into the inbound flow: the next message starts a
+fresh session.
 """
 
 from __future__ import annotations
 
 import json
-import mimetypes
-import posixpath
-import time
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-import requests
 import sqlalchemy as sa
 from flask import current_app
 
-from whaticket.errors import AppError
+from whaticket import jobs
 from whaticket.extensions import db
 from whaticket.models import Queue, QueueIntegration, Ticket, User
 from whaticket.models.message import Message
+from whaticket.services.bots.typebot_wire import (
+    MEDIA_TYPES,
+    Answer,
+    Exchange,
+    TypebotError,
+    bubble_text,
+    choice_list,
+)
 from whaticket.services.messages import outbound as message_out
 from whaticket.services.tickets import episodes, events
-from whaticket.utils import outbound
 
 DEFAULT_TIMEOUT = 15
-#: A pause longer than this (ms) would only hold the inbound worker; Typebot's own cap.
+#: Longest pause between two replies (ms); Typebot's own cap.
 MAX_DELAY_MS = 5000
-CHOICE_BULLET = "▶️"
-MEDIA_TYPES = ("image", "audio", "video")
-#: Ask for text bubbles as Slate rich text (the documented default), which we flatten.
-_FORMAT = {"textBubbleContentFormat": "richText"}
-
-
-class TypebotError(Exception):
-    """Typebot could not be reached or answered something unusable."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 # -- entry point ---------------------------------------------------------------------
 
 
 def handle(ticket: Ticket, message: Message, integration: QueueIntegration, now: datetime) -> None:
-    """Feed one inbound message to the Typebot flow and send its replies on the ticket."""
+    """Feed one inbound message to the Typebot flow (after the commit); keywords act now."""
     body = (message.body or "").strip()
     if _keyword(body, integration.typebot_keyword_restart):
         clear_session(ticket)
@@ -68,22 +53,67 @@ def handle(ticket: Ticket, message: Message, integration: QueueIntegration, now:
     if _keyword(body, integration.typebot_keyword_finish):
         _finish(ticket)
         return
-
     ticket.use_integration = True
     ticket.integration_id = integration.id
-    try:
-        data = _exchange(ticket, body, integration, now)
-    except TypebotError as exc:
-        # The message itself is already stored; the next one starts a fresh session.
-        current_app.logger.warning(
-            "typebot %s failed on ticket %s: %s", integration.id, ticket.id, exc
-        )
+    db.session.flush()
+    # In this process, right after the commit, in arrival order (the inbound drain is
+    # sequential per connection): the flow sees the customer's messages in order.
+    # `now` travels along: the session's idle time is judged at the message's arrival.
+    jobs.run_after_commit("typebot.answer", ticket.id, message.id, integration.id, now.isoformat())
+
+
+def prepare(ticket_id: int, message_id: int, integration_id: int, now: datetime) -> Exchange | None:
+    """What to send Typebot for this message, or None when the flow no longer runs here."""
+    ticket = db.session.get(Ticket, ticket_id)
+    message = db.session.get(Message, message_id)
+    integration = db.session.get(QueueIntegration, integration_id)
+    if ticket is None or message is None or integration is None:
+        return None
+    if not ticket.use_integration or ticket.integration_id != integration.id:
+        return None  # an agent took over, or the bot was stopped meanwhile
+    base = (integration.url_n8n or "").rstrip("/")
+    if not base or not integration.typebot_slug:
+        current_app.logger.warning("typebot %s has no URL or slug", integration.id)
+        return None
+    contact = ticket.contact
+    return Exchange(
+        ticket_id=ticket.id,
+        message_id=message.id,
+        integration_id=integration.id,
+        base_url=base,
+        slug=integration.typebot_slug,
+        session_id=None if _expired(ticket, integration, now) else ticket.typebot_session_id,
+        text=(message.body or "").strip(),
+        number=contact.number,
+        push_name=contact.name or "",
+        timeout=float(current_app.config.get("TYPEBOT_TIMEOUT", DEFAULT_TIMEOUT)),
+        media_max_bytes=int(current_app.config.get("MEDIA_MAX_BYTES", 16 * 1024 * 1024)),
+    )
+
+
+def failed(exchange: Exchange, exc: TypebotError) -> None:
+    """Typebot did not answer: the message stays stored, the next one starts afresh."""
+    current_app.logger.warning(
+        "typebot %s failed on ticket %s: %s", exchange.integration_id, exchange.ticket_id, exc
+    )
+    ticket = db.session.get(Ticket, exchange.ticket_id)
+    if ticket is not None:
         clear_session(ticket)
         db.session.flush()
+
+
+def apply(exchange: Exchange, answer: Answer, now: datetime) -> None:
+    """Keep the session and queue the replies, paced by the integration's delay."""
+    ticket = db.session.get(Ticket, exchange.ticket_id)
+    integration = db.session.get(QueueIntegration, exchange.integration_id)
+    if ticket is None or integration is None or ticket.integration_id != integration.id:
         return
+    if not ticket.use_integration:
+        return  # an agent took over while Typebot was answering
+    ticket.typebot_session_id = answer.session_id
     ticket.typebot_session_at = now
     db.session.flush()
-    _send_replies(ticket, integration, data, now)
+    _send_replies(ticket, integration, answer, now)
     db.session.flush()
 
 
@@ -107,81 +137,18 @@ def _expired(ticket: Ticket, integration: QueueIntegration, now: datetime) -> bo
     return False
 
 
-# -- HTTP ------------------------------------------------------------------------------
-
-
-def _base(integration: QueueIntegration) -> str:
-    base = (integration.url_n8n or "").rstrip("/")
-    if not base or not integration.typebot_slug:
-        raise TypebotError("the integration has no Typebot URL or slug")
-    return base
-
-
-def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    """One chat API call; the JSON answer, or TypebotError."""
-    timeout = current_app.config.get("TYPEBOT_TIMEOUT", DEFAULT_TIMEOUT)
-    try:
-        resp = outbound.post(url, json=body, timeout=timeout)
-    except requests.RequestException as exc:
-        raise TypebotError(f"{type(exc).__name__}: {exc}") from exc
-    if resp.status_code >= 400:
-        raise TypebotError(f"HTTP {resp.status_code}: {resp.text[:200]}", resp.status_code)
-    try:
-        data = resp.json()
-    except ValueError as exc:
-        raise TypebotError("the answer is not JSON") from exc
-    if not isinstance(data, dict):
-        raise TypebotError("the answer is not a JSON object")
-    return data
-
-
-def _start(ticket: Ticket, integration: QueueIntegration) -> dict[str, Any]:
-    """Start a chat with the contact's number and name as prefilled variables."""
-    contact = ticket.contact
-    data = _post(
-        f"{_base(integration)}/api/v1/typebots/{integration.typebot_slug}/startChat",
-        {
-            "prefilledVariables": {"number": contact.number, "pushName": contact.name or ""},
-            **_FORMAT,
-        },
-    )
-    session_id = data.get("sessionId")
-    if not isinstance(session_id, str) or not session_id:
-        raise TypebotError("startChat answered no sessionId")
-    ticket.typebot_session_id = session_id[:100]
-    return data
-
-
-def _exchange(
-    ticket: Ticket, body: str, integration: QueueIntegration, now: datetime
-) -> dict[str, Any]:
-    """Start a session when there is none (or it expired), else continue it with `body`."""
-    if _expired(ticket, integration, now):
-        return _start(ticket, integration)
-    url = f"{_base(integration)}/api/v1/sessions/{ticket.typebot_session_id}/continueChat"
-    try:
-        return _post(url, {"message": {"type": "text", "text": body}, **_FORMAT})
-    except TypebotError as exc:
-        if exc.status != 404:
-            raise
-        # Typebot forgot the session (it ended or was purged): start the flow afresh.
-        clear_session(ticket)
-        return _start(ticket, integration)
-
-
 # -- replies ---------------------------------------------------------------------------
 
 
-def pause(milliseconds: int) -> None:
-    """Wait between two replies, as a person typing would (tests replace this)."""
-    if milliseconds > 0:
-        time.sleep(min(milliseconds, MAX_DELAY_MS) / 1000)
-
-
 def _send_replies(
-    ticket: Ticket, integration: QueueIntegration, data: dict[str, Any], now: datetime
+    ticket: Ticket, integration: QueueIntegration, answer: Answer, now: datetime
 ) -> None:
-    """Send the bubbles in order, then the choice list; a JSON trigger may end the bot."""
+    """Queue the bubbles in order, then the choice list; a JSON trigger may end the bot.
+
+    Each reply after the first waits the integration's delay more than the one before
+    (`send_after`), as a person typing would; nothing holds a worker meanwhile.
+    """
+    data = answer.data
     replies = [m for m in data.get("messages") or [] if isinstance(m, dict)]
     outgoing: list[tuple[str, Any]] = []
     if not replies and integration.typebot_unknown_message:
@@ -199,7 +166,8 @@ def _send_replies(
     if choices:
         outgoing.append(("text", choices))
 
-    first = True
+    step = timedelta(milliseconds=min(max(integration.typebot_delay_message or 0, 0), MAX_DELAY_MS))
+    at: datetime | None = None
     for kind, value in outgoing:
         if kind == "text" and not value.strip():
             continue
@@ -209,80 +177,24 @@ def _send_replies(
                 if _run_trigger(ticket, trigger, now):
                     return  # the bot handed the ticket over: the rest is not sent
                 continue
-        if not first:
-            pause(integration.typebot_delay_message or 0)
-        first = False
+        at = now if at is None else at + step
+        send_after = at if at > now else None
         if kind == "media":
-            _send_media(ticket, value)
+            _send_media(ticket, value, answer.files.get(value), send_after)
         else:
-            message_out.send_bot_text(ticket, value)
+            message_out.send_bot_text(ticket, value, send_after=send_after)
 
 
-def choice_list(input_block: Any) -> str:
-    """A choice input's buttons as "▶️ item" lines (empty when there is none)."""
-    if not isinstance(input_block, dict) or "choice" not in str(input_block.get("type") or ""):
-        return ""
-    lines = []
-    for item in input_block.get("items") or []:
-        if not isinstance(item, dict):
-            continue
-        label = item.get("content") or item.get("title")
-        if isinstance(label, str) and label.strip():
-            lines.append(f"{CHOICE_BULLET} {label.strip()}")
-    return "\n".join(lines)
-
-
-# -- rich text -> WhatsApp markdown --------------------------------------------------
-
-
-def bubble_text(content: dict[str, Any]) -> str:
-    """The text of a text bubble: richText flattened, or markdown/plain text as sent."""
-    rich = content.get("richText")
-    if isinstance(rich, list):
-        return flatten_rich_text(rich)
-    for key in ("markdown", "plainText"):
-        if isinstance(content.get(key), str):
-            return content[key]
-    return ""
-
-
-def flatten_rich_text(nodes: list[Any]) -> str:
-    """Slate nodes as WhatsApp text: one line per block, *bold*, _italic_, ~strike/underline~."""
-    return "\n".join(_inline(node) for node in nodes if isinstance(node, dict)).strip("\n")
-
-
-def _wrap(text: str, marker: str) -> str:
-    """Markers hug the words: WhatsApp ignores "* bold *", so blanks go outside them."""
-    core = text.strip()
-    if not core:
-        return text
-    lead = text[: len(text) - len(text.lstrip())]
-    trail = text[len(text.rstrip()) :]
-    return f"{lead}{marker}{core}{marker}{trail}"
-
-
-def _inline(node: dict[str, Any]) -> str:
-    """One Slate node (leaf, link, inline variable or block) as text."""
-    if "text" in node and "children" not in node:
-        text = str(node.get("text") or "")
-        if node.get("bold"):
-            text = _wrap(text, "*")
-        if node.get("italic"):
-            text = _wrap(text, "_")
-        if node.get("underline") or node.get("strikethrough"):
-            text = _wrap(text, "~")
-        return text
-    children = [c for c in node.get("children") or [] if isinstance(c, dict)]
-    inner = "".join(_inline(child) for child in children)
-    if node.get("type") == "a" and node.get("url"):
-        url = str(node["url"])
-        label = inner.strip()
-        return url if not label or label == url else f"{label} ({url})"
-    if node.get("type") in ("ol", "ul"):
-        return "\n".join(_inline(child) for child in children)
-    if node.get("type") == "li" or node.get("type") == "lic":
-        return f"• {inner}" if node.get("type") == "li" else inner
-    return inner
+def _send_media(
+    ticket: Ticket, url: str, file: tuple[bytes, str, str] | None, send_after: datetime | None
+) -> None:
+    """A bubble's downloaded file; when it could not be fetched or stored, its link."""
+    if file is not None:
+        data, name, _mimetype = file
+        if message_out.send_bot_file(ticket, data, name, send_after=send_after) is not None:
+            return
+    current_app.logger.warning("typebot media %s on ticket %s not sent as a file", url, ticket.id)
+    message_out.send_bot_text(ticket, url, send_after=send_after)
 
 
 # -- triggers ----------------------------------------------------------------------------
@@ -379,34 +291,3 @@ def _finish(ticket: Ticket) -> None:
     ticket.status = "closed"
     db.session.flush()
     events.emit_ticket_update(ticket, old_status=old[0], old_user_id=old[1], old_queue_id=old[2])
-
-
-# -- media -----------------------------------------------------------------------------
-
-
-def _download(url: str) -> tuple[bytes, str, str]:
-    """Fetch a bubble's file with the media size cap: (data, filename, mimetype)."""
-    cap = int(current_app.config.get("MEDIA_MAX_BYTES", 16 * 1024 * 1024))
-    timeout = current_app.config.get("TYPEBOT_TIMEOUT", DEFAULT_TIMEOUT)
-    try:
-        # Redirects are followed (CDNs use them); the guard checks every hop.
-        resp = outbound.get(url, timeout=timeout, max_bytes=cap, allow_redirects=True)
-    except outbound.ResponseTooLarge as exc:
-        raise TypebotError(f"{url} is larger than {cap} bytes") from exc
-    if resp.status_code >= 400:
-        raise TypebotError(f"HTTP {resp.status_code} for {url}", resp.status_code)
-    mimetype = (resp.headers.get("Content-Type") or "").split(";")[0].strip()
-    name = posixpath.basename(unquote(urlsplit(url).path)) or "file"
-    if not mimetype or mimetype == "application/octet-stream":
-        mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return resp.content, name, mimetype
-
-
-def _send_media(ticket: Ticket, url: str) -> None:
-    """Send a bubble's image/audio/video as a file; when that fails, send its link instead."""
-    try:
-        data, name, mimetype = _download(url)
-        message_out.deliver_media(ticket, [(data, name, mimetype)], [], origin="bot")
-    except (TypebotError, requests.RequestException, AppError) as exc:
-        current_app.logger.warning("typebot media %s on ticket %s failed: %s", url, ticket.id, exc)
-        message_out.send_bot_text(ticket, url)

@@ -1,7 +1,7 @@
 """Contact list items: page and list of one list, find-or-create, update, delete, events.
 
 Numbers are normalised (E.164 digits without "+") and checked on WhatsApp like an import
-(see services/contact_lists.check_items); (list, number) is unique.
+(see services/campaigns/number_check.check_items); (list, number) is unique.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from whaticket.extensions import db
 from whaticket.models import ContactListItem
 from whaticket.realtime.emit import emit_to_company
 from whaticket.services.campaigns import contact_lists as list_service
+from whaticket.services.campaigns.number_check import check_items
 from whaticket.services.contacts.contacts import canonical_number
 from whaticket.utils.pagination import like_pattern, paginate, search_filter
 
@@ -100,7 +101,7 @@ def create_item(company_id: int, data: dict[str, Any]) -> tuple[ContactListItem,
                 raise AppError("ERR_CONFLICT", 409) from None
             created = False
     if created or item.is_whatsapp_valid is None:
-        list_service.check_items(company_id, [item])
+        check_items(company_id, [item])
     list_service.emit_item(company_id, "create" if created else "update", item)
     if created:
         db.session.flush()  # counted by the list's update event
@@ -131,7 +132,7 @@ def update_item(company_id: int, item_id: int, data: dict[str, Any]) -> ContactL
     except IntegrityError as exc:  # the new number was taken concurrently
         raise AppError("ERR_DUPLICATED_CONTACT_LIST_ITEM", 409) from exc
     if recheck:
-        list_service.check_items(company_id, [item])
+        check_items(company_id, [item])
     list_service.emit_item(company_id, "update", item)
     return item
 

@@ -17,6 +17,7 @@ from whaticket.extensions import db
 from whaticket.models import FileList, FileListOption
 from whaticket.realtime import rooms
 from whaticket.realtime.emit import emit
+from whaticket.schemas.file_lists import FileListSchema
 from whaticket.services.platform import media
 from whaticket.utils.pagination import paginate, search_filter
 from whaticket.utils.queries import value_taken
@@ -36,8 +37,6 @@ def event_name(company_id: int) -> str:
 
 def payload(record: FileList) -> dict[str, Any]:
     """The list (with options and signed URLs) as events carry it."""
-    from whaticket.schemas.file_lists import FileListSchema
-
     return FileListSchema().dump(record)
 
 

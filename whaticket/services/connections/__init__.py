@@ -1,6 +1,7 @@
 """WhatsApp connections: their rows, sessions, the provider binding, the external API.
 
 Entry points: `gateway.gateway_for` (the pure provider bound to a connection row),
-`whatsapps` (CRUD and provider settings), `sessions.start`, `restart`, `disconnect` and
+`provider_settings` (which providers may run, aliases, the validated providerConfig),
+`whatsapps` (CRUD, queues, defaults), `sessions.start`, `restart`, `disconnect` and
 `apply_state`, `external_api`, `fake_whatsapp` (the fake provider's outbox).
 """

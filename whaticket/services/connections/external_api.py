@@ -8,6 +8,7 @@ unlike the SaaS, so a third party picks the number it sends from by the token it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -18,11 +19,12 @@ from whaticket.models import Message, Ticket, User, Whatsapp
 from whaticket.services.billing import plans as plan_service
 from whaticket.services.billing import standing as billing
 from whaticket.services.connections import whatsapps as whatsapp_service
-from whaticket.services.connections.gateway import gateway_for
+from whaticket.services.connections.gateway import gateway_for, settings_for
 from whaticket.services.contacts import contacts as contact_service
 from whaticket.services.messages import outbound as message_out
 from whaticket.services.platform import ratelimit
 from whaticket.services.tickets import lifecycle as ticket_service
+from whaticket.services.tickets import lookup as ticket_lookup
 from whaticket.utils.phone import normalize_number
 from whaticket.whatsapp.base import GatewayError
 
@@ -54,14 +56,29 @@ def throttle(conn: Whatsapp) -> None:
     ratelimit.enforce(f"external-api:{conn.id}", _WINDOW, limit)
 
 
-def _number(conn: Whatsapp, raw: str | None) -> str:
-    """Normalised digits that the connection's provider says are on WhatsApp."""
+@dataclass(frozen=True)
+class NumberCheck:
+    """A number to confirm on WhatsApp, with the provider to ask (plain values)."""
+
+    provider: Any
+    settings: Any
+    number: str
+
+
+def prepare_number(conn: Whatsapp, raw: str | None) -> NumberCheck:
+    """Normalise the number (400 when it is not one) and snapshot what asks the provider."""
     try:
         number = normalize_number(raw or "", current_app.config.get("DEFAULT_PHONE_REGION") or "BR")
     except ValueError as exc:
         raise AppError("ERR_VALIDATION", 400, {"number": ["Invalid phone number."]}) from exc
+    provider = gateway_for(conn).provider
+    return NumberCheck(provider, settings_for(conn, provider), number)
+
+
+def confirm_number(check: NumberCheck) -> str:
+    """The digits the provider says are on WhatsApp (a network call: no transaction open)."""
     try:
-        on_whatsapp = gateway_for(conn).check_number(conn, number)
+        on_whatsapp = check.provider.check_number(check.settings, check.number)
     except GatewayError as exc:
         raise message_out.SendFailedError(exc) from exc
     if on_whatsapp is None:
@@ -87,26 +104,26 @@ def _closer(ticket: Ticket) -> User | None:
 
 def _send_files(ticket: Ticket, files: list[tuple[bytes, str, str]], caption: str) -> Message:
     """One message per file, each with the caption (origin "api"); the last is returned."""
-    return message_out.deliver_media(ticket, files, [caption], origin="api")[-1]
+    return message_out.queue_media(ticket, files, [caption], origin="api")[-1]
 
 
 def send(
     conn: Whatsapp,
-    number: str | None,
+    digits: str,
     body: str,
     files: list[tuple[bytes, str, str]],
     *,
     close_ticket: bool = False,
 ) -> SendOutcome:
-    """Check the number, find or create contact and ticket, send, optionally close."""
+    """Find or create contact and ticket for confirmed `digits`, queue the message (sent
+    after the commit), optionally close."""
     if not plan_service.feature_enabled(conn.company, "use_external_api"):
         raise AppError("ERR_PLAN_FEATURE_DISABLED", 403)
     billing.check_can_send(conn.company_id)
     if not files and not body.strip():
         raise AppError("ERR_VALIDATION", 400, {"body": ["Missing data for required field."]})
-    digits = _number(conn, number)
     contact, _ = contact_service.find_or_create(conn.company_id, digits, name=digits)
-    ticket, _ = ticket_service.find_or_create_for_inbound(
+    ticket, _ = ticket_lookup.find_or_create_for_inbound(
         conn.company_id, conn.id, contact.id, is_group=False
     )
     if ticket.status == "closed":
@@ -116,7 +133,7 @@ def send(
         message = _send_files(ticket, files, body)
     else:
         text = message_out.render_for(ticket, body)
-        message = message_out.deliver_text(ticket, text, origin="api")
+        message = message_out.queue_text(ticket, text, origin="api")
     ticket_service.mark_read(ticket)
     if close_ticket:
         actor = _closer(ticket)

@@ -33,6 +33,7 @@ from whaticket.redis_store import app_redis
 from whaticket.services.messages import store as message_store
 from whaticket.services.platform import media as media_service
 from whaticket.utils.crypto import decrypt_json
+from whaticket.utils.media_urls import public_url
 from whaticket.utils.urls import webhook_base_url
 from whaticket.whatsapp import registry
 from whaticket.whatsapp.base import (
@@ -144,9 +145,7 @@ def _keep_fake_media(company_id: int, media: Media) -> SavedMedia:
         )
     except AppError as exc:  # what WhatsApp would refuse too: too large, odd type
         raise GatewayError(exc.code, f"the fake refuses this file ({exc.code})") from exc
-    return SavedMedia(
-        url=media_service.public_url(company_id, stored.path), mimetype=stored.mimetype
-    )
+    return SavedMedia(url=public_url(company_id, stored.path), mimetype=stored.mimetype)
 
 
 def fake_settings(conn: Whatsapp) -> FakeSettings:

@@ -1,4 +1,6 @@
-"""WhatsApp sessions: start, restart, disconnect, and the one place a session state lands.
+"""WhatsApp sessions: the provider calls of start, restart, disconnect, and the one place
+a session state lands (`apply_state`). `jobs/sessions.py` runs them: `target` (read) ->
+commit -> `call_start`/`call_stop` (provider) -> `apply_state` -> commit.
 
 Everything about a session lives on the Whatsapp row (status, qrcode, retries) and in the
 ConnectionEvent timeline, never in process memory, so any web or worker process can act.
@@ -6,13 +8,16 @@ ConnectionEvent timeline, never in process memory, so any web or worker process 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Whatsapp
 from whaticket.models.whatsapp import ConnectionEvent
 from whaticket.realtime.emit import emit_to_company
 from whaticket.services.connections import whatsapps as whatsapp_service
-from whaticket.services.connections.gateway import gateway_for
+from whaticket.services.connections.gateway import gateway_for, settings_for
 from whaticket.whatsapp.base import GatewayError, SessionState
 
 
@@ -56,41 +61,34 @@ def apply_state(
     return conn
 
 
-def start(company_id: int, whatsapp_id: int) -> Whatsapp:
-    """Open (or resume) the session; the provider may answer with a QR code."""
+@dataclass(frozen=True)
+class SessionTarget:
+    """A connection's provider and settings, snapshotted to call it between transactions."""
+
+    company_id: int
+    whatsapp_id: int
+    provider: Any
+    settings: Any
+
+
+def target(company_id: int, whatsapp_id: int) -> SessionTarget:
+    """The connection's session target (404 for another company's or a missing one)."""
     conn = whatsapp_service.get_connection(company_id, whatsapp_id)
+    provider = gateway_for(conn).provider
+    return SessionTarget(company_id, conn.id, provider, settings_for(conn, provider))
+
+
+def call_start(session: SessionTarget) -> SessionState:
+    """Open (or resume) the session at the provider (no database access)."""
     try:
-        state = gateway_for(conn).start_session(conn)
+        return session.provider.start_session(session.settings)
     except GatewayError as exc:
         raise SessionError(exc) from exc
-    return apply_state(company_id, conn.id, state, "session started")
 
 
-def restart(company_id: int, whatsapp_id: int) -> Whatsapp:
-    """Log out then start again, which forces a fresh QR code on QR providers.
-
-    Both provider calls run before the error check leaves: a failure raises SessionError,
-    whose rollback drops the states applied so far (the row stays as it was).
-    """
-    conn = whatsapp_service.get_connection(company_id, whatsapp_id)
+def call_stop(session: SessionTarget) -> SessionState:
+    """Log the session out at the provider (no database access)."""
     try:
-        gateway = gateway_for(conn)
-        stopped = gateway.stop_session(conn)
-        apply_state(company_id, conn.id, stopped, "session restarted")
-        state = gateway.start_session(conn)
+        return session.provider.stop_session(session.settings)
     except GatewayError as exc:
         raise SessionError(exc) from exc
-    return apply_state(company_id, conn.id, state, "session restarted")
-
-
-def disconnect(company_id: int, whatsapp_id: int) -> Whatsapp:
-    """Log the session out: DISCONNECTED, QR code cleared."""
-    conn = whatsapp_service.get_connection(company_id, whatsapp_id)
-    try:
-        state = gateway_for(conn).stop_session(conn)
-    except GatewayError as exc:
-        raise SessionError(exc) from exc
-    # Whatever the provider answers, a manual disconnect leaves the row DISCONNECTED.
-    return apply_state(
-        company_id, conn.id, SessionState("DISCONNECTED", state.qrcode), "disconnected"
-    )

@@ -1,4 +1,8 @@
-"""Connections (Whatsapp rows): CRUD, provider settings (encrypted, masked), queues, defaults."""
+"""Connections (Whatsapp rows): CRUD, queues, defaults, the external-API token, events.
+
+The provider and its settings (aliases, providerConfig, the account id) are checked and
+stored by `provider_settings`.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +12,27 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
+from whaticket import jobs
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Queue, Whatsapp
 from whaticket.models.whatsapp import ConnectionEvent
 from whaticket.realtime.emit import emit_to_company
-from whaticket.schemas.whatsapps import (
-    PROVIDER_ALIASES,
-    SECRET_FIELDS,
-    WhatsappSchema,
-    known_providers,
-)
+from whaticket.schemas.whatsapps import WhatsappSchema
 from whaticket.services.billing import plans as plan_service
 from whaticket.services.bots.prompts import company_prompt_id
 from whaticket.services.bots.queue_integrations import company_integration_id
-from whaticket.utils import outbound
-from whaticket.utils.crypto import decrypt_json, encrypt_json
+from whaticket.services.connections.gateway import gateway_for
+from whaticket.services.connections.provider_settings import (
+    apply_config,
+    check_provider_name,
+    clean_provider_config,
+    provider_config,
+    resolve_provider,
+    updated_provider,
+)
 from whaticket.utils.queries import value_taken
+from whaticket.whatsapp.base import GatewayError
 
 #: Plain fields copied from the payload as they are (None allowed).
 _MESSAGE_FIELDS = (
@@ -42,21 +50,8 @@ _NUMBER_FIELDS = {
     "time_use_bot_queues": 0,
     "expires_ticket": 0,
 }
-#: providerConfig per provider: (required keys, optional keys). Other keys are dropped.
-PROVIDER_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "fake": ((), ()),
-    "cloud": (("phoneNumberId", "accessToken", "appSecret", "verifyToken"), ("baseUrl",)),
-    "evolution": (("baseUrl", "apiKey", "instance"), ("webhookSecret",)),
-}
-#: Evolution keys the deployment's own bridge may supply (EVOLUTION_BASE_URL/API_KEY).
-_EVOLUTION_DEFAULTS = {"baseUrl": "EVOLUTION_BASE_URL", "apiKey": "EVOLUTION_API_KEY"}
-#: The providerConfig key that names the number at the provider (webhook routing).
-_ACCOUNT_KEY = {"cloud": "phoneNumberId", "evolution": "instance"}
 
 EVENTS_PAGE_SIZE = 50
-
-
-# -- reads ------------------------------------------------------------------------
 
 
 def list_connections(company_id: int) -> list[Whatsapp]:
@@ -96,11 +91,6 @@ def default_connection(company_id: int) -> Whatsapp:
     return conn
 
 
-def provider_config(conn: Whatsapp) -> dict[str, Any]:
-    """The connection's decrypted provider settings (for gateways; never for answers)."""
-    return decrypt_json(conn.provider_config)
-
-
 def list_events(
     company_id: int, whatsapp_id: int, page_number: int = 1
 ) -> tuple[list[ConnectionEvent], int, bool]:
@@ -121,9 +111,6 @@ def list_events(
     return rows, count, count > offset + len(rows)
 
 
-# -- rules ------------------------------------------------------------------------
-
-
 def enforce_connection_limit(company_id: int) -> None:
     """400 ERR_CONNECTION_LIMIT_REACHED when the plan has no room for another connection."""
     plan_service.enforce_limit(company_id, Whatsapp, "connections", "ERR_CONNECTION_LIMIT_REACHED")
@@ -131,90 +118,6 @@ def enforce_connection_limit(company_id: int) -> None:
 
 def _invalid(field: str, message: str) -> AppError:
     return AppError("ERR_VALIDATION", 400, {field: [message]})
-
-
-def default_provider() -> str:
-    """The provider of a connection that names none (or an alias such as "beta").
-
-    WHATSAPP_DEFAULT_PROVIDER when set; else evolution when the deployment runs a bridge
-    (EVOLUTION_BASE_URL); else the fake where fakes may run. 400 when none applies.
-    """
-    cfg = current_app.config
-    configured = str(cfg.get("WHATSAPP_DEFAULT_PROVIDER") or "").strip().lower()
-    if configured:
-        return configured
-    if cfg.get("EVOLUTION_BASE_URL"):
-        return "evolution"
-    if "fake" in known_providers():
-        return "fake"
-    raise _invalid("provider", "No default provider is configured: name one.")
-
-
-def resolve_provider(name: str | None) -> str:
-    """A provider name as stored: aliases and blanks become the default provider."""
-    wanted = (name or "").strip().lower()
-    if not wanted or wanted in PROVIDER_ALIASES:
-        wanted = default_provider()
-    if wanted not in known_providers():
-        raise _invalid("provider", "Unknown provider.")
-    return wanted
-
-
-def _kept_secret(value: Any, stored: Any) -> bool:
-    """A secret sent back as the API showed it (masked, same last 4): keep the stored one."""
-    return (
-        isinstance(value, str)
-        and isinstance(stored, str)
-        and len(stored) >= 4
-        and value.startswith("*")
-        and value.endswith(stored[-4:])
-    )
-
-
-def clean_provider_config(
-    provider: str, raw: dict[str, Any] | None, stored: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """Validate providerConfig for `provider`; masked secrets resolve to `stored` values.
-
-    Raises 400 ERR_VALIDATION with fields.providerConfig listing every problem.
-    """
-    stored = stored or {}
-    raw = raw or {}
-    required, optional = PROVIDER_FIELDS.get(provider, ((), ()))
-    clean: dict[str, Any] = {}
-    problems: list[str] = []
-    if provider == "evolution":
-        # Keys the deployment's bridge supplies are optional; the instance is generated.
-        cfg = current_app.config
-        required = tuple(
-            k
-            for k in required
-            if not (k in _EVOLUTION_DEFAULTS and cfg.get(_EVOLUTION_DEFAULTS[k]))
-        )
-        if not raw.get("instance") and not stored.get("instance"):
-            raw = {**raw, "instance": f"wt-{secrets.token_hex(6)}"}
-        elif not raw.get("instance"):
-            raw = {**raw, "instance": stored["instance"]}
-    for key in (*required, *optional):
-        value = raw.get(key)
-        if key in SECRET_FIELDS and _kept_secret(value, stored.get(key)):
-            value = stored[key]
-        if value is not None and not isinstance(value, str):
-            problems.append(f"{key}: Not a valid string.")
-            continue
-        value = (value or "").strip()
-        if value:
-            clean[key] = value
-        elif key in required:
-            problems.append(f"{key}: Missing data for required field.")
-    if provider == "evolution" and "webhookSecret" not in clean:
-        # The bridge must present this secret in the webhook URL; generate one once.
-        clean["webhookSecret"] = stored.get("webhookSecret") or secrets.token_urlsafe(24)
-    if "baseUrl" in clean and (problem := outbound.url_problem(clean["baseUrl"])):
-        problems.append(f"baseUrl: {problem}")
-    if problems:
-        raise AppError("ERR_VALIDATION", 400, {"providerConfig": problems})
-    return clean
 
 
 def _queues(company_id: int, queue_ids: list[int]) -> list[Queue]:
@@ -269,18 +172,6 @@ def _unset_other_defaults(company_id: int, keep_id: int) -> list[Whatsapp]:
     return others
 
 
-def _apply_config(conn: Whatsapp, provider: str, config: dict[str, Any]) -> None:
-    """Store the settings encrypted and the provider's account id in clear (routing)."""
-    key = _ACCOUNT_KEY.get(provider)
-    account = config.get(key) if key else None
-    if (provider, account) != (conn.provider, conn.provider_account_id):
-        # Another account (or provider) must be proven again before it routes here alone.
-        conn.account_claim = None
-    conn.provider = provider
-    conn.provider_config = encrypt_json(config) if config else None
-    conn.provider_account_id = account
-
-
 def claim_account(conn: Whatsapp) -> None:
     """Make `conn` the one connection its provider account belongs to.
 
@@ -322,11 +213,9 @@ def _finish_write(conn: Whatsapp) -> None:
     _emit(conn)
 
 
-# -- writes -----------------------------------------------------------------------
-
-
 def create_connection(company_id: int, data: dict[str, Any]) -> Whatsapp:
     """Create a connection (plan limit, unique name per company, one default per company)."""
+    check_provider_name(data.get("provider"))
     enforce_connection_limit(company_id)
     provider = resolve_provider(data.get("provider"))
     config = clean_provider_config(provider, data.get("provider_config"))
@@ -355,21 +244,20 @@ def create_connection(company_id: int, data: dict[str, Any]) -> Whatsapp:
             for key, default in _NUMBER_FIELDS.items()
         },
     )
-    _apply_config(conn, provider, config)
+    apply_config(conn, provider, config)
     conn.queues = _queues(company_id, data.get("queue_ids") or [])
     _greeting_rule(conn)
     db.session.add(conn)
     _finish_write(conn)
     if provider == "evolution":
         # Creating an Evolution connection registers our webhook URL with the bridge.
-        from whaticket import jobs
-
         jobs.enqueue("sessions.start_session", company_id, conn.id)
     return conn
 
 
 def update_connection(company_id: int, whatsapp_id: int, data: dict[str, Any]) -> Whatsapp:
     """Update the fields present; masked secrets keep their stored values."""
+    check_provider_name(data.get("provider"))
     conn = get_connection(company_id, whatsapp_id)
     if "name" in data and data["name"].strip() != conn.name:
         name = data["name"].strip()
@@ -380,15 +268,11 @@ def update_connection(company_id: int, whatsapp_id: int, data: dict[str, Any]) -
         ):
             raise AppError("ERR_DUPLICATED_WAPP_NAME", 400)
         conn.name = name
-    # The SaaS modal sends back "beta" (or what GET answered): an alias keeps the provider.
-    asked = (data.get("provider") or "").strip().lower()
-    provider = conn.provider if not asked or asked in PROVIDER_ALIASES else asked
-    if provider != conn.provider and provider not in known_providers():
-        raise _invalid("provider", "Unknown provider.")
+    provider = updated_provider(conn.provider, data.get("provider"))
     if provider != conn.provider or "provider_config" in data:
         stored = provider_config(conn) if provider == conn.provider else {}
         raw = data.get("provider_config") if "provider_config" in data else stored
-        _apply_config(conn, provider, clean_provider_config(provider, raw, stored))
+        apply_config(conn, provider, clean_provider_config(provider, raw, stored))
     for key in _MESSAGE_FIELDS:
         if key in data:
             setattr(conn, key, data[key])
@@ -419,9 +303,6 @@ def update_connection(company_id: int, whatsapp_id: int, data: dict[str, Any]) -
 
 def delete_connection(company_id: int, whatsapp_id: int) -> None:
     """Delete the row after stopping its session (best effort); tickets keep their history."""
-    from whaticket.services.connections.gateway import gateway_for
-    from whaticket.whatsapp.base import GatewayError
-
     conn = get_connection(company_id, whatsapp_id)
     try:
         gateway_for(conn).stop_session(conn)

@@ -1,4 +1,4 @@
-"""Contacts: list, CRUD with custom fields, find-or-create (API and inbound), CSV/XLSX import.
+"""Contacts: list, CRUD with custom fields, find-or-create (API and inbound).
 
 Numbers are stored as E.164 digits without "+" (Brazil's 9th digit added), so one person
 is one contact; (company, number) is unique and every insert runs inside a SAVEPOINT so a
@@ -8,47 +8,43 @@ instead of a 500 or a duplicate.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import IO, Any
+from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from marshmallow import ValidationError, validate
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 
+from whaticket import bus
 from whaticket.db import savepoint
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Contact, ContactCustomField
 from whaticket.realtime.emit import emit_to_company
-from whaticket.utils import spreadsheet
+from whaticket.schemas.contacts import ContactSchema
 from whaticket.utils.pagination import like_pattern, paginate, search_filter
 from whaticket.utils.phone import is_group_id, normalize_group_id, normalize_number
 
 PAGE_SIZE = 30
 #: `GET /contacts/list` feeds pickers; past this it is an export, not a list.
 LIST_ALL_CAP = 5000
+#: The largest contacts file an upload reads (CONTACTS_UPLOAD_MAX_BYTES overrides it).
 UPLOAD_MAX_BYTES = 5 * 1024 * 1024
-_IN_CHUNK = 500
-_EMAIL = validate.Email()
 
-#: Upload header aliases, compared lower case without accents or marks.
+#: Upload header aliases, compared lower case without accents or marks (contact and
+#: contact-list uploads read the same columns).
 _HEADERS = {
     "name": {"nome", "name"},
     "number": {"numero", "number", "telefone", "phone"},
     "email": {"email"},
 }
 
-#: Called with (company_id, contact) before a contact is deleted (the tickets service
-#: registers its "emit ticket deletes" rule here).
-BEFORE_DELETE_HOOKS: list[Callable[[int, Contact], None]] = []
-
 
 # -- helpers ----------------------------------------------------------------------
 
 
-def _region() -> str:
+def region() -> str:
     """The region numbers without a country code are read in (DEFAULT_PHONE_REGION)."""
     return current_app.config.get("DEFAULT_PHONE_REGION") or "BR"
 
@@ -56,15 +52,13 @@ def _region() -> str:
 def canonical_number(raw: str) -> str:
     """A typed number in canonical form; 400 ERR_VALIDATION (fields.number) when invalid."""
     try:
-        return normalize_number(raw, _region())
+        return normalize_number(raw, region())
     except ValueError as exc:
         raise AppError("ERR_VALIDATION", 400, {"number": ["Invalid phone number."]}) from exc
 
 
 def payload(contact: Contact) -> dict[str, Any]:
     """The contact as rows and `company-{cid}-contact` events carry it."""
-    from whaticket.schemas.contacts import ContactSchema
-
     return ContactSchema().dump(contact)
 
 
@@ -80,7 +74,7 @@ def _by_number(company_id: int, number: str, *, lock: bool = False) -> Contact |
     return db.session.scalars(stmt.limit(1)).first()
 
 
-def _insert(contact: Contact) -> bool:
+def insert(contact: Contact) -> bool:
     """Insert `contact` inside a SAVEPOINT; False (savepoint rolled back) on a duplicate."""
     try:
         with savepoint():
@@ -90,7 +84,8 @@ def _insert(contact: Contact) -> bool:
     return True
 
 
-def _clip(text: str | None, size: int = 255) -> str:
+def clip(text: str | None, size: int = 255) -> str:
+    """Trimmed text, cut to what its column holds."""
     return (text or "").strip()[:size]
 
 
@@ -136,7 +131,7 @@ def get_contact(company_id: int, contact_id: int) -> Contact:
 
 def _new_fields(company_id: int, entries: Iterable[dict[str, Any]]) -> list[ContactCustomField]:
     return [
-        ContactCustomField(company_id=company_id, name=_clip(e["name"]), value=e.get("value") or "")
+        ContactCustomField(company_id=company_id, name=clip(e["name"]), value=e.get("value") or "")
         for e in entries
     ]
 
@@ -148,13 +143,13 @@ def create_contact(company_id: int, data: dict[str, Any]) -> Contact:
         raise AppError("ERR_DUPLICATED_CONTACT", 409)
     contact = Contact(
         company_id=company_id,
-        name=_clip(data["name"]),
+        name=clip(data["name"]),
         number=number,
         email=(data.get("email") or "").strip(),
         is_group=is_group_id(number),
         extra_info=_new_fields(company_id, data.get("extra_info") or []),
     )
-    if not _insert(contact):  # lost a race with a concurrent insert of the same number
+    if not insert(contact):  # lost a race with a concurrent insert of the same number
         raise AppError("ERR_DUPLICATED_CONTACT", 409)
     emit_to_company(company_id, "contact", {"action": "create", "contact": payload(contact)})
     return contact
@@ -190,7 +185,7 @@ def _sync_extra_info(contact: Contact, entries: list[dict[str, Any]]) -> None:
     used: set[int] = set()
     keep: list[ContactCustomField] = []
     for entry in entries:
-        name = _clip(entry["name"])
+        name = clip(entry["name"])
         field = by_id.get(entry.get("id") or 0)
         if field is None or field.id in used:
             field = next((f for f in existing if f.name == name and f.id not in used), None)
@@ -217,7 +212,7 @@ def update_contact(company_id: int, contact_id: int, data: dict[str, Any]) -> Co
             contact.number = number
             contact.is_group = is_group_id(number)
     if data.get("name") is not None:
-        contact.name = _clip(data["name"])
+        contact.name = clip(data["name"])
     if "email" in data:
         contact.email = (data["email"] or "").strip()
     if data.get("extra_info") is not None:
@@ -234,8 +229,7 @@ def update_contact(company_id: int, contact_id: int, data: dict[str, Any]) -> Co
 def delete_contact(company_id: int, contact_id: int) -> None:
     """Delete a contact with its tickets and their messages (ON DELETE CASCADE)."""
     contact = get_contact(company_id, contact_id)
-    for hook in BEFORE_DELETE_HOOKS:
-        hook(company_id, contact)
+    bus.contact_deleting.publish(company_id=company_id, contact=contact)
     db.session.delete(contact)
     db.session.flush()
     emit_to_company(company_id, "contact", {"action": "delete", "contactId": contact_id})
@@ -249,13 +243,13 @@ def find_or_create(company_id: int, number: str, name: str | None = None) -> tup
         return contact, False
     contact = Contact(
         company_id=company_id,
-        name=_clip(name) or canonical,
+        name=clip(name) or canonical,
         number=canonical,
         email="",
         is_group=is_group_id(canonical),
         extra_info=[],
     )
-    if not _insert(contact):
+    if not insert(contact):
         found = _by_number(company_id, canonical, lock=True)
         if found is None:  # the constraint that fired was not the number's
             raise AppError("ERR_CONFLICT", 409)
@@ -275,11 +269,11 @@ def _inbound_number(number: str, is_group: bool) -> str:
     digits = raw.lstrip("+")
     try:
         # Providers send full international digits: read them as such first.
-        return normalize_number("+" + digits, _region())
+        return normalize_number("+" + digits, region())
     except ValueError:
         pass
     try:
-        return normalize_number(digits, _region())
+        return normalize_number(digits, region())
     except ValueError:
         # Unknown to the numbering plan (new ranges, test numbers): keep what came in.
         return "".join(ch for ch in digits if ch.isdigit()) or raw
@@ -303,7 +297,7 @@ def find_or_create_for_inbound(
     canonical = _inbound_number(number, is_group)
     is_group = is_group or is_group_id(canonical)
     # Groups are named by their subject; a participant's push name is not the group's.
-    known_name = _clip(group_name if is_group else push_name)
+    known_name = clip(group_name if is_group else push_name)
     contact = _by_number(company_id, canonical)
     if contact is None:
         contact = Contact(
@@ -315,7 +309,7 @@ def find_or_create_for_inbound(
             whatsapp_id=whatsapp_id,
             extra_info=[],
         )
-        if _insert(contact):
+        if insert(contact):
             emit_to_company(
                 company_id, "contact", {"action": "create", "contact": payload(contact)}
             )
@@ -335,123 +329,3 @@ def find_or_create_for_inbound(
         db.session.flush()
         emit_to_company(company_id, "contact", {"action": "update", "contact": payload(contact)})
     return contact, False
-
-
-# -- upload -----------------------------------------------------------------------
-
-
-def _valid_email(email: str) -> bool:
-    try:
-        _EMAIL(email)
-    except ValidationError:
-        return False
-    return len(email) <= 255
-
-
-def _existing_numbers(company_id: int, numbers: list[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(numbers), _IN_CHUNK):
-        chunk = numbers[start : start + _IN_CHUNK]
-        found.update(
-            db.session.scalars(
-                sa.select(Contact.number).where(
-                    Contact.company_id == company_id, Contact.number.in_(chunk)
-                )
-            )
-        )
-    return found
-
-
-def import_contacts(company_id: int, filename: str, stream: IO[bytes]) -> dict[str, Any]:
-    """Import a CSV/XLSX of contacts: {created: [Contact], existing: n, errors: [...]}.
-
-    New numbers are created, existing ones left as they are; a bad row is reported with
-    its spreadsheet row number and never stops the good ones.
-    """
-    max_bytes = int(current_app.config.get("CONTACTS_UPLOAD_MAX_BYTES") or UPLOAD_MAX_BYTES)
-    content = stream.read(max_bytes + 1)
-    if len(content) > max_bytes:
-        raise AppError("ERR_FILE_TOO_LARGE", 413)
-    errors: list[dict[str, Any]] = []
-    wanted: dict[str, Contact] = {}
-    existing = 0
-    for row, rec in spreadsheet.parse_upload(filename or "", content, _HEADERS):
-        raw_number = rec.get("number", "")
-        if not raw_number:
-            errors.append({"row": row, "error": "ERR_MISSING_NUMBER", "value": None})
-            continue
-        try:
-            number = normalize_number(raw_number, _region())
-        except ValueError:
-            errors.append({"row": row, "error": "ERR_INVALID_NUMBER", "value": raw_number})
-            continue
-        email = (rec.get("email") or "").strip()
-        if email and not _valid_email(email):
-            errors.append({"row": row, "error": "ERR_INVALID_EMAIL", "value": email})
-            continue
-        if number in wanted:  # the same person twice in one file
-            existing += 1
-            continue
-        wanted[number] = Contact(
-            company_id=company_id,
-            name=_clip(rec.get("name")) or number,
-            number=number,
-            email=email,
-            is_group=is_group_id(number),
-            extra_info=[],
-        )
-    taken = _existing_numbers(company_id, list(wanted))
-    existing += len(taken)
-    new = [c for n, c in wanted.items() if n not in taken]
-    created = _insert_many(new)
-    existing += len(new) - len(created)
-    _announce_created(company_id, created)
-    return {"created": created, "existing": existing, "errors": errors}
-
-
-#: Past this many new contacts an upload sends one `reload` event instead of one event each.
-UPLOAD_EVENTS_MAX = 500
-
-
-def _announce_created(company_id: int, created: list[Contact]) -> None:
-    """Tell open Contacts pages about an upload's new contacts.
-
-    src/pages/Contacts upserts `data.contact` of every create/update event (one without
-    it blanks the page), so each new contact gets its own `create`, as if typed in, up to
-    UPLOAD_EVENTS_MAX. A bigger file would flood every socket of the company and prepend
-    thousands of rows to colleagues' lists: it sends one `{"action": "reload", "count"}`
-    instead, which every SaaS listener ignores (the uploading page reloads itself) and
-    other clients may take as "fetch the list again".
-    """
-    if not created:
-        return
-    if len(created) > UPLOAD_EVENTS_MAX:
-        emit_to_company(company_id, "contact", {"action": "reload", "count": len(created)})
-        return
-    for contact in created:
-        emit_to_company(company_id, "contact", {"action": "create", "contact": payload(contact)})
-
-
-def _insert_many(contacts: list[Contact]) -> list[Contact]:
-    """Insert all in one SAVEPOINT; if a concurrent insert collides, one savepoint each."""
-    if not contacts:
-        return []
-    try:
-        with savepoint():
-            db.session.add_all(contacts)
-        return contacts
-    except IntegrityError:
-        pass
-    created = []
-    for contact in contacts:
-        fresh = Contact(
-            company_id=contact.company_id,
-            name=contact.name,
-            number=contact.number,
-            email=contact.email,
-            is_group=contact.is_group,
-            extra_info=[],
-        )
-        if _insert(fresh):
-            created.append(fresh)
-    return created

@@ -14,6 +14,12 @@ from whaticket import jobs
 from whaticket.db import savepoint, utcnow
 from whaticket.extensions import db
 from whaticket.models import InboundEvent, Whatsapp
+from whaticket.services.connections import sessions
+from whaticket.services.connections.gateway import gateway_for
+from whaticket.services.inbound import acks as messages_ack
+from whaticket.services.inbound import messages as inbound
+from whaticket.services.inbound import provider_events
+from whaticket.whatsapp.base import AckUpdate, ConnectionUpdate, InboundMessage
 
 #: Seconds before retry n (1-based); after the last one the event is marked failed.
 BACKOFF = (5, 30, 120, 600, 1800)
@@ -86,12 +92,6 @@ def mark_failed(event_id: int, exc: Exception) -> None:
 
 def dispatch(event: InboundEvent) -> None:
     """Apply every normalised event of one delivery, in order."""
-    from whaticket.services.connections.gateway import gateway_for
-    from whaticket.services.inbound import acks as messages_ack
-    from whaticket.services.inbound import messages as inbound
-    from whaticket.services.inbound import provider_events
-    from whaticket.whatsapp.base import AckUpdate, ConnectionUpdate, InboundMessage
-
     conn = db.session.get(Whatsapp, event.whatsapp_id)
     if conn is None:
         return
@@ -102,8 +102,6 @@ def dispatch(event: InboundEvent) -> None:
         elif isinstance(item, AckUpdate):
             messages_ack.apply_ack(conn.company_id, conn.id, item)
         elif isinstance(item, ConnectionUpdate):
-            from whaticket.services.connections import sessions
-
             sessions.apply_state(conn.company_id, conn.id, item.state)
         else:
             provider_events.apply(conn, item)

@@ -10,7 +10,10 @@ from whaticket import jobs
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Message, Ticket, User, Whatsapp
+from whaticket.services.connections.gateway import gateway_for
+from whaticket.services.platform import media as media_service
 from whaticket.services.tickets import events
+from whaticket.services.tickets.lookup import can_see
 from whaticket.whatsapp.base import GatewayError
 
 PENDING = "ERR_MEDIA_PENDING"
@@ -33,9 +36,6 @@ def schedule(message: Message, delay: float | None = None) -> None:
 
 def fetch(message_id: int, attempt: int = 1) -> None:
     """Fetch, store and attach the media; keep a media error when it cannot (no commit)."""
-    from whaticket.services.connections.gateway import gateway_for
-    from whaticket.services.platform import media as media_service
-
     message = db.session.get(Message, message_id)
     if message is None or message.media_path or not media_ref(message):
         return
@@ -64,8 +64,6 @@ def fetch(message_id: int, attempt: int = 1) -> None:
 
 def retry(company_id: int, message_id: int, actor: User) -> Message:
     """`POST /messages/<id>/retry-media`: try a failed download again."""
-    from whaticket.services.tickets.lifecycle import can_see
-
     message = db.session.get(Message, message_id)
     if message is None or message.company_id != company_id:
         raise AppError("ERR_NO_MESSAGE_FOUND", 404)

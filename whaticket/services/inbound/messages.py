@@ -15,10 +15,11 @@ from whaticket.extensions import db
 from whaticket.models import Message, Ticket, Whatsapp
 from whaticket.models.message import ACK_DELIVERED, ACK_SENT
 from whaticket.services.contacts import contacts as contact_service
+from whaticket.services.inbound import media_download
 from whaticket.services.messages import store as message_store
+from whaticket.services.platform import media as media_service
 from whaticket.services.team import settings as settings_service
-from whaticket.services.tickets import events
-from whaticket.services.tickets import lifecycle as ticket_service
+from whaticket.services.tickets import events, lifecycle, lookup
 from whaticket.whatsapp import formats
 from whaticket.whatsapp.base import InboundMessage
 
@@ -48,15 +49,13 @@ def handle_inbound(
         is_group=event.is_group,
         group_name=event.group_name,
     )
-    ticket, _ = ticket_service.find_or_create_for_inbound(
+    ticket, _ = lookup.find_or_create_for_inbound(
         company_id, whatsapp_id, contact.id, is_group=event.is_group
     )
     message = message_store.store_inbound(ticket, _fields(company_id, ticket, contact.id, event))
     if message is None:
         return None
-    if message.media_error == "ERR_MEDIA_PENDING":
-        from whaticket.services.inbound import media_download
-
+    if message.media_error == media_download.PENDING:
         media_download.schedule(message)
 
     if event.from_me:
@@ -79,7 +78,7 @@ def handle_inbound(
     db.session.flush()
 
     if not event.from_me and ticket.status == "closed":
-        ticket_service.reopen_as_pending(ticket)
+        lifecycle.reopen_as_pending(ticket)
     at = message.created_at or now or utcnow()
     if event.from_me:
         # Written on the phone: an agent's reply as far as the reply clock is concerned.
@@ -121,8 +120,6 @@ def _fields(company_id: int, ticket: Ticket, contact_id: int, event: InboundMess
         )
         fields["quoted_msg_id"] = quoted.id if quoted else None
     if event.media is not None:
-        from whaticket.services.platform import media as media_service
-
         try:
             stored = media_service.save(
                 company_id, event.media.data, event.media.filename, event.media.mimetype
@@ -138,6 +135,6 @@ def _fields(company_id: int, ticket: Ticket, contact_id: int, event: InboundMess
             fields["body"] = fields["body"] or stored.name
     elif event.media_ref:
         # Fetched by a job after the commit (services/inbound/media_download.py).
-        fields["media_error"] = "ERR_MEDIA_PENDING"
+        fields["media_error"] = media_download.PENDING
         fields["data_json"] = json.dumps({"mediaRef": event.media_ref})
     return fields

@@ -7,6 +7,7 @@ from typing import Any
 from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import Message, Ticket, Whatsapp
+from whaticket.services.inbound import messages as inbound
 from whaticket.services.messages import outbound as message_out
 from whaticket.services.messages import store as message_store
 from whaticket.services.team import settings as settings_service
@@ -72,8 +73,6 @@ def _call(conn: Whatsapp, item: CallEvent) -> Message | None:
         return None
     if settings_service.get_value(conn.company_id, "call", "disabled") != "disabled":
         return None
-    from whaticket.services.inbound import messages as inbound
-
     when = utcnow().strftime("%H:%M")
     event = InboundMessage(
         provider_id=f"call-{item.provider_id}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -12,11 +13,12 @@ from whaticket.db import utcnow
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Message, Ticket, User
-from whaticket.services.connections.gateway import gateway_for
-from whaticket.services.messages.outbound import _connection, _recipient
-from whaticket.services.reports.dashboard import company_zone, day_start
+from whaticket.services.connections.gateway import gateway_for, settings_for
+from whaticket.services.messages.outbound import _connection
 from whaticket.services.tickets import events
 from whaticket.services.tickets import lifecycle as ticket_service
+from whaticket.services.tickets import lookup as ticket_lookup
+from whaticket.utils.queries import company_zone, day_start
 from whaticket.whatsapp.base import GatewayError
 
 PAGE_SIZE = 20
@@ -34,8 +36,8 @@ class MessagePage:
 
 def list_messages(company_id: int, ticket_id: int, page_number: int, actor: User) -> MessagePage:
     """A page (20, newest first from the end) returned oldest -> newest; marks the ticket read."""
-    ticket = ticket_service.get_ticket(company_id, ticket_id)
-    if not ticket_service.can_see(actor, ticket):
+    ticket = ticket_lookup.get_ticket(company_id, ticket_id)
+    if not ticket_lookup.can_see(actor, ticket):
         raise AppError("ERR_NO_TICKET_FOUND", 404)
     stmt = sa.select(Message).where(Message.ticket_id == ticket.id)
     count = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
@@ -72,23 +74,54 @@ def local_today(company_id: int) -> date:
     return utcnow().astimezone(company_zone(company_id)).date()
 
 
-def delete_message(company_id: int, message_id: int, actor: User) -> Message:
-    """Delete one of our messages for everyone: provider call, is_deleted, event."""
+@dataclass(frozen=True)
+class DeleteOrder:
+    """One of our messages to delete for everyone at the provider (plain values)."""
+
+    message_id: int
+    provider: Any
+    settings: Any
+    to: str
+    provider_id: str
+
+
+def prepare_delete(company_id: int, message_id: int, actor: User) -> DeleteOrder | None:
+    """Check the agent may delete the message; the provider call to make, if any."""
     message = db.session.get(Message, message_id)
     if message is None or message.company_id != company_id:
         raise AppError("ERR_NO_MESSAGE_FOUND", 404)
-    ticket = ticket_service.get_ticket(company_id, message.ticket_id)
-    if not ticket_service.can_see(actor, ticket):
+    ticket = ticket_lookup.get_ticket(company_id, message.ticket_id)
+    if not ticket_lookup.can_see(actor, ticket):
         raise AppError("ERR_NO_MESSAGE_FOUND", 404)
     if not message.from_me:
         raise AppError("ERR_CANNOT_DELETE_INBOUND", 400)
-    if message.provider_id:
-        conn = _connection(ticket)
-        try:
-            gateway_for(conn).delete_message(conn, _recipient(ticket), message.provider_id)
-        except GatewayError as exc:
-            raise AppError("ERR_DELETE_WAPP_MSG", 503 if exc.retryable else 502) from exc
+    if not message.provider_id:
+        return None  # never reached WhatsApp: only our copy goes
+    conn = _connection(ticket)
+    provider = gateway_for(conn).provider
+    return DeleteOrder(
+        message.id,
+        provider,
+        settings_for(conn, provider),
+        ticket.contact.number,
+        message.provider_id,
+    )
+
+
+def call_delete(order: DeleteOrder) -> None:
+    """Delete for everyone at the provider (no database access: between transactions)."""
+    try:
+        order.provider.delete_message(order.settings, order.to, order.provider_id)
+    except GatewayError as exc:
+        raise AppError("ERR_DELETE_WAPP_MSG", 503 if exc.retryable else 502) from exc
+
+
+def mark_deleted(company_id: int, message_id: int) -> Message:
+    """The message shows as deleted (is_deleted) in the chat boxes."""
+    message = db.session.get(Message, message_id)
+    if message is None or message.company_id != company_id:
+        raise AppError("ERR_NO_MESSAGE_FOUND", 404)
     message.is_deleted = True
     db.session.flush()
-    events.emit_message_update(message, ticket)
+    events.emit_message_update(message, message.ticket)
     return message

@@ -1,4 +1,8 @@
-"""An agent's replies: text (with the accept-greeting echo rule), templates and files."""
+"""An agent's replies: text (with the accept-greeting echo rule), templates and files.
+
+They are queued, not sent: the view commits, then sends them (`jobs/outbound.deliver_now`)
+and answers with the provider's verdict, so no transaction is open during the call.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,26 @@ from typing import Any
 
 from whaticket.errors import AppError
 from whaticket.extensions import db
-from whaticket.models import Message, User
+from whaticket.models import Message, Ticket, User
 from whaticket.services.connections.gateway import gateway_for
 from whaticket.services.messages.outbound import (
-    SendFailedError,
     _connection,
-    _failed,
-    _recipient,
-    _record_outbound,
-    _sent,
-    deliver_media,
-    deliver_text,
+    queue_media,
+    queue_template,
+    queue_text,
     render_for,
 )
 from whaticket.services.tickets import lifecycle as ticket_service
-from whaticket.whatsapp.base import GatewayError
+from whaticket.services.tickets import lookup as ticket_lookup
+from whaticket.services.tickets import notices as ticket_notices
+
+
+def _visible_ticket(company_id: int, ticket_id: int, actor: User) -> Ticket:
+    """The ticket, when the agent may write in it (404 otherwise)."""
+    ticket = ticket_lookup.get_ticket(company_id, ticket_id)
+    if not ticket_lookup.can_see(actor, ticket):
+        raise AppError("ERR_NO_TICKET_FOUND", 404)
+    return ticket
 
 
 def send_text(
@@ -31,21 +40,23 @@ def send_text(
     *,
     quoted_msg_id: int | None = None,
 ) -> Message:
-    """An agent's text reply: rendered, stored pending, sent, and the ticket marked read."""
-    ticket = ticket_service.get_ticket(company_id, ticket_id)
-    if not ticket_service.can_see(actor, ticket):
-        raise AppError("ERR_NO_TICKET_FOUND", 404)
+    """An agent's text reply, rendered and queued; the ticket is marked read.
+
+    The SaaS frontend posts the accept greeting itself after accepting; when the server
+    already sent it, that message is answered instead (the customer reads it once).
+    """
+    ticket = _visible_ticket(company_id, ticket_id, actor)
     quoted = None
     if quoted_msg_id is not None:
         quoted = db.session.get(Message, quoted_msg_id)
         if quoted is None or quoted.ticket_id != ticket.id:
             raise AppError("ERR_VALIDATION", 400, {"quotedMsg": ["Unknown message."]})
-    echo = ticket_service.greeting_echo(ticket, body)
+    echo = ticket_notices.greeting_echo(ticket, body)
     if echo is not None:
         ticket_service.mark_read(ticket)
         return echo
     text = render_for(ticket, body)
-    message = deliver_text(ticket, text, origin="agent", quoted=quoted)
+    message = queue_text(ticket, text, origin="agent", quoted=quoted, autosend=False)
     ticket_service.mark_read(ticket)
     return message
 
@@ -57,26 +68,11 @@ def send_template(
     actor: User,
 ) -> Message:
     """An approved template (the Cloud API's only way to write after 24 hours of silence)."""
-    ticket = ticket_service.get_ticket(company_id, ticket_id)
-    if not ticket_service.can_see(actor, ticket):
-        raise AppError("ERR_NO_TICKET_FOUND", 404)
+    ticket = _visible_ticket(company_id, ticket_id, actor)
     conn = _connection(ticket)
-    gateway = gateway_for(conn)
-    if not hasattr(gateway, "send_template"):
+    if not hasattr(gateway_for(conn), "send_template"):
         raise AppError("ERR_TEMPLATES_NOT_SUPPORTED", 400)
-    message = _record_outbound(ticket, f"[template: {template['name']}]", "agent")
-    try:
-        result = gateway.send_template(
-            conn,
-            _recipient(ticket),
-            template["name"],
-            template["language"],
-            template.get("components"),
-        )
-    except GatewayError as exc:
-        _failed(message, exc)
-        raise SendFailedError(exc) from exc
-    _sent(ticket, message, result.provider_id, result.ack)
+    message = queue_template(ticket, template, origin="agent")
     ticket_service.mark_read(ticket)
     return message
 
@@ -88,10 +84,8 @@ def send_media(
     captions: list[str],
     actor: User,
 ) -> list[Message]:
-    """An agent's files: one message per file (data, filename, declared mimetype)."""
-    ticket = ticket_service.get_ticket(company_id, ticket_id)
-    if not ticket_service.can_see(actor, ticket):
-        raise AppError("ERR_NO_TICKET_FOUND", 404)
-    sent = deliver_media(ticket, files, captions, origin="agent")
+    """An agent's files: one queued message per file (data, filename, declared mimetype)."""
+    ticket = _visible_ticket(company_id, ticket_id, actor)
+    queued = queue_media(ticket, files, captions, origin="agent", autosend=False)
     ticket_service.mark_read(ticket)
-    return sent
+    return queued

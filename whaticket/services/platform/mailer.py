@@ -9,6 +9,8 @@ from email.utils import make_msgid
 
 from flask import current_app
 
+from whaticket.utils import outbound
+
 
 class MailError(Exception):
     """The SMTP server refused or could not be reached."""
@@ -39,6 +41,7 @@ def send(to: str, subject: str, text: str, html: str | None = None) -> bool:
             # Development without a mail server: the developer reads the mail in the log.
             current_app.logger.warning("SMTP_HOST is not set; mail not sent:\n%s", msg)
         return False
+    outbound.check_no_transaction("SMTP send")
     port = int(cfg.get("SMTP_PORT") or 587)
     timeout = cfg.get("SMTP_TIMEOUT", 20)
     security = (cfg.get("SMTP_SECURITY") or "starttls").lower()

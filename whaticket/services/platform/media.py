@@ -1,29 +1,25 @@
-"""Media storage: files under MEDIA_ROOT/<company_id>/, size and type limits, signed URLs.
+"""Media storage: files under MEDIA_ROOT/<company_id>/, size and type limits, serving.
 
 Every file lives at `MEDIA_ROOT/<company_id>/<subdir>/<YYYY>/<MM>/<uuid hex>-<name>`;
 rows store the path relative to the company folder (never absolute), so a company's
-files can only ever be reached through its own id. Public URLs carry an HMAC of
-`<company_id>/<rel>` keyed by SECRET_KEY: unguessable, and usable in `<img src>`.
+files can only ever be reached through its own id. Their signed public URLs are built by
+`whaticket.utils.media_urls`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import mimetypes
 import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from flask import current_app
 from werkzeug.utils import secure_filename
 
-from whaticket.db import utcnow
+from whaticket.db import after_commit, utcnow
 from whaticket.errors import AppError
-from whaticket.utils.urls import backend_base_url
 
 #: Longest stored file name (the uuid prefix comes on top of it).
 MAX_NAME_LENGTH = 120
@@ -199,33 +195,6 @@ def delete(company_id: int, rel: str) -> bool:
     return True
 
 
-def signature(company_id: int, rel: str) -> str:
-    """The HMAC-SHA256 (hex) of `<company_id>/<rel>` keyed by SECRET_KEY."""
-    key = str(current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(key, f"{int(company_id)}/{rel}".encode(), hashlib.sha256).hexdigest()
-
-
-def signature_valid(company_id: int, rel: str, sig: str | None) -> bool:
-    """Constant-time check of a URL signature."""
-    if not sig:
-        return False
-    return hmac.compare_digest(signature(company_id, rel), sig)
-
-
-def public_path(company_id: int, rel: str) -> str:
-    """`<cid>/<rel>?sig=...`: what follows `/public/` in the signed URL of `rel`."""
-    return f"{int(company_id)}/{quote(rel, safe='/')}?sig={signature(company_id, rel)}"
-
-
-def public_url(company_id: int, rel: str) -> str:
-    """The signed URL serving `rel`: `{base}{API_PREFIX}/public/<cid>/<rel>?sig=...`.
-
-    The base is BACKEND_URL, else the host the request came to, else HOST:PORT (utils/urls).
-    """
-    base = backend_base_url() + current_app.config["API_PREFIX"]
-    return f"{base}/public/{public_path(company_id, rel)}"
-
-
 def serving_mimetype(path: Path) -> str:
     """The type to serve a stored file as: from its bytes, else its name; octet-stream
     when that is not an accepted upload type (a renamed .html never renders as HTML)."""
@@ -252,8 +221,6 @@ def replace(
 ) -> StoredMedia:
     """Store a file as `row`'s media (media_path/media_name); the file it replaces is
     deleted only after the commit, so a rolled-back request keeps it."""
-    from whaticket.db import after_commit
-
     stored = save(company_id, data, filename, mimetype, subdir=subdir)
     old = row.media_path
     row.media_path, row.media_name = stored.path, stored.name

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
+from flask import current_app
 
-from whaticket import __version__
 from whaticket.extensions import db
 
 #: The Alembic scripts shipped with this code (not the working directory's).
@@ -18,9 +20,6 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
 @lru_cache(maxsize=1)
 def migration_head() -> str | None:
     """The newest migration this code ships (None when the scripts are not deployed)."""
-    from alembic.config import Config as AlembicConfig
-    from alembic.script import ScriptDirectory
-
     if not (MIGRATIONS_DIR / "env.py").exists():
         return None
     cfg = AlembicConfig()
@@ -41,7 +40,9 @@ def info() -> dict[str, Any]:
     applied = applied_migration()
     head = migration_head()
     return {
-        "version": __version__,
+        # The package version, as create_app put it in the config (the app factory is the
+        # layer above this one: reading it there keeps the imports pointing down).
+        "version": current_app.config["API_VERSION"],
         "migration": applied,
         "migration_head": head,
         "up_to_date": applied is not None and applied == head,

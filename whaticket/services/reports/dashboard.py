@@ -8,7 +8,7 @@ are stored as naive UTC, so each day is turned into a [start, end) UTC range fir
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,27 +16,10 @@ import sqlalchemy as sa
 
 from whaticket.db import utcnow
 from whaticket.extensions import db
-from whaticket.models import Company, Ticket, TicketTracking, User, UserRating, Whatsapp
-from whaticket.utils.office_hours import zone_of
-from whaticket.utils.queries import utc_slot_columns, utc_slot_start
+from whaticket.models import Ticket, TicketTracking, User, UserRating, Whatsapp
+from whaticket.utils.queries import company_zone, day_start, utc_slot_columns, utc_slot_start
 
 T = TicketTracking
-
-
-# -- time helpers ---------------------------------------------------------------------
-
-
-def company_zone(company_id: int) -> ZoneInfo:
-    """The company's time zone; a missing or unknown name falls back to the default."""
-    return zone_of(db.session.scalar(sa.select(Company.timezone).where(Company.id == company_id)))
-
-
-def day_start(day: date, zone: ZoneInfo) -> datetime:
-    """The first instant of a local calendar day, in UTC.
-
-    A midnight inside a DST gap resolves (fold=0) to the first instant that day really has.
-    """
-    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
 
 
 def _seconds_between(start: Any, end: Any) -> sa.ColumnElement[float]:

@@ -25,7 +25,7 @@ from whaticket.models import (
     UserRating,
 )
 from whaticket.services.reports.events import build
-from whaticket.utils.queries import utc_slot_columns, utc_slot_start
+from whaticket.utils.queries import company_zone, utc_slot_columns, utc_slot_start
 
 #: Tickets replayed per batch (the caller commits after each).
 BATCH = 500
@@ -157,8 +157,6 @@ def rollup_from_events(company_id: int) -> int:
     Events are summed per UTC hour in SQL and moved to their local day in Python, so no
     database time-zone tables are needed. Returns how many rollup rows were written.
     """
-    from whaticket.services.reports.dashboard import company_zone
-
     zone = company_zone(company_id)
     ev = ReportEvent
     # Quarter-hour slots: a UTC hour can straddle local midnight in half-hour zones.

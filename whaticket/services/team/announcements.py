@@ -18,6 +18,7 @@ from whaticket.models import Announcement, User
 from whaticket.realtime import rooms
 from whaticket.realtime.emit import emit
 from whaticket.schemas.announcements import AnnouncementSchema
+from whaticket.services.platform import media
 from whaticket.utils.pagination import paginate, search_filter
 
 #: The event every company's frontend listens for (no company id in the name).
@@ -101,8 +102,6 @@ def set_media(
     actor: User,
 ) -> Announcement:
     """Store an image as the announcement's media, replacing (later deleting) the old one."""
-    from whaticket.services.platform import media
-
     record = get_announcement(announcement_id, actor)
     # The SPA only ever shows it as a picture; anything else would be a broken image.
     effective = media.validate(data, mimetype)
@@ -136,8 +135,6 @@ def _delete_file_after_commit(company_id: int | None, rel: str | None) -> None:
     """Delete a stored file once the transaction commits (kept on rollback)."""
     if company_id is None or not rel:
         return
-    from whaticket.services.platform import media
-
     after_commit(lambda: media.delete(company_id, rel))
 
 

@@ -6,13 +6,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from whaticket.db import after_commit
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Queue, User, Whatsapp
 from whaticket.models.queue import user_queues
 from whaticket.models.whatsapp import whatsapp_queues
 from whaticket.realtime.emit import emit_to_company
+from whaticket.schemas.queues import QueueSchema
 from whaticket.services.billing import plans as plan_service
+from whaticket.services.bots.prompts import company_prompt_id
+from whaticket.services.bots.queue_integrations import company_integration_id
+from whaticket.services.platform import media
 from whaticket.utils.queries import value_taken
 
 #: Plain columns a create or update copies from the payload.
@@ -97,9 +102,6 @@ def _attach(queue: Queue, model: Any, table: sa.Table, column: str, rows: list) 
 
 def _resolve_links(company_id: int, data: dict[str, Any]) -> tuple[list | None, list | None]:
     """The users and connections named in the payload (None: key not sent)."""
-    from whaticket.services.bots.prompts import company_prompt_id
-    from whaticket.services.bots.queue_integrations import company_integration_id
-
     if "integration_id" in data:
         company_integration_id(company_id, data["integration_id"], "integrationId")
     if "prompt_id" in data:
@@ -165,8 +167,6 @@ def delete_queue(company_id: int, queue_id: int) -> None:
 
 def payload(queue: Queue) -> dict[str, Any]:
     """The queue as events carry it (the API row shape)."""
-    from whaticket.schemas.queues import QueueSchema
-
     return QueueSchema().dump(queue)
 
 
@@ -178,8 +178,6 @@ def set_queue_media(
     company_id: int, queue_id: int, data: bytes, filename: str | None, mimetype: str | None
 ) -> Queue:
     """Store a file as the queue's greeting media, replacing (and later deleting) the old one."""
-    from whaticket.services.platform import media
-
     queue = get_queue(company_id, queue_id)
     media.replace(queue, company_id, data, filename, mimetype, MEDIA_SUBDIR)
     db.session.flush()
@@ -189,9 +187,6 @@ def set_queue_media(
 
 def clear_queue_media(company_id: int, queue_id: int) -> Queue:
     """Remove the queue's greeting media (the file goes once the change commits)."""
-    from whaticket.db import after_commit
-    from whaticket.services.platform import media
-
     queue = get_queue(company_id, queue_id)
     old = queue.media_path
     queue.media_path = queue.media_name = None

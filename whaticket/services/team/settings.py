@@ -8,6 +8,7 @@ from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Setting
 from whaticket.realtime.emit import emit_to_company
+from whaticket.schemas.settings import SettingSchema
 
 ENABLED = ("enabled", "disabled")
 
@@ -143,8 +144,6 @@ def update_setting(company_id: int, key: str, value: str) -> Setting:
 
 def _payload(setting: Setting) -> dict:
     """The setting as the frontend expects it in events."""
-    from whaticket.schemas.settings import SettingSchema
-
     # Events reach every socket of the company, agents included: hide credentials.
     shown = _masked(setting) if setting.key in SECRET_KEYS and setting.value else setting
     return SettingSchema().dump(shown)

@@ -10,10 +10,12 @@ from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from whaticket import bus
+from whaticket.db import utcnow
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Queue, User, Whatsapp
 from whaticket.realtime.emit import emit_to_company
+from whaticket.schemas.users import UserEventSchema
 from whaticket.security import hash_password
 from whaticket.services.billing import plans as plan_service
 from whaticket.utils.pagination import paginate, search_filter
@@ -228,8 +230,6 @@ def delete_user(company_id: int, user_id: int, *, actor: User) -> None:
 
 def touch_online(user: User) -> None:
     """Record activity: the user is online now."""
-    from whaticket.db import utcnow
-
     user.online = True
     user.last_seen_at = utcnow()
     db.session.flush()
@@ -244,8 +244,6 @@ def set_offline(user: User) -> None:
 
 def sweep_stale_online() -> int:
     """Users online with no activity for USER_STALE_ONLINE_SECONDS go offline; return how many."""
-    from whaticket.db import utcnow
-
     cutoff = utcnow() - timedelta(seconds=current_app.config["USER_STALE_ONLINE_SECONDS"])
     stale = list(
         db.session.scalars(
@@ -267,6 +265,4 @@ def sweep_stale_online() -> int:
 
 def payload(user: User) -> dict[str, Any]:
     """The user as events carry it: the row shape, with the company as login has it."""
-    from whaticket.schemas.users import UserEventSchema
-
     return UserEventSchema().dump(user)

@@ -1,8 +1,10 @@
-"""Tickets: the lifecycle and its episodes, lists, live events, notes, tags, ratings.
+"""Tickets: the lifecycle and its episodes, lookups, lists, live events, notes, tags, ratings.
 
-Entry points: `lifecycle.accept`, `transfer`, `close`, `reopen`, `return_to_pending`,
-`update_ticket` (the SaaS PUT), `create_ticket`, `find_or_create_for_inbound`;
-`episodes.open_tracking` / `finish_episode`; `listing.list_tickets`; `events.emit_*`
-(socket frames); `ratings.ask_rating`; `automation` (auto-close, auto-transfer).
+Entry points, lowest first: `events.emit_*` (socket frames); `episodes.open_tracking` /
+`finish_episode`; `lookup.get_ticket`, `can_see`, `find_or_create_for_inbound`,
+`find_or_create_quiet`; `notices` (accept greeting, transfer notice); `ratings.ask_rating`;
+`lifecycle.accept`, `transfer`, `close`, `reopen`, `return_to_pending`, `update_ticket` (the
+SaaS PUT), `create_ticket`, `mark_read`; `listing.list_tickets`; `tags`, `ticket_notes`;
+`automation` (auto-close, auto-transfer).
 What the lifecycle does is published on `whaticket.bus`; this package imports no listener.
 """

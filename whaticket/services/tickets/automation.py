@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from whaticket import bus
 from whaticket.extensions import db
 from whaticket.models import Ticket, Whatsapp
+from whaticket.services.messages import outbound as message_out
 from whaticket.services.tickets import episodes, events
 
 
@@ -26,8 +27,6 @@ def _connections(*conditions: sa.ColumnElement[bool]) -> list[Whatsapp]:
 
 def _close_inactive(ticket: Ticket, conn: Whatsapp, now: datetime) -> None:
     """Send the inactivity text (when set), close the ticket and finish its episode."""
-    from whaticket.services.messages import outbound as message_out
-
     old_status, old_user, old_queue = ticket.status, ticket.user_id, ticket.queue_id
     tracking = episodes.open_tracking(ticket)
     text = (conn.expires_inactive_message or "").strip()

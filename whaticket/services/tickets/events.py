@@ -22,6 +22,9 @@ from whaticket.extensions import db
 from whaticket.models import Message, Ticket, User
 from whaticket.realtime import rooms
 from whaticket.realtime.emit import emit, emit_later
+from whaticket.schemas.messages import MessageSchema
+from whaticket.schemas.tickets import TicketSchema
+from whaticket.services.contacts.contacts import payload as contact_payload
 
 #: commit_scope() keys: ids of tickets with frames waiting, and their fresh copies.
 _WANTED = "ticket_events.wanted"
@@ -33,9 +36,6 @@ _CHUNK = 500
 @cache
 def _schemas() -> tuple[Any, Any]:
     """Schema instances built once: building one costs more than dumping a row with it."""
-    from whaticket.schemas.messages import MessageSchema
-    from whaticket.schemas.tickets import TicketSchema
-
     return TicketSchema(), MessageSchema()
 
 
@@ -167,8 +167,6 @@ def emit_message_create(message: Message, ticket: Ticket) -> None:
     Built at the commit: a customer's first message reaches the queue the bot then routed
     the ticket to, with that queue in its ticket (agents' lists ignore queue-less frames).
     """
-    from whaticket.services.contacts.contacts import payload as contact_payload
-
     cid = ticket.company_id
     ticket_id = _want(ticket)
 

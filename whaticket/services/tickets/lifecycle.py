@@ -1,138 +1,29 @@
-"""Ticket lifecycle: find-or-create, and the verbs `accept`, `transfer`, `close`, `reopen`,
-`return_to_pending` (`update_ticket` runs them for the SaaS's one PUT payload).
+"""Ticket lifecycle: the verbs `accept`, `transfer`, `close`, `reopen`, `return_to_pending`
+(`update_ticket` runs them for the SaaS's one PUT payload), opening, reading and deleting.
 
-Episodes (TicketTracking) live in `services.episodes`; what the lifecycle does is announced
-on the bus (`whaticket.bus`): reporting and the rest listen, this module imports none of them.
+Finding tickets lives in `tickets.lookup`, episodes (TicketTracking) in `tickets.episodes`,
+what the customer is told in `tickets.notices`. What the lifecycle does is announced on the
+bus (`whaticket.bus`): reporting and the rest listen, this module imports none of them.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 
 from whaticket import bus
-from whaticket.db import after_commit, savepoint, utcnow
+from whaticket.db import after_commit, utcnow
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Message, Queue, Ticket, TicketTracking, User, Whatsapp
-from whaticket.services.messages import outbound as message_out
-from whaticket.services.team import settings as settings_service
-from whaticket.services.tickets import episodes, events, ratings
-
-
-def get_ticket(company_id: int, ticket_id: int) -> Ticket:
-    """A ticket of the company; 404 ERR_NO_TICKET_FOUND otherwise."""
-    ticket = db.session.get(Ticket, ticket_id)
-    if ticket is None or ticket.company_id != company_id:
-        raise AppError("ERR_NO_TICKET_FOUND", 404)
-    return ticket
-
-
-def get_ticket_by_uuid(company_id: int, uuid: str) -> Ticket:
-    """A ticket of the company by uuid (the reference did not check the company)."""
-    ticket = db.session.scalar(
-        sa.select(Ticket).where(Ticket.uuid == uuid, Ticket.company_id == company_id)
-    )
-    if ticket is None:
-        raise AppError("ERR_NO_TICKET_FOUND", 404)
-    return ticket
-
-
-def can_see(user: User, ticket: Ticket) -> bool:
-    """Whether a user may open this ticket: admins always; agents their own, or their queues'."""
-    if ticket.company_id != user.company_id:
-        return False
-    if user.is_admin or ticket.user_id == user.id:
-        return True
-    if ticket.queue_id is None:
-        return user.all_ticket == "enabled" or not user.queues
-    return ticket.queue_id in {q.id for q in user.queues}
-
+from whaticket.services.connections.gateway import gateway_for
+from whaticket.services.contacts.contacts import get_contact
+from whaticket.services.tickets import episodes, events, lookup, notices, ratings
+from whaticket.whatsapp.base import GatewayError
 
 # -- inbound ------------------------------------------------------------------
-
-
-def find_or_create_for_inbound(
-    company_id: int, whatsapp_id: int, contact_id: int, *, is_group: bool
-) -> tuple[Ticket, bool]:
-    """The one ticket of (company, connection, contact); created pending when missing.
-
-    Concurrent first messages race on the unique constraint: the loser re-reads.
-    """
-    stmt = sa.select(Ticket).where(
-        Ticket.company_id == company_id,
-        Ticket.whatsapp_id == whatsapp_id,
-        Ticket.contact_id == contact_id,
-    )
-    ticket = db.session.scalar(stmt)
-    if ticket is not None:
-        return ticket, False
-    try:
-        with savepoint():
-            ticket = Ticket(
-                company_id=company_id,
-                whatsapp_id=whatsapp_id,
-                contact_id=contact_id,
-                status="pending",
-                is_group=is_group,
-            )
-            db.session.add(ticket)
-            db.session.flush()
-    except sa.exc.IntegrityError:
-        ticket = db.session.scalar(stmt)
-        if ticket is None:
-            raise
-        return ticket, False
-    episodes.open_tracking(ticket)
-    return ticket, True
-
-
-def find_or_create_quiet(
-    company_id: int,
-    whatsapp_id: int,
-    contact_id: int,
-    *,
-    is_group: bool = False,
-    last_message: str = "",
-) -> tuple[int, str, int | None]:
-    """(id, status, queue_id) of the contact's ticket; a missing one is created *closed*.
-
-    For sends nobody has to answer (campaigns, scheduled messages): the message belongs
-    in the contact's history, but a ticket that did not exist stays out of the queues
-    until the contact replies. Only the columns are read: a Ticket entity would join the
-    contact, user, queue and connection.
-    """
-    stmt = sa.select(Ticket.id, Ticket.status, Ticket.queue_id).where(
-        Ticket.company_id == company_id,
-        Ticket.whatsapp_id == whatsapp_id,
-        Ticket.contact_id == contact_id,
-    )
-    row = db.session.execute(stmt).first()
-    if row is not None:
-        return row[0], row[1], row[2]
-    try:
-        with savepoint():
-            ticket = Ticket(
-                company_id=company_id,
-                whatsapp_id=whatsapp_id,
-                contact_id=contact_id,
-                status="closed",
-                is_group=is_group,
-                from_me=True,
-                last_message=last_message,
-            )
-            db.session.add(ticket)
-            db.session.flush()
-        return ticket.id, "closed", None
-    except sa.exc.IntegrityError:
-        # An inbound message created it meanwhile (one ticket per company/connection/contact).
-        row = db.session.execute(stmt).first()
-        if row is None:
-            raise
-        return row[0], row[1], row[2]
 
 
 def reopen_as_pending(ticket: Ticket) -> None:
@@ -249,8 +140,6 @@ def create_ticket(company_id: int, actor: User, data: dict[str, Any]) -> Ticket:
     A contact with an open or pending ticket on that connection is refused with
     `OtherOpenTicketError` (409), carrying that ticket, which is always the caller's company's.
     """
-    from whaticket.services.contacts.contacts import get_contact
-
     contact = get_contact(company_id, data["contact_id"])
     conn = _connection_for(company_id, actor, data.get("whatsapp_id"))
     _check_queue(company_id, data.get("queue_id"))
@@ -259,7 +148,7 @@ def create_ticket(company_id: int, actor: User, data: dict[str, Any]) -> Ticket:
     active = _active_ticket(company_id, contact.id, conn.id)
     if active is not None:
         raise OtherOpenTicketError(conflict_summary(active))
-    ticket, _ = find_or_create_for_inbound(
+    ticket, _ = lookup.find_or_create_for_inbound(
         company_id, conn.id, contact.id, is_group=contact.is_group
     )
     old = (ticket.status, ticket.user_id, ticket.queue_id)
@@ -306,9 +195,6 @@ def mark_read(ticket: Ticket) -> None:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
 
         def _receipt() -> None:
-            from whaticket.services.connections.gateway import gateway_for
-            from whaticket.whatsapp.base import GatewayError
-
             conn = db.session.get(Whatsapp, whatsapp_id)
             if conn is None or conn.company_id != company_id:
                 return
@@ -326,8 +212,8 @@ def update_ticket(company_id: int, ticket_id: int, data: dict[str, Any], actor: 
     Absent keys stay as they are. In order: reopen (or move to another connection),
     close, transfer, then accept or return to pending, and one update event at the end.
     """
-    ticket = get_ticket(company_id, ticket_id)
-    if not can_see(actor, ticket):
+    ticket = lookup.get_ticket(company_id, ticket_id)
+    if not lookup.can_see(actor, ticket):
         raise AppError("ERR_NO_PERMISSION", 403)
     old_status, old_user, old_queue = ticket.status, ticket.user_id, ticket.queue_id
     tracking = episodes.open_tracking(ticket)
@@ -372,7 +258,7 @@ def update_ticket(company_id: int, ticket_id: int, data: dict[str, Any], actor: 
         accept(ticket, tracking, was_pending=old_status == "pending")
     db.session.flush()
     if status == "open" and old_status != "open":
-        _greet_on_accept(ticket, tracking)
+        notices.greet_on_accept(ticket, tracking)
     events.emit_ticket_update(
         ticket, old_status=old_status, old_user_id=old_user, old_queue_id=old_queue
     )
@@ -421,7 +307,7 @@ def transfer(
         tracking.queued_at = utcnow()
         tracking.queue_id = queue_id
     if notify:
-        _transfer_notice(
+        notices.transfer_notice(
             ticket, queue_id if queue_moved else None, user_id if agent_moved else None
         )
     if report and (queue_moved or agent_moved):
@@ -451,82 +337,9 @@ def return_to_pending(ticket: Ticket, tracking: TicketTracking) -> None:
     tracking.queued_at, tracking.started_at, tracking.user_id = utcnow(), None, None
 
 
-#: What the server says when an agent accepts a ticket (sendGreetingAccepted).
-ACCEPT_GREETING = (
-    "*Mensagem Automática:*\n{{ms}} *{{name}}*, meu nome é *%s* e agora vou prosseguir "
-    "com seu atendimento!"
-)
-#: Marks of that greeting, to recognise the copy the SaaS frontend posts after accepting.
-_GREETING_MARKS = ("mensagem automática", "vou prosseguir com seu atendimento")
-#: How long after the server's greeting a frontend copy is taken as the same greeting.
-GREETING_ECHO_WINDOW = timedelta(minutes=10)
-
-
-def _greet_on_accept(ticket: Ticket, tracking: TicketTracking) -> None:
-    """With sendGreetingAccepted, greet the customer once per episode in the agent's name."""
-    if ticket.is_group or ticket.user_id is None or tracking.greeted_at is not None:
-        return
-    if settings_service.get_value(ticket.company_id, "sendGreetingAccepted") != "enabled":
-        return
-    agent = db.session.get(User, ticket.user_id)
-    if agent is None:
-        return
-    tracking.greeted_at = utcnow()
-    message_out.send_bot_text(ticket, ACCEPT_GREETING % agent.name)
-
-
-def greeting_echo(ticket: Ticket, body: str) -> Message | None:
-    """The server's accept greeting, when `body` is the frontend's copy of it.
-
-    The unchanged SaaS frontend posts the same greeting itself right after accepting;
-    answering with the message already sent keeps the customer from reading it twice.
-    """
-    text = body.lower()
-    if not all(mark in text for mark in _GREETING_MARKS):
-        return None
-    tracking = episodes.open_tracking(ticket)
-    if tracking.greeted_at is None or utcnow() - tracking.greeted_at > GREETING_ECHO_WINDOW:
-        return None
-    return db.session.scalar(
-        sa.select(Message)
-        .where(
-            Message.ticket_id == ticket.id,
-            Message.origin == "bot",
-            Message.created_at >= tracking.greeted_at - timedelta(seconds=1),
-        )
-        .order_by(Message.id)
-        .limit(1)
-    )
-
-
-def _transfer_notice(ticket: Ticket, queue_id: int | None, user_id: int | None) -> None:
-    """With sendMsgTransfTicket enabled, tell the customer where they were transferred.
-
-    `queue_id` / `user_id` are the new queue and agent, None where nothing moved.
-    """
-    if settings_service.get_value(ticket.company_id, "sendMsgTransfTicket") != "enabled":
-        return
-    if ticket.is_group or (queue_id is None and user_id is None):
-        return
-    queue = db.session.get(Queue, queue_id) if queue_id is not None else None
-    user = db.session.get(User, user_id) if user_id is not None else None
-    if queue and user:
-        where = f"ao departamento *{queue.name}* com *{user.name}*"
-    elif queue:
-        where = f"ao departamento *{queue.name}*"
-    elif user:
-        where = f"ao atendente *{user.name}*"
-    else:
-        return
-    message_out.send_bot_text(
-        ticket,
-        f"*Mensagem automática*:\nVocê foi transferido {where}. Aguarde, já vamos te atender!",
-    )
-
-
 def delete_ticket(company_id: int, ticket_id: int, actor: User) -> None:
     """Delete a ticket and its messages (admins)."""
-    ticket = get_ticket(company_id, ticket_id)
+    ticket = lookup.get_ticket(company_id, ticket_id)
     if not actor.is_admin:
         raise AppError("ERR_NO_PERMISSION", 403)
     events.emit_ticket_delete(ticket)

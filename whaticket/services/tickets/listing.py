@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, joinedload, lazyload, load_only
 
 from whaticket.models import Contact, Message, Queue, Ticket, User, Whatsapp, ticket_tags
-from whaticket.services.reports.dashboard import company_zone, day_start
 from whaticket.utils.pagination import like_pattern, paginate
+from whaticket.utils.queries import company_zone, day_start
 from whaticket.whatsapp.formats import LOCATION_TYPE
 
 PAGE_SIZE = 40

@@ -16,7 +16,7 @@ from whaticket.schemas.tags import (
     TagSchema,
 )
 from whaticket.services.tickets import events as ticket_events
-from whaticket.services.tickets import lifecycle as ticket_service
+from whaticket.services.tickets import lookup as ticket_lookup
 from whaticket.utils.pagination import paginate, search_filter
 from whaticket.utils.queries import value_taken
 
@@ -132,7 +132,7 @@ def delete_tag(company_id: int, tag_id: int) -> None:
 
 def sync_ticket_tags(company_id: int, ticket_id: int, tag_ids: list[int]) -> Ticket:
     """Replace all tags of a ticket; every tag id must be one of the company's (400 if not)."""
-    ticket = ticket_service.get_ticket(company_id, ticket_id)
+    ticket = ticket_lookup.get_ticket(company_id, ticket_id)
     wanted = set(tag_ids)
     tags: list[Tag] = []
     if wanted:
@@ -152,7 +152,7 @@ def sync_ticket_tags(company_id: int, ticket_id: int, tag_ids: list[int]) -> Tic
 
 def add_ticket_tag(company_id: int, ticket_id: int, tag_id: int) -> Ticket:
     """Put one tag on a ticket (a Kanban move); adding it again changes nothing."""
-    ticket = ticket_service.get_ticket(company_id, ticket_id)
+    ticket = ticket_lookup.get_ticket(company_id, ticket_id)
     tag = get_tag(company_id, tag_id)
     if tag not in ticket.tags:
         ticket.tags.append(tag)
@@ -163,7 +163,7 @@ def add_ticket_tag(company_id: int, ticket_id: int, tag_id: int) -> Ticket:
 
 def remove_kanban_tags(company_id: int, ticket_id: int) -> Ticket:
     """Take the ticket out of every Kanban lane: drop its kanban tags, keep the others."""
-    ticket = ticket_service.get_ticket(company_id, ticket_id)
+    ticket = ticket_lookup.get_ticket(company_id, ticket_id)
     ticket.tags = [t for t in ticket.tags if t.kanban != 1]
     db.session.flush()
     _emit_ticket_update(ticket)
