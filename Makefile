@@ -39,9 +39,11 @@ run: venv
 test: venv
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# ruff, then the layer contracts of pyproject.toml (docs/architecture.md).
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 migrate: venv
 	$(FLASK) db upgrade

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_jwt_extended import create_access_token
 
-from tests import factories
+from tests import factories, services_found
 from tests.stubs import base as stub_base
 from whaticket import create_app
 from whaticket.config import TestingConfig
@@ -32,6 +32,40 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "own_app: the test changes the app itself (routes, hooks): it gets a new one"
     )
+    config.addinivalue_line(
+        "markers",
+        "shared_db: threads or worker processes share the database: on a SQLite run the "
+        "test gets its own app on a throw-away MariaDB database (skipped when none answers)",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Say which real services this run uses, and why a family of tests will skip."""
+    return [
+        f"database: {TestingConfig.SQLALCHEMY_DATABASE_URI}",
+        f"redis: {services_found.FOUND.get('redis')}",
+        f"shared database: {services_found.FOUND.get('shared_db')}",
+    ]
+
+
+@pytest.fixture(scope="session")
+def _shared_database_url() -> Iterator[str | None]:
+    """The URL `shared_db` tests of a SQLite run use; its database made once, then dropped."""
+    url = services_found.FOUND.get("shared_db_url")
+    name = services_found.FOUND.get("shared_db_create")
+    if url is None or name is None:
+        yield url
+        return
+    # The app maps mysql:// to PyMySQL itself; this engine is built here, so say it.
+    server = sa.create_engine(url.rsplit("/", 1)[0].replace("mysql://", "mysql+pymysql://") + "/")
+    with server.begin() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    try:
+        yield url
+    finally:
+        with server.begin() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+        server.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -52,15 +86,29 @@ def _session_app() -> Iterator[Flask]:
 @pytest.fixture
 def app(request: pytest.FixtureRequest, tmp_path) -> Iterator[Flask]:
     """The app of the test: the shared one, or its own with the `own_app` marker."""
-    if request.node.get_closest_marker("own_app"):
+    if request.node.get_closest_marker("shared_db") and _is_sqlite():
+        url = request.getfixturevalue("_shared_database_url")
+        if url is None:
+            pytest.skip(f"needs a shared database: {services_found.FOUND.get('shared_db')}")
+        yield from _own_app(tmp_path, url)
+    elif request.node.get_closest_marker("own_app"):
         yield from _own_app(tmp_path)
     else:
         yield from _shared_app(request.getfixturevalue("_session_app"), tmp_path, request)
 
 
-def _own_app(tmp_path) -> Iterator[Flask]:
-    """A fresh app (for a test that adds routes or hooks), with real commits."""
-    app = create_app(TestingConfig)
+def _is_sqlite() -> bool:
+    return TestingConfig.SQLALCHEMY_DATABASE_URI.startswith("sqlite")
+
+
+def _own_app(tmp_path, database_url: str | None = None) -> Iterator[Flask]:
+    """A fresh app (for a test that adds routes or hooks), with real commits; on
+    `database_url` when given (a shared_db test of a SQLite run)."""
+    config = TestingConfig
+    if database_url is not None:
+        config = type("SharedDatabaseConfig", (TestingConfig,), {})
+        config.SQLALCHEMY_DATABASE_URI = database_url
+    app = create_app(config)
     app.config["MEDIA_ROOT"] = str(tmp_path / "media")
     app.config["RATELIMIT_NAMESPACE"] = uuid.uuid4().hex
     app.config["OUTBOUND_ALLOWED_HOSTS"] = stub_base.TRUSTED

@@ -141,8 +141,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind db, migrate, jwt, socketio, cors and the OpenAPI Api to the app."""
     from whaticket import models  # noqa: F401 - registers every model; the root stays light
+    from whaticket.api.errors import api  # the package root stays light
     from whaticket.extensions import (  # the package root stays light
-        api,
         cors,
         db,
         jwt,
@@ -194,13 +194,13 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Route every error through errors.py."""
+    """Route every error through whaticket/api/errors.py."""
     from whaticket import db as dbmod  # the package root stays light
-    from whaticket.errors import (  # the package root stays light
+    from whaticket.api.errors import (  # the package root stays light
         register_error_handlers as _register,
     )
 
-    # errors.py sits below the database layer: the unit of work is handed to it.
+    # The handlers do not import the database layer: the unit of work is handed to them.
     _register(app, rollback=dbmod.rollback, commit=dbmod.commit)
 
 

@@ -1,4 +1,5 @@
-"""Flask extension singletons, bound to the app in create_app."""
+"""Flask extension singletons, bound to the app in create_app (the OpenAPI Api lives with
+the views, in whaticket/api/errors.py)."""
 
 from flask_cors import CORS
 from flask_jwt_extended import JWTManager
@@ -7,8 +8,6 @@ from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
-
-from whaticket.errors import WhaticketApi
 
 # Deterministic constraint names: Alembic batch mode on SQLite and
 # cross-database migrations need every constraint to have a stable name.
@@ -31,5 +30,4 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 jwt = JWTManager()
 socketio = SocketIO()
-api = WhaticketApi()
 cors = CORS()

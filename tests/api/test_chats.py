@@ -566,9 +566,8 @@ def test_increment_is_done_by_the_database_not_from_a_stale_read(client, prefix,
 
 
 @pytest.mark.real_db
+@pytest.mark.shared_db
 def test_concurrent_posts_lose_no_count(app, prefix, agent, auth):
-    if db.engine.dialect.name == "sqlite":
-        pytest.skip("in-memory SQLite shares one connection: no real concurrency")
     colleague = factories.UserFactory(company=agent.company)
     reader = factories.UserFactory(company=agent.company)
     chat_id = _chat(agent, colleague, reader).id

@@ -29,10 +29,14 @@ from whaticket.services.connections import fake_whatsapp as fake
 ROOT = Path(__file__).resolve().parents[2]
 CONTACTS = 300
 
-pytestmark = pytest.mark.skipif(
-    not TestingConfig.REDIS_URL or TestingConfig.SQLALCHEMY_DATABASE_URI.startswith("sqlite"),
-    reason="needs TEST_DATABASE_URL (MariaDB) and TEST_REDIS_URL: real worker processes",
-)
+pytestmark = [
+    # Worker processes share the database: a SQLite run gives these a MariaDB one.
+    pytest.mark.shared_db,
+    pytest.mark.skipif(
+        not TestingConfig.REDIS_URL,
+        reason="no Redis (TEST_REDIS_URL, or one at 127.0.0.1:6379): real RQ worker processes",
+    ),
+]
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ from whaticket.api import (
     whatsapp_sessions,
     whatsapps,
 )
-from whaticket.extensions import api
+from whaticket.api.errors import api
 
 BLUEPRINTS = [
     auth.blp,

@@ -19,6 +19,7 @@ from whaticket.schemas.messages import (
     TemplateSendSchema,
 )
 from whaticket.security import auth_required, current_company_id
+from whaticket.services.inbound import media_download
 from whaticket.services.messages import history as message_history
 from whaticket.services.messages import replies as message_replies
 
@@ -132,8 +133,6 @@ def delete_message(message_id: int):
 @blp.response(200, MessageSchema)
 def retry_media(message_id: int):
     """Try again to download an inbound message's media."""
-    from whaticket.services.inbound import media_download
-
     message = media_download.retry(current_company_id(), message_id, current_user)
     body = MessageSchema().dump(message)
     dbmod.commit()

@@ -9,21 +9,18 @@ durably (`inbound_events.record`) and processed by a job after the 200 answer.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 from typing import Any
 
-import sqlalchemy as sa
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 
 from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
-from whaticket.extensions import db
 from whaticket.models import Whatsapp
 from whaticket.security import PUBLIC
 from whaticket.services.inbound import deliveries as inbound_events
-from whaticket.utils.crypto import decrypt_json
-from whaticket.whatsapp.cloud import phone_number_ids, verify_signature
+from whaticket.services.inbound import webhook_routing as routing
+from whaticket.whatsapp.cloud import phone_number_ids
 
 blp = Blueprint(
     "webhooks_cloud",
@@ -33,27 +30,13 @@ blp = Blueprint(
 )
 
 
-def _config(conn: Whatsapp) -> dict[str, Any]:
-    """A connection's decrypted settings, {} when they cannot be read (logged)."""
-    try:
-        return decrypt_json(conn.provider_config)
-    except ValueError:
-        # A key rotated without re-encrypting: this connection cannot authenticate Meta.
-        current_app.logger.warning("cloud connection %s: settings cannot be decrypted", conn.id)
-        return {}
-
-
 def _handshake(conns: list[Whatsapp]) -> Any:
     """Echo hub.challenge when hub.verify_token is the verify token of one of `conns`."""
     mode = request.args.get("hub.mode")
     token = request.args.get("hub.verify_token") or ""
     challenge = request.args.get("hub.challenge") or ""
-    if mode == "subscribe" and token:
-        for conn in conns:
-            expected = str(_config(conn).get("verifyToken") or "")
-            # compare_digest: the token is a shared secret, do not leak it through timing.
-            if expected and hmac.compare_digest(expected.encode(), token.encode()):
-                return Response(challenge[:200], status=200, mimetype="text/plain")
+    if mode == "subscribe" and routing.verify_token_matches(conns, token):
+        return Response(challenge[:200], status=200, mimetype="text/plain")
     return jsonify({"error": "ERR_INVALID_VERIFY_TOKEN"}), 403
 
 
@@ -75,24 +58,6 @@ def _store(raw: bytes, conns: list[Whatsapp]) -> None:
     dbmod.commit()
 
 
-def recipients(conns: list[Whatsapp], raw: bytes, header: str | None) -> list[Whatsapp]:
-    """The connections a signed delivery is for: those whose own app secret verifies it.
-
-    Another connection that typed the same phone_number_id (another company's, say)
-    neither blocks the delivery nor receives it without the right secret. When several
-    verify, the one that proved it owns the number (its claim) takes it alone.
-    """
-    verified = [
-        c for c in conns if verify_signature(str(_config(c).get("appSecret") or ""), raw, header)
-    ]
-    chosen: list[Whatsapp] = []
-    for account in sorted({c.provider_account_id or "" for c in verified}):
-        same = [c for c in verified if (c.provider_account_id or "") == account]
-        owner = [c for c in same if c.account_claim == f"cloud:{account}"]
-        chosen += owner or same
-    return chosen
-
-
 @blp.route("", methods=["GET"])
 @blp.doc(security=PUBLIC)
 def verify() -> Any:
@@ -102,7 +67,7 @@ def verify() -> Any:
     nothing by itself: every delivery is still checked against each connection's own app
     secret. The per-connection URL (`/webhooks/cloud/<id>`) checks that connection's only.
     """
-    conns = list(db.session.scalars(sa.select(Whatsapp).where(Whatsapp.provider == "cloud")))
+    conns = routing.cloud_connections()
     return _handshake(conns)
 
 
@@ -110,8 +75,8 @@ def verify() -> Any:
 @blp.doc(security=PUBLIC)
 def verify_one(whatsapp_id: int) -> Any:
     """The handshake of one connection: only its own verify token passes."""
-    conn = db.session.get(Whatsapp, whatsapp_id)
-    return _handshake([conn] if conn is not None and conn.provider == "cloud" else [])
+    conn = routing.connection(whatsapp_id, "cloud")
+    return _handshake([conn] if conn is not None else [])
 
 
 @blp.route("", methods=["POST"])
@@ -124,18 +89,12 @@ def receive() -> Any:
     ids = phone_number_ids(payload)
     if not ids:
         return jsonify({"ok": True})
-    conns = list(
-        db.session.scalars(
-            sa.select(Whatsapp)
-            .where(Whatsapp.provider == "cloud", Whatsapp.provider_account_id.in_(sorted(ids)))
-            .order_by(Whatsapp.id)
-        )
-    )
+    conns = routing.cloud_connections(set(ids))
     if not conns:
         # Not ours (a number removed here but still subscribed): a non-2xx would only make
         # Meta retry for a day.
         return jsonify({"ok": True})
-    targets = recipients(conns, raw, request.headers.get("X-Hub-Signature-256"))
+    targets = routing.cloud_recipients(conns, raw, request.headers.get("X-Hub-Signature-256"))
     if not targets:
         return jsonify({"error": "ERR_INVALID_SIGNATURE"}), 401
     _store(raw, targets)
@@ -153,9 +112,9 @@ def receive_one(whatsapp_id: int) -> Any:
     raw, payload = _raw_payload()
     if payload is None:
         return jsonify({"error": "ERR_INVALID_JSON"}), 400
-    conn = db.session.get(Whatsapp, whatsapp_id)
+    conn = routing.connection(whatsapp_id, "cloud")
     header = request.headers.get("X-Hub-Signature-256")
-    if conn is None or conn.provider != "cloud" or not recipients([conn], raw, header):
+    if conn is None or not routing.cloud_recipients([conn], raw, header):
         return jsonify({"error": "ERR_INVALID_SIGNATURE"}), 401
     if str(conn.provider_account_id or "") not in phone_number_ids(payload):
         return jsonify({"ok": True})  # signed, but for another number of the same app

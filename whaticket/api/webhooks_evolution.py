@@ -9,18 +9,15 @@ turns it into messages, acks and session changes.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 
 from flask import Response, jsonify, request
 
 from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
-from whaticket.extensions import db
-from whaticket.models import Whatsapp
 from whaticket.security import PUBLIC
 from whaticket.services.inbound import deliveries as inbound_events
-from whaticket.utils.crypto import decrypt_json
+from whaticket.services.inbound import webhook_routing as routing
 
 blp = Blueprint(
     "webhooks_evolution",
@@ -34,12 +31,10 @@ blp = Blueprint(
 @blp.doc(security=PUBLIC)
 def receive(whatsapp_id: int, secret: str) -> tuple[Response, int]:
     """Store one Evolution delivery for the connection (public: the secret authenticates)."""
-    conn = db.session.get(Whatsapp, whatsapp_id)
-    if conn is None or conn.provider != "evolution":
+    conn = routing.connection(whatsapp_id, "evolution")
+    if conn is None:
         return jsonify({"error": "ERR_NO_WAPP_FOUND"}), 404
-    expected = str(decrypt_json(conn.provider_config).get("webhookSecret") or "")
-    # An unset secret must never match an empty or guessed path segment.
-    if not expected or not hmac.compare_digest(secret.encode(), expected.encode()):
+    if not routing.evolution_secret_matches(conn, secret):
         return jsonify({"error": "ERR_INVALID_WEBHOOK_SECRET"}), 401
     raw = request.get_data()
     try:

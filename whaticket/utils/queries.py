@@ -4,14 +4,44 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from whaticket.extensions import db
+from whaticket.errors import AppError
+from whaticket.extensions import Base, db
 from whaticket.models.company import Company
 from whaticket.utils.office_hours import zone_of
+
+M = TypeVar("M", bound=Base)
+
+
+def find_owned(model: type[M], record_id: int | None, company_id: int) -> M | None:
+    """The `model` row with this id when it belongs to `company_id`; None when the id is None,
+    the row is missing or it is another company's (for callers that handle absence themselves).
+    """
+    if record_id is None:
+        return None
+    row = db.session.get(model, record_id)
+    # The base declares no company_id: a global row (no such column) belongs to no company.
+    if row is None or getattr(row, "company_id", None) != company_id:
+        return None
+    return row
+
+
+def get_owned(
+    model: type[M], record_id: int | None, company_id: int, code: str, *, status: int = 404
+) -> M:
+    """The `model` row with this id of `company_id`, else AppError(code, status).
+
+    One company never sees another's rows, and a row that is not yours answers exactly like
+    one that does not exist (same code, same status), so ids cannot be probed across companies.
+    """
+    row = find_owned(model, record_id, company_id)
+    if row is None:
+        raise AppError(code, status)
+    return row
 
 
 def value_taken(

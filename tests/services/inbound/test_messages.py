@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from tests import factories
 from tests.api.test_messages import PNG
 from whaticket import db as dbmod
-from whaticket.config import TestingConfig
 from whaticket.extensions import db
 from whaticket.models import Contact, Message, Ticket, TicketTracking, UserRating
 from whaticket.services.inbound.messages import handle_inbound
@@ -189,11 +188,9 @@ def test_inbound_media_is_stored(client, prefix, conn, admin, auth):
 
 
 @pytest.mark.real_db
+@pytest.mark.shared_db
 def test_concurrent_first_messages_make_one_contact_and_one_ticket(app, company, conn):
     """Two processes receive the first messages of a new number at the same time."""
-    url = TestingConfig.SQLALCHEMY_DATABASE_URI
-    if url == "sqlite://":
-        pytest.skip("needs a database that threads can share (TEST_DATABASE_URL=MariaDB)")
     company_id, conn_id = company.id, conn.id
     db.session.commit()
     barrier = threading.Barrier(2)

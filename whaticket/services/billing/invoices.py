@@ -57,7 +57,8 @@ def get_company_invoice(company_id: int, invoice_id: int, *, lock: bool = False)
     """An invoice of `company_id` (404 otherwise), optionally locked FOR UPDATE."""
     stmt = sa.select(Invoice).where(Invoice.id == invoice_id, Invoice.company_id == company_id)
     if lock:
-        stmt = stmt.with_for_update()
+        # The invoice row alone (PostgreSQL refuses FOR UPDATE across eager outer joins).
+        stmt = stmt.with_for_update().options(sa.orm.lazyload("*"))
     invoice = db.session.scalar(stmt)
     if invoice is None:
         raise AppError("ERR_NO_INVOICE_FOUND", 404)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from flask import current_app
 
+from whaticket import jobs
 from whaticket.db import utcnow
 from whaticket.errors import AppError
 from whaticket.extensions import db
@@ -28,6 +29,7 @@ from whaticket.models import Company, Invoice, Payment
 from whaticket.payments.base import STATUS_ACTIVE, STATUS_PAID, Charge
 from whaticket.payments.fake import FakeProvider
 from whaticket.realtime.emit import emit_to_company
+from whaticket.schemas.invoices import PaymentCompanySchema
 from whaticket.services.billing import invoices as invoice_service
 from whaticket.services.billing import payments
 from whaticket.utils.urls import webhook_base_url
@@ -204,8 +206,6 @@ def notified_txids(body: Any) -> list[str]:
 
 def enqueue_notifications(provider: str, txids: Iterable[str]) -> int:
     """Check each notified charge in a job after commit; return how many were queued."""
-    from whaticket import jobs
-
     count = 0
     for txid in txids:
         jobs.enqueue("invoices.process_payment_notification", provider, txid)
@@ -261,10 +261,12 @@ def apply_payment(
     An invoice already paid by another charge is not extended a second time.
     """
     now = now or utcnow()
+    # Each lock takes its row alone: PostgreSQL refuses FOR UPDATE across eager outer joins.
     payment = db.session.scalar(
         sa.select(Payment)
         .where(Payment.id == payment_id)
         .with_for_update()
+        .options(sa.orm.lazyload("*"))
         .execution_options(populate_existing=True)
     )
     if payment is None or payment.applied_at is not None:
@@ -277,12 +279,14 @@ def apply_payment(
         sa.select(Invoice)
         .where(Invoice.id == payment.invoice_id)
         .with_for_update()
+        .options(sa.orm.lazyload("*"))
         .execution_options(populate_existing=True)
     )
     company = db.session.scalar(
         sa.select(Company)
         .where(Company.id == payment.company_id)
         .with_for_update()
+        .options(sa.orm.lazyload("*"))
         .execution_options(populate_existing=True)
     )
     if invoice is None or company is None:
@@ -305,8 +309,6 @@ def apply_payment(
 
 def _emit_payment(company: Company) -> None:
     """`company-{cid}-payment` {action: "CONCLUIDA", company} after commit (SaaS event)."""
-    from whaticket.schemas.invoices import PaymentCompanySchema
-
     emit_to_company(
         company.id,
         "payment",

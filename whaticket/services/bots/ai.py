@@ -38,6 +38,7 @@ from whaticket.services.bots import routing
 from whaticket.services.messages import outbound as message_out
 from whaticket.services.tickets import episodes
 from whaticket.utils import outbound
+from whaticket.utils.queries import find_owned
 
 #: What the model writes when a human must take over (the SaaS phrase, kept for prompts
 #: written for it).
@@ -332,7 +333,5 @@ def apply(request: AIRequest, result: Completion) -> None:
     prompt = db.session.get(Prompt, request.prompt_id)
     queue = None
     if prompt is not None and prompt.queue_id is not None:
-        queue = db.session.get(Queue, prompt.queue_id)
-        if queue is not None and queue.company_id != ticket.company_id:
-            queue = None
+        queue = find_owned(Queue, prompt.queue_id, ticket.company_id)
     routing.hand_off(ticket, queue, utcnow(), text)

@@ -48,6 +48,7 @@ from whaticket.services.bots.routing import (
     setting,
 )
 from whaticket.services.tickets import episodes, events
+from whaticket.utils.queries import find_owned
 
 # -- entering a queue ----------------------------------------------------------
 
@@ -116,12 +117,7 @@ def _send_greeting_and_media(ticket: Ticket, queue: Queue) -> None:
 
 
 def _integration(integration_id: int | None, company_id: int) -> QueueIntegration | None:
-    if integration_id is None:
-        return None
-    integration = db.session.get(QueueIntegration, integration_id)
-    if integration is None or integration.company_id != company_id:
-        return None
-    return integration
+    return find_owned(QueueIntegration, integration_id, company_id)
 
 
 def _run_integration(

@@ -13,7 +13,7 @@ from whaticket.realtime.emit import emit_to_company
 from whaticket.schemas.prompts import PromptSchema, is_placeholder
 from whaticket.utils.crypto import decrypt_str, encrypt_str
 from whaticket.utils.pagination import paginate, search_filter
-from whaticket.utils.queries import value_taken
+from whaticket.utils.queries import find_owned, value_taken
 
 NOT_FOUND = "ERR_PROMPT_NOT_FOUND"
 IN_USE = "ERR_PROMPT_IN_USE"
@@ -38,10 +38,7 @@ def list_prompts(company_id: int, search: str, page_number: int) -> tuple[list[P
 
 def find_prompt(company_id: int, prompt_id: int) -> Prompt | None:
     """The company's prompt with this id; None when missing or another company's."""
-    record = db.session.get(Prompt, prompt_id)
-    if record is None or record.company_id != company_id:
-        return None
-    return record
+    return find_owned(Prompt, prompt_id, company_id)
 
 
 def get_prompt(company_id: int, prompt_id: int) -> Prompt:
@@ -75,8 +72,7 @@ def _check_queue(company_id: int, queue_id: int | None) -> None:
     """The hand-off queue is required and must be one of the company's queues."""
     if queue_id is None:
         raise AppError("ERR_VALIDATION", 400, {"queueId": ["Missing data for required field."]})
-    queue = db.session.get(Queue, queue_id)
-    if queue is None or queue.company_id != company_id:
+    if find_owned(Queue, queue_id, company_id) is None:
         raise AppError("ERR_VALIDATION", 400, {"queueId": ["Unknown queue."]})
 
 

@@ -16,7 +16,7 @@ from whaticket.realtime.emit import emit_to_company
 from whaticket.schemas.queue_integrations import QueueIntegrationSchema
 from whaticket.utils import outbound
 from whaticket.utils.pagination import paginate, search_filter
-from whaticket.utils.queries import value_taken
+from whaticket.utils.queries import find_owned, get_owned, value_taken
 
 #: Columns a create or update copies from the payload as they are.
 _COLUMNS = (
@@ -55,18 +55,14 @@ def list_integrations(
 
 def get_integration(company_id: int, integration_id: int) -> QueueIntegration:
     """An integration of the company; another company's is 404 like a missing one."""
-    record = db.session.get(QueueIntegration, integration_id)
-    if record is None or record.company_id != company_id:
-        raise AppError(NOT_FOUND, 404)
-    return record
+    return get_owned(QueueIntegration, integration_id, company_id, NOT_FOUND)
 
 
 def company_integration_id(company_id: int, integration_id: int | None, field: str) -> int | None:
     """Check an integrationId sent for a queue or connection (400 fields.<field> if foreign)."""
     if integration_id is None:
         return None
-    record = db.session.get(QueueIntegration, integration_id)
-    if record is None or record.company_id != company_id:
+    if find_owned(QueueIntegration, integration_id, company_id) is None:
         raise AppError("ERR_VALIDATION", 400, {field: ["Unknown integration."]})
     return integration_id
 

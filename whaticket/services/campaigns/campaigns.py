@@ -26,6 +26,7 @@ from whaticket.services.campaigns.list_import import build_from_tag
 from whaticket.services.campaigns.report import emit
 from whaticket.services.platform import media
 from whaticket.utils.pagination import paginate, search_filter
+from whaticket.utils.queries import find_owned, get_owned
 
 EDITABLE = ("INATIVA", "PROGRAMADA", "CANCELADA")
 STARTABLE = ("INATIVA", "PROGRAMADA", "CANCELADA", "EM_ANDAMENTO")
@@ -37,10 +38,7 @@ _TEXT_FIELDS = tuple(f"message{i}" for i in VARIANTS) + tuple(
 
 def get_campaign(company_id: int, campaign_id: int) -> Campaign:
     """A campaign of the company; another company's is 404 like a missing one."""
-    campaign = db.session.get(Campaign, campaign_id)
-    if campaign is None or campaign.company_id != company_id:
-        raise AppError("ERR_NO_CAMPAIGN_FOUND", 404)
-    return campaign
+    return get_owned(Campaign, campaign_id, company_id, "ERR_NO_CAMPAIGN_FOUND")
 
 
 def list_campaigns(
@@ -66,8 +64,7 @@ def _company_row(company_id: int, model: Any, row_id: int | None, field: str) ->
     """A referenced row must belong to the company (400 on that field otherwise)."""
     if row_id is None:
         return
-    row = db.session.get(model, row_id)
-    if row is None or row.company_id != company_id:
+    if find_owned(model, row_id, company_id) is None:
         raise AppError("ERR_VALIDATION", 400, {field: ["Unknown id."]})
 
 

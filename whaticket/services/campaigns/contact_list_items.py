@@ -20,16 +20,14 @@ from whaticket.services.campaigns import contact_lists as list_service
 from whaticket.services.campaigns.number_check import check_items
 from whaticket.services.contacts.contacts import canonical_number
 from whaticket.utils.pagination import like_pattern, paginate, search_filter
+from whaticket.utils.queries import get_owned
 
 PAGE_SIZE = 20
 
 
 def get_item(company_id: int, item_id: int) -> ContactListItem:
     """An item of the company; another company's item is 404 like a missing one."""
-    item = db.session.get(ContactListItem, item_id)
-    if item is None or item.company_id != company_id:
-        raise AppError("ERR_CONTACT_LIST_ITEM_NOT_FOUND", 404)
-    return item
+    return get_owned(ContactListItem, item_id, company_id, "ERR_CONTACT_LIST_ITEM_NOT_FOUND")
 
 
 def _of_list(company_id: int, list_id: int) -> sa.Select:

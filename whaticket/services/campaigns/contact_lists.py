@@ -18,7 +18,7 @@ from whaticket.realtime.emit import emit_to_company
 from whaticket.schemas.contact_list_items import ContactListItemRecordSchema
 from whaticket.schemas.contact_lists import ContactListRecordSchema
 from whaticket.utils.pagination import paginate, search_filter
-from whaticket.utils.queries import value_taken
+from whaticket.utils.queries import get_owned, value_taken
 
 PAGE_SIZE = 20
 
@@ -76,10 +76,7 @@ def emit_reload(company_id: int, list_id: int, items: Iterable[ContactListItem])
 
 def get_list(company_id: int, list_id: int) -> ContactList:
     """A list of the company; another company's list is 404 like a missing one."""
-    record = db.session.get(ContactList, list_id)
-    if record is None or record.company_id != company_id:
-        raise AppError("ERR_CONTACT_LIST_NOT_FOUND", 404)
-    return record
+    return get_owned(ContactList, list_id, company_id, "ERR_CONTACT_LIST_NOT_FOUND")
 
 
 def _counts(list_ids: list[int]) -> dict[int, tuple[int, int]]:

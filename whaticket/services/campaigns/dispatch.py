@@ -34,6 +34,7 @@ from whaticket.services.contacts import contacts as contact_service
 from whaticket.services.platform import media as media_service
 from whaticket.services.tickets import events
 from whaticket.services.tickets.lookup import find_or_create_quiet
+from whaticket.utils.queries import find_owned
 from whaticket.whatsapp.base import GatewayError, Media, SessionNotConnectedError
 
 #: Retryable provider failures are tried this many times, with these pauses (seconds).
@@ -109,8 +110,8 @@ def _send_file_list(
     """The campaign's file list goes first, one file per message."""
     if campaign.file_list_id is None:
         return
-    file_list = db.session.get(FileList, campaign.file_list_id)
-    if file_list is None or file_list.company_id != campaign.company_id:
+    file_list = find_owned(FileList, campaign.file_list_id, campaign.company_id)
+    if file_list is None:
         return
     for index, option in enumerate(file_list.options):
         if not option.path:

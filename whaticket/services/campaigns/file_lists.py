@@ -20,7 +20,7 @@ from whaticket.realtime.emit import emit
 from whaticket.schemas.file_lists import FileListSchema
 from whaticket.services.platform import media
 from whaticket.utils.pagination import paginate, search_filter
-from whaticket.utils.queries import value_taken
+from whaticket.utils.queries import get_owned, value_taken
 
 PAGE_SIZE = 20
 
@@ -60,10 +60,7 @@ def _delete_files_after_commit(company_id: int, paths: list[str]) -> None:
 
 def get_file_list(company_id: int, list_id: int) -> FileList:
     """A list of the company; another company's list is 404 like a missing one."""
-    record = db.session.get(FileList, list_id)
-    if record is None or record.company_id != company_id:
-        raise AppError("ERR_FILE_LIST_NOT_FOUND", 404)
-    return record
+    return get_owned(FileList, list_id, company_id, "ERR_FILE_LIST_NOT_FOUND")
 
 
 def _search(stmt: sa.Select, search: str) -> sa.Select:

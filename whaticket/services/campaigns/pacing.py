@@ -58,8 +58,13 @@ def reserve_slot(campaign_id: int, cfg: CampaignConfig, now: datetime) -> dateti
     Every `longerIntervalAfter` sends the gap is `greaterInterval` instead of
     `messageInterval` (the reference multiplied the count by 1000, so it never fired).
     """
+    # lazyload("*"): the lock takes this row alone; PostgreSQL refuses FOR UPDATE on the
+    # outer joins the eager relationships would add.
     campaign = db.session.scalar(
-        sa.select(Campaign).where(Campaign.id == campaign_id).with_for_update()
+        sa.select(Campaign)
+        .where(Campaign.id == campaign_id)
+        .with_for_update()
+        .options(sa.orm.lazyload("*"))
     )
     if campaign is None or campaign.status != "EM_ANDAMENTO" or campaign.paused_reason:
         return None

@@ -22,6 +22,7 @@ from whaticket.realtime.emit import emit
 from whaticket.schemas.schedules import ScheduledMessageSchema
 from whaticket.services.platform import media
 from whaticket.utils.pagination import paginate, search_filter
+from whaticket.utils.queries import find_owned, get_owned
 
 PENDENTE, AGENDADA, ENVIADA, ERRO = "PENDENTE", "AGENDADA", "ENVIADA", "ERRO"
 #: Where schedule attachments are stored, under MEDIA_ROOT/<company_id>/.
@@ -57,9 +58,7 @@ def list_schedules(
 
 def get_schedule(company_id: int, schedule_id: int, actor: User) -> Schedule:
     """A schedule the caller may see; another company's, or a colleague's for an agent, is 404."""
-    record = db.session.get(Schedule, schedule_id)
-    if record is None or record.company_id != company_id:
-        raise AppError("ERR_NO_SCHEDULE_FOUND", 404)
+    record = get_owned(Schedule, schedule_id, company_id, "ERR_NO_SCHEDULE_FOUND")
     if not actor.is_admin and record.user_id != actor.id:
         # As in the list: someone else's schedule does not exist for an agent.
         raise AppError("ERR_NO_SCHEDULE_FOUND", 404)
@@ -72,8 +71,8 @@ def _bad(field: str, text: str) -> AppError:
 
 def _company_row(company_id: int, model: Any, row_id: int, field: str, label: str) -> Any:
     """A row of the company by id; any other id is 400 with `field` (never 404: it is input)."""
-    row = db.session.get(model, row_id)
-    if row is None or row.company_id != company_id:
+    row = find_owned(model, row_id, company_id)
+    if row is None:
         raise _bad(field, f"Unknown {label}.")
     return row
 

@@ -31,7 +31,7 @@ from whaticket.services.connections.provider_settings import (
     resolve_provider,
     updated_provider,
 )
-from whaticket.utils.queries import value_taken
+from whaticket.utils.queries import find_owned, get_owned, value_taken
 from whaticket.whatsapp.base import GatewayError
 
 #: Plain fields copied from the payload as they are (None allowed).
@@ -65,10 +65,7 @@ def list_connections(company_id: int) -> list[Whatsapp]:
 
 def get_connection(company_id: int, whatsapp_id: int) -> Whatsapp:
     """A connection of the company; another company's is 404 like a missing one."""
-    conn = db.session.get(Whatsapp, whatsapp_id)
-    if conn is None or conn.company_id != company_id:
-        raise AppError("ERR_NO_WAPP_FOUND", 404)
-    return conn
+    return get_owned(Whatsapp, whatsapp_id, company_id, "ERR_NO_WAPP_FOUND")
 
 
 def by_token(token: str) -> Whatsapp | None:
@@ -139,8 +136,7 @@ def _queues(company_id: int, queue_ids: list[int]) -> list[Queue]:
 def _check_transfer_queue(company_id: int, queue_id: int | None) -> None:
     if queue_id is None:
         return
-    queue = db.session.get(Queue, queue_id)
-    if queue is None or queue.company_id != company_id:
+    if find_owned(Queue, queue_id, company_id) is None:
         raise _invalid("transferQueueId", "Unknown queue.")
 
 

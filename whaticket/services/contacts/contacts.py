@@ -25,6 +25,7 @@ from whaticket.realtime.emit import emit_to_company
 from whaticket.schemas.contacts import ContactSchema
 from whaticket.utils.pagination import like_pattern, paginate, search_filter
 from whaticket.utils.phone import is_group_id, normalize_group_id, normalize_number
+from whaticket.utils.queries import get_owned
 
 PAGE_SIZE = 30
 #: `GET /contacts/list` feeds pickers; past this it is an export, not a list.
@@ -120,10 +121,7 @@ def list_all(company_id: int, name: str = "") -> list[Contact]:
 
 def get_contact(company_id: int, contact_id: int) -> Contact:
     """A contact of the company; another company's contact is 404 like a missing one."""
-    contact = db.session.get(Contact, contact_id)
-    if contact is None or contact.company_id != company_id:
-        raise AppError("ERR_NO_CONTACT_FOUND", 404)
-    return contact
+    return get_owned(Contact, contact_id, company_id, "ERR_NO_CONTACT_FOUND")
 
 
 # -- create / update / delete -----------------------------------------------------

@@ -14,6 +14,7 @@ from whaticket.services.connections.gateway import gateway_for
 from whaticket.services.platform import media as media_service
 from whaticket.services.tickets import events
 from whaticket.services.tickets.lookup import can_see
+from whaticket.utils.queries import get_owned
 from whaticket.whatsapp.base import GatewayError
 
 PENDING = "ERR_MEDIA_PENDING"
@@ -64,9 +65,7 @@ def fetch(message_id: int, attempt: int = 1) -> None:
 
 def retry(company_id: int, message_id: int, actor: User) -> Message:
     """`POST /messages/<id>/retry-media`: try a failed download again."""
-    message = db.session.get(Message, message_id)
-    if message is None or message.company_id != company_id:
-        raise AppError("ERR_NO_MESSAGE_FOUND", 404)
+    message = get_owned(Message, message_id, company_id, "ERR_NO_MESSAGE_FOUND")
     ticket = db.session.get(Ticket, message.ticket_id)
     if ticket is None or not can_see(actor, ticket):
         raise AppError("ERR_NO_MESSAGE_FOUND", 404)

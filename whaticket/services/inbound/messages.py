@@ -20,6 +20,7 @@ from whaticket.services.messages import store as message_store
 from whaticket.services.platform import media as media_service
 from whaticket.services.team import settings as settings_service
 from whaticket.services.tickets import events, lifecycle, lookup
+from whaticket.utils.queries import get_owned
 from whaticket.whatsapp import formats
 from whaticket.whatsapp.base import InboundMessage
 
@@ -33,9 +34,7 @@ def handle_inbound(
     once: the unique (company, connection, provider id) key makes the second a no-op, so
     the bot answers each message once. `now` is the bot's clock (tests set it).
     """
-    conn = db.session.get(Whatsapp, whatsapp_id)
-    if conn is None or conn.company_id != company_id:
-        raise AppError("ERR_NO_WAPP_FOUND", 404)
+    get_owned(Whatsapp, whatsapp_id, company_id, "ERR_NO_WAPP_FOUND")  # 404 unless the company's
     if message_store.find_by_provider_id(company_id, whatsapp_id, event.provider_id):
         return None
     if event.is_group and settings_service.get_value(company_id, "CheckMsgIsGroup") != "disabled":

@@ -18,7 +18,7 @@ from whaticket.services.messages.outbound import _connection
 from whaticket.services.tickets import events
 from whaticket.services.tickets import lifecycle as ticket_service
 from whaticket.services.tickets import lookup as ticket_lookup
-from whaticket.utils.queries import company_zone, day_start
+from whaticket.utils.queries import company_zone, day_start, get_owned
 from whaticket.whatsapp.base import GatewayError
 
 PAGE_SIZE = 20
@@ -87,9 +87,7 @@ class DeleteOrder:
 
 def prepare_delete(company_id: int, message_id: int, actor: User) -> DeleteOrder | None:
     """Check the agent may delete the message; the provider call to make, if any."""
-    message = db.session.get(Message, message_id)
-    if message is None or message.company_id != company_id:
-        raise AppError("ERR_NO_MESSAGE_FOUND", 404)
+    message = get_owned(Message, message_id, company_id, "ERR_NO_MESSAGE_FOUND")
     ticket = ticket_lookup.get_ticket(company_id, message.ticket_id)
     if not ticket_lookup.can_see(actor, ticket):
         raise AppError("ERR_NO_MESSAGE_FOUND", 404)
@@ -118,9 +116,7 @@ def call_delete(order: DeleteOrder) -> None:
 
 def mark_deleted(company_id: int, message_id: int) -> Message:
     """The message shows as deleted (is_deleted) in the chat boxes."""
-    message = db.session.get(Message, message_id)
-    if message is None or message.company_id != company_id:
-        raise AppError("ERR_NO_MESSAGE_FOUND", 404)
+    message = get_owned(Message, message_id, company_id, "ERR_NO_MESSAGE_FOUND")
     message.is_deleted = True
     db.session.flush()
     events.emit_message_update(message, message.ticket)

@@ -12,6 +12,7 @@ from whaticket.extensions import db
 from whaticket.models import QueueOption
 from whaticket.services.platform import media
 from whaticket.services.team.queues import get_queue
+from whaticket.utils.queries import find_owned, get_owned
 
 #: Where option media is stored, under MEDIA_ROOT/<company_id>/.
 MEDIA_SUBDIR = "queue-options"
@@ -19,10 +20,7 @@ MEDIA_SUBDIR = "queue-options"
 
 def get_option(company_id: int, option_id: int) -> QueueOption:
     """An option of the company; another company's option is 404 like a missing one."""
-    option = db.session.get(QueueOption, option_id)
-    if option is None or option.company_id != company_id:
-        raise AppError("ERR_QUEUE_OPTION_NOT_FOUND", 404)
-    return option
+    return get_owned(QueueOption, option_id, company_id, "ERR_QUEUE_OPTION_NOT_FOUND")
 
 
 def list_options(company_id: int, queue_id: int | None, parent_id: int | None) -> list[QueueOption]:
@@ -47,8 +45,8 @@ def _check_parent(company_id: int, queue_id: int, parent_id: int | None) -> None
     """The parent must be an option of the same queue (400 fields.parentId otherwise)."""
     if parent_id is None:
         return
-    parent = db.session.get(QueueOption, parent_id)
-    if parent is None or parent.company_id != company_id or parent.queue_id != queue_id:
+    parent = find_owned(QueueOption, parent_id, company_id)
+    if parent is None or parent.queue_id != queue_id:
         raise AppError("ERR_VALIDATION", 400, {"parentId": ["Unknown option of this queue."]})
 
 

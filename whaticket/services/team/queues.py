@@ -18,7 +18,7 @@ from whaticket.services.billing import plans as plan_service
 from whaticket.services.bots.prompts import company_prompt_id
 from whaticket.services.bots.queue_integrations import company_integration_id
 from whaticket.services.platform import media
-from whaticket.utils.queries import value_taken
+from whaticket.utils.queries import get_owned, value_taken
 
 #: Plain columns a create or update copies from the payload.
 _COLUMNS = (
@@ -44,10 +44,7 @@ def list_queues(company_id: int) -> list[Queue]:
 
 def get_queue(company_id: int, queue_id: int) -> Queue:
     """A queue of the company; another company's queue is 404 like a missing one."""
-    queue = db.session.get(Queue, queue_id)
-    if queue is None or queue.company_id != company_id:
-        raise AppError("ERR_QUEUE_NOT_FOUND", 404)
-    return queue
+    return get_owned(Queue, queue_id, company_id, "ERR_QUEUE_NOT_FOUND")
 
 
 def enforce_queue_limit(company_id: int) -> None:

@@ -22,6 +22,7 @@ from whaticket.realtime.emit import emit
 from whaticket.schemas.quick_messages import EMPTY_MESSAGE, QuickMessageSchema
 from whaticket.services.platform import media
 from whaticket.utils.pagination import paginate, search_filter
+from whaticket.utils.queries import get_owned
 
 #: Where attachments go under the company's media root.
 MEDIA_SUBDIR = "quick-messages"
@@ -64,9 +65,7 @@ def list_all(company_id: int, actor: User, user_id: int | None = None) -> list[Q
 
 def get_message(company_id: int, message_id: int, actor: User) -> QuickMessage:
     """A reply the caller may see; another company's, or another agent's personal one, is 404."""
-    record = db.session.get(QuickMessage, message_id)
-    if record is None or record.company_id != company_id:
-        raise AppError("ERR_NO_QUICKMESSAGE_FOUND", 404)
+    record = get_owned(QuickMessage, message_id, company_id, "ERR_NO_QUICKMESSAGE_FOUND")
     if record.user_id is not None and record.user_id != actor.id and not actor.is_admin:
         # Someone else's private reply does not exist for this agent, as in the lists.
         raise AppError("ERR_NO_QUICKMESSAGE_FOUND", 404)

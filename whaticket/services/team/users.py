@@ -19,7 +19,7 @@ from whaticket.schemas.users import UserEventSchema
 from whaticket.security import hash_password
 from whaticket.services.billing import plans as plan_service
 from whaticket.utils.pagination import paginate, search_filter
-from whaticket.utils.queries import value_taken
+from whaticket.utils.queries import find_owned, get_owned, value_taken
 
 #: Fields a non-admin may change on their own account.
 SELF_EDITABLE = frozenset({"name", "password"})
@@ -48,10 +48,7 @@ def list_all(company_id: int) -> list[User]:
 
 def get_user(company_id: int, user_id: int) -> User:
     """A user of the company; another company's user is 404 like a missing one."""
-    user = db.session.get(User, user_id)
-    if user is None or user.company_id != company_id:
-        raise AppError("ERR_NO_USER_FOUND", 404)
-    return user
+    return get_owned(User, user_id, company_id, "ERR_NO_USER_FOUND")
 
 
 def acting_company(actor: User, user_id: int) -> int:
@@ -85,8 +82,7 @@ def _company_queues(company_id: int, queue_ids: list[int]) -> list[Queue]:
 def _check_whatsapp(company_id: int, whatsapp_id: int | None) -> None:
     if whatsapp_id is None:
         return
-    wpp = db.session.get(Whatsapp, whatsapp_id)
-    if wpp is None or wpp.company_id != company_id:
+    if find_owned(Whatsapp, whatsapp_id, company_id) is None:
         raise AppError("ERR_VALIDATION", 400, {"whatsappId": ["Unknown connection."]})
 
 

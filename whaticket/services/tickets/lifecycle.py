@@ -21,6 +21,7 @@ from whaticket.models import Message, Queue, Ticket, TicketTracking, User, Whats
 from whaticket.services.connections.gateway import gateway_for
 from whaticket.services.contacts.contacts import get_contact
 from whaticket.services.tickets import episodes, events, lookup, notices, ratings
+from whaticket.utils.queries import find_owned
 from whaticket.whatsapp.base import GatewayError
 
 # -- inbound ------------------------------------------------------------------
@@ -45,8 +46,8 @@ def _connection_for(company_id: int, actor: User, whatsapp_id: int | None) -> Wh
     """The given connection, else the user's default, else the company's default."""
     for candidate in (whatsapp_id, actor.whatsapp_id):
         if candidate:
-            conn = db.session.get(Whatsapp, candidate)
-            if conn is None or conn.company_id != company_id:
+            conn = find_owned(Whatsapp, candidate, company_id)
+            if conn is None:
                 raise AppError("ERR_VALIDATION", 400, {"whatsappId": ["Unknown connection."]})
             return conn
     conn = db.session.scalar(
@@ -63,16 +64,14 @@ def _connection_for(company_id: int, actor: User, whatsapp_id: int | None) -> Wh
 def _check_queue(company_id: int, queue_id: int | None) -> None:
     if queue_id is None:
         return
-    queue = db.session.get(Queue, queue_id)
-    if queue is None or queue.company_id != company_id:
+    if find_owned(Queue, queue_id, company_id) is None:
         raise AppError("ERR_VALIDATION", 400, {"queueId": ["Unknown queue."]})
 
 
 def _check_user(company_id: int, user_id: int | None) -> None:
     if user_id is None:
         return
-    user = db.session.get(User, user_id)
-    if user is None or user.company_id != company_id:
+    if find_owned(User, user_id, company_id) is None:
         raise AppError("ERR_VALIDATION", 400, {"userId": ["Unknown user."]})
 
 
@@ -195,8 +194,8 @@ def mark_read(ticket: Ticket) -> None:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
 
         def _receipt() -> None:
-            conn = db.session.get(Whatsapp, whatsapp_id)
-            if conn is None or conn.company_id != company_id:
+            conn = find_owned(Whatsapp, whatsapp_id, company_id)
+            if conn is None:
                 return
             try:
                 gateway_for(conn).mark_read(conn, number, provider_ids)

@@ -14,14 +14,12 @@ from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Ticket, User
 from whaticket.services.tickets import episodes
+from whaticket.utils.queries import get_owned
 
 
 def get_ticket(company_id: int, ticket_id: int) -> Ticket:
     """A ticket of the company; 404 ERR_NO_TICKET_FOUND otherwise."""
-    ticket = db.session.get(Ticket, ticket_id)
-    if ticket is None or ticket.company_id != company_id:
-        raise AppError("ERR_NO_TICKET_FOUND", 404)
-    return ticket
+    return get_owned(Ticket, ticket_id, company_id, "ERR_NO_TICKET_FOUND")
 
 
 def get_ticket_by_uuid(company_id: int, uuid: str) -> Ticket:

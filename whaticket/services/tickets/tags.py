@@ -18,7 +18,7 @@ from whaticket.schemas.tags import (
 from whaticket.services.tickets import events as ticket_events
 from whaticket.services.tickets import lookup as ticket_lookup
 from whaticket.utils.pagination import paginate, search_filter
-from whaticket.utils.queries import value_taken
+from whaticket.utils.queries import get_owned, value_taken
 
 
 def _search(stmt: sa.Select, search: str) -> sa.Select:
@@ -72,10 +72,7 @@ def list_kanban(company_id: int) -> list[Tag]:
 
 def get_tag(company_id: int, tag_id: int) -> Tag:
     """A tag of the company; another company's tag is 404 like a missing one."""
-    tag = db.session.get(Tag, tag_id)
-    if tag is None or tag.company_id != company_id:
-        raise AppError("ERR_NO_TAG_FOUND", 404)
-    return tag
+    return get_owned(Tag, tag_id, company_id, "ERR_NO_TAG_FOUND")
 
 
 def _name_taken(company_id: int, name: str, exclude_id: int | None = None) -> bool:

@@ -11,6 +11,7 @@ from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Contact, Ticket, TicketNote, User
 from whaticket.utils.pagination import paginate, search_filter
+from whaticket.utils.queries import get_owned
 
 
 def _company_notes(company_id: int) -> sa.Select:
@@ -49,24 +50,15 @@ def list_for(company_id: int, contact_id: int | None, ticket_id: int | None) -> 
 
 def get_note(company_id: int, note_id: int) -> TicketNote:
     """A note of the company; another company's note is 404 like a missing one."""
-    note = db.session.get(TicketNote, note_id)
-    if note is None or note.company_id != company_id:
-        raise AppError("ERR_NO_TICKETNOTE_FOUND", 404)
-    return note
+    return get_owned(TicketNote, note_id, company_id, "ERR_NO_TICKETNOTE_FOUND")
 
 
 def _get_ticket(company_id: int, ticket_id: int) -> Ticket:
-    ticket = db.session.get(Ticket, ticket_id)
-    if ticket is None or ticket.company_id != company_id:
-        raise AppError("ERR_NO_TICKET_FOUND", 404)
-    return ticket
+    return get_owned(Ticket, ticket_id, company_id, "ERR_NO_TICKET_FOUND")
 
 
 def _get_contact(company_id: int, contact_id: int) -> Contact:
-    contact = db.session.get(Contact, contact_id)
-    if contact is None or contact.company_id != company_id:
-        raise AppError("ERR_NO_CONTACT_FOUND", 404)
-    return contact
+    return get_owned(Contact, contact_id, company_id, "ERR_NO_CONTACT_FOUND")
 
 
 def create_note(company_id: int, data: dict[str, Any], *, actor: User) -> TicketNote:
