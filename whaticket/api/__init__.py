@@ -16,7 +16,7 @@ from whaticket.api import (
     contact_lists,
     contacts,
     dashboard,
-    external,
+    external_api,
     fake_gateway,
     file_lists,
     helps,
@@ -92,7 +92,7 @@ BLUEPRINTS = [
 ]
 
 #: Blueprints whose paths are fixed whatever API_PREFIX is (the external API).
-FIXED_BLUEPRINTS = [external.blp]
+FIXED_BLUEPRINTS = [external_api.blp]
 
 
 #: OPENAPI_REUSE_SPEC: the spec built by this process's first app, per API_PREFIX.
