@@ -135,7 +135,7 @@ def run(args, ids, list_id: int, workers: int, kill: bool, log) -> dict:
     from whaticket.jobs import campaigns as campaign_jobs
     from whaticket.models import Campaign, CampaignShipping
     from whaticket.services.campaigns import campaigns
-    from whaticket.whatsapp import fake
+    from whaticket.services.connections import fake_whatsapp as fake
 
     company_id, conn_id, _ = ids
     prefix, namespace = f"bench-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex
