@@ -7,7 +7,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 FLASK  := $(BIN)/flask --app wsgi
 
-# `make run` serves on every interface, port 8080, unless told otherwise.
+# `make run` serves on every interface, port 8080, unless told otherwise; it is a development
+# server (APP_ENV=development unless the environment sets APP_ENV), so the default secrets
+# are accepted there. `python wsgi.py` with APP_ENV unset refuses them on such an address.
 HOST ?= 0.0.0.0
 PORT ?= 8080
 
@@ -34,7 +36,7 @@ $(STAMP): requirements.txt
 run: venv
 	$(FLASK) db upgrade
 	$(FLASK) seed
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/python wsgi.py
+	APP_ENV=$${APP_ENV:-development} HOST=$(HOST) PORT=$(PORT) $(BIN)/python wsgi.py
 
 test: venv
 	$(BIN)/pytest $(PYTEST_ARGS)

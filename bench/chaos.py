@@ -133,6 +133,7 @@ class Proxy:
             except OSError:
                 client.close()
                 continue
+            server.settimeout(None)  # the timeout was for connecting: idle is fine
             with self.lock:
                 self.socks.update((client, server))
             for a, b in ((client, server), (server, client)):
@@ -454,53 +455,46 @@ def main() -> None:
     redis.start()
     log_path = Path(tempfile.gettempdir()) / "wt-chaos.log"
     only = set(args.only.split(","))
-    results: list[tuple[str, dict]] = []
     began = time.monotonic()
+    print(f"whaticket chaos | MariaDB via proxy + own Redis | process log {log_path}")
+    print(
+        f"{'run':44} {'sent':>6} {'stored':>6} {'dup':>4} {'lost':>4}  recovery "
+        f"(goal < {RECOVERY_GOAL:.0f} s)   verdict",
+        flush=True,
+    )
     try:
         with log_path.open("wb") as log:
             via = proxied(args.database_url, proxy)
             if "kill" in only:
                 res = campaign_run(args, redis, via, "kill", log)
-                results.append((f"campaign {args.contacts}, worker kill -9 x3", res))
+                report(f"campaign {args.contacts}, worker kill -9 x3", res)
             if "redis" in only:
                 res = campaign_run(args, redis, via, "redis", log)
-                results.append(
-                    (f"campaign {args.contacts}, Redis down {args.redis_down:.0f} s", res)
-                )
+                report(f"campaign {args.contacts}, Redis down {args.redis_down:.0f} s", res)
             if "inbound" in only:
                 res = inbound_run(args, redis, proxy, args.database_url, args.messages, 0, log)
-                results.append((f"{args.messages} inbound x1-3 at c={args.concurrency}", res))
+                report(f"{args.messages} inbound x1-3 at c={args.concurrency}", res)
             if "db" in only:
                 res = inbound_run(
                     args, redis, proxy, args.database_url, args.messages // 2, args.db_down, log
                 )
-                results.append(
-                    (f"{args.messages // 2} inbound, database down {args.db_down:.0f} s", res)
-                )
+                report(f"{args.messages // 2} inbound, database down {args.db_down:.0f} s", res)
     finally:
         redis.stop()
         shutil.rmtree(redis.dir, ignore_errors=True)
+    print(f"total {time.monotonic() - began:.0f} s")
+
+
+def report(label: str, res: dict) -> None:
+    """One run's row, printed as soon as the run ends."""
+    sent = res.get("delivered", res.get("deliveries"))
+    stored = res.get("sent", res.get("stored"))
     print(
-        f"whaticket chaos | MariaDB via proxy + own Redis | log {log_path} | "
-        f"{time.monotonic() - began:.0f} s"
+        f"{label:44} {sent:>6} {stored:>6} {res['duplicates']:>4} {res['lost']:>4}  "
+        f"{fmt_recovery(res['recovery']):28} {verdict(res)}"
     )
-    print(
-        f"{'run':44} {'sent':>6} {'stored':>6} {'dup':>4} {'lost':>4}  recovery "
-        f"(goal < {RECOVERY_GOAL:.0f} s)   verdict"
-    )
-    for label, res in results:
-        sent = res.get("delivered", res.get("deliveries"))
-        stored = res.get("sent", res.get("stored"))
-        print(
-            f"{label:44} {sent:>6} {stored:>6} {res['duplicates']:>4} {res['lost']:>4}  "
-            f"{fmt_recovery(res['recovery']):28} {verdict(res)}"
-        )
-        extra = {
-            k: v
-            for k, v in res.items()
-            if k in ("status", "worker_alive", "refused", "alive", "seconds")
-        }
-        print(f"{'':44} {extra}")
+    keys = ("status", "worker_alive", "refused", "alive", "seconds")
+    print(f"{'':44} { ({k: v for k, v in res.items() if k in keys}) }", flush=True)
 
 
 if __name__ == "__main__":

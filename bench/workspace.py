@@ -1,374 +1,344 @@
-"""Workspace benchmark: a big company on a live server; latency, throughput and SQL per request.
+"""Workspace benchmark: a big company on a live server; latency, req/s, CPU and SQL per request.
 
-    .venv/bin/python bench/workspace.py --database-url mysql://root@127.0.0.1/wt_bench --scale 1
+    .venv/bin/python bench/workspace.py --database-url mysql://root@127.0.0.1/wt_bench17 --scale 1
+    .venv/bin/python bench/workspace.py --database-url mysql://root@127.0.0.1/wt_bench17x10 \\
+        --scale 10 --keep
 
-Generates 10,000 contacts, 20,000 tickets and 200,000 messages (times --scale) in one
-company, starts `python wsgi.py` (eventlet, the production web process) on a loopback
-port, and measures each endpoint at concurrency 1 and 16 against the floor endpoint
-(`GET /auth/me`, trivial but authenticated). SQL statements per request are counted
-in-process with the Flask test client on the same database. It prints figures only.
+Generates 10,000 contacts, 20,000 tickets and about 200,000 messages (times --scale) in one
+company (bench/workspace_data.py; `--keep` reuses a complete data set of the same scale),
+starts `python wsgi.py` (eventlet, the production web process) on a loopback port, and
+measures each endpoint at concurrency 1 and 16 (bench/workspace_load.py): p50/p95 latency,
+requests/s, the server process's CPU time per request (from /proc) and the SQL statements
+per request (counted in-process with the Flask test client). Then: the floor's latency with
+and without logins running at the same time, and two endpoints' throughput on one web
+process and on two. Each figure with a goal is printed with the goal and PASS or MISS.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import random
 import statistics
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
 import sqlalchemy as sa
+from flask import Flask
+from flask_migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from whaticket import create_app  # noqa: E402
+from workspace_data import (  # noqa: E402
+    EMAIL,
+    PASSWORD,
+    Info,
+    ensure_database,
+    generate,
+    load_info,
+    make_app,
+)
+from workspace_load import Load, Pass, Req, Server, measure, start_server, stop_server  # noqa: E402
+
 from whaticket.extensions import db  # noqa: E402
 
-PASSWORD = "bench-password"
-EMAIL = "bench-admin@example.com"
-BATCH = 5000
+SEARCH = "pedido"
+LOGIN_BLOCK_GOAL = 1.20
 
 
-def _app(url: str):
-    return create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "JOBS_BACKEND": "inline",
-            "LOGIN_MAX_PER_IP": 10**9,
-            "TESTING": False,
-            "REDIS_URL": None,
-            "FAKE_GATEWAY_AUTO_ACKS": "",
-        }
-    )
+@dataclass(frozen=True)
+class Endpoint:
+    """A measured request and its goals (None: no goal)."""
+
+    label: str
+    method: str
+    paths: tuple[str, ...]
+    cpu_goal: float | None = None  # ms of server CPU per request, at both concurrencies
+    sql_goal: int | None = None  # statements per request
+    p50_goal: float | None = None  # ms at c=16 (strictly below)
+    login: bool = False
 
 
-def generate(url: str, scale: int) -> dict:
-    """Create the schema and the data set; return ids the measurements need."""
-    from flask_migrate import upgrade
-
-    from whaticket.models import (
-        Company,
-        Contact,
-        Message,
-        Plan,
-        Ticket,
-        User,
-        Whatsapp,
-    )
-    from whaticket.security import hash_password
-    from whaticket.services.team import settings as settings_service
-
-    app = _app(url)
-    n_contacts, n_tickets, n_messages = 10_000 * scale, 20_000 * scale, 200_000 * scale
-    started = time.perf_counter()
-    with app.app_context():
-        db.drop_all()
-        with db.engine.begin() as conn:
-            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-        upgrade(directory=str(ROOT / "migrations"))
-        plan = Plan(name="Bench", users=100, connections=10, queues=10, value=0)
-        db.session.add(plan)
-        db.session.flush()
-        company = Company(name="Bench Co", plan_id=plan.id, status=True)
-        db.session.add(company)
-        db.session.flush()
-        settings_service.create_defaults(company.id)
-        admin = User(
-            company_id=company.id,
-            name="Bench Admin",
-            email=EMAIL,
-            password_hash=hash_password(PASSWORD),
-            profile="admin",
-        )
-        conns = [
-            Whatsapp(
-                company_id=company.id,
-                name=f"Line {i}",
-                provider="fake",
-                status="CONNECTED",
-                is_default=i == 0,
-            )
-            for i in range(2)
-        ]
-        db.session.add_all([admin, *conns])
-        db.session.commit()
-        cid, uid, conn_ids = company.id, admin.id, [c.id for c in conns]
-        now = datetime.now(UTC).replace(tzinfo=None)
-
-        def insert(table, rows):
-            for i in range(0, len(rows), BATCH):
-                db.session.execute(sa.insert(table), rows[i : i + BATCH])
-            db.session.commit()
-
-        insert(
-            Contact.__table__,
-            [
-                {
-                    "company_id": cid,
-                    "name": f"Cliente {i:06d}",
-                    "number": f"55119{i:08d}",
-                    "email": "",
-                    "is_group": False,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for i in range(n_contacts)
-            ],
-        )
-        contact_ids = list(
-            db.session.scalars(
-                sa.select(Contact.id).where(Contact.company_id == cid).order_by(Contact.id)
-            )
-        )
-        rng = random.Random(7)
-        statuses = ["open"] * 10 + ["pending"] * 20 + ["closed"] * 70
-        tickets = []
-        for i in range(n_tickets):
-            status = rng.choice(statuses)
-            ts = now - timedelta(minutes=rng.randint(0, 60 * 24 * 90))
-            tickets.append(
-                {
-                    "company_id": cid,
-                    "uuid": f"{i:08d}-0000-4000-8000-000000000000",
-                    "status": status,
-                    "unread_messages": rng.randint(0, 3),
-                    "last_message": f"mensagem {i}",
-                    "is_group": False,
-                    "from_me": False,
-                    "chatbot": False,
-                    "amount_used_bot_queues": 0,
-                    "contact_id": contact_ids[i % n_contacts],
-                    "whatsapp_id": conn_ids[i // n_contacts % 2],
-                    "user_id": uid if status == "open" else None,
-                    "created_at": ts,
-                    "updated_at": ts,
-                }
-            )
-        insert(Ticket.__table__, tickets)
-        ticket_rows = db.session.execute(
-            sa.select(Ticket.id, Ticket.contact_id, Ticket.whatsapp_id)
-            .where(Ticket.company_id == cid)
-            .order_by(Ticket.id)
-        ).all()
-        per_ticket = n_messages // n_tickets
-        batch = []
-        for t_id, contact_id, wid in ticket_rows:
-            for j in range(per_ticket):
-                ts = now - timedelta(minutes=per_ticket - j)
-                batch.append(
-                    {
-                        "company_id": cid,
-                        "ticket_id": t_id,
-                        "whatsapp_id": wid,
-                        "contact_id": contact_id,
-                        "provider_id": f"B{t_id}-{j}",
-                        "body": f"mensagem {j} do ticket {t_id} sobre boleto"
-                        if j == 3
-                        else f"msg {j}",
-                        "ack": 4,
-                        "read": True,
-                        "from_me": j % 2 == 1,
-                        "media_type": "chat",
-                        "is_deleted": False,
-                        "is_edited": False,
-                        "created_at": ts,
-                        "updated_at": ts,
-                    }
-                )
-            if len(batch) >= BATCH * 4:
-                insert(Message.__table__, batch)
-                batch = []
-        insert(Message.__table__, batch)
-        open_ticket = db.session.scalar(
-            sa.select(Ticket.id)
-            .where(Ticket.company_id == cid, Ticket.status == "open", Ticket.user_id == uid)
-            .limit(1)
-        )
-    took = time.perf_counter() - started
-    print(
-        f"generated {n_contacts} contacts, {n_tickets} tickets, {n_messages} messages "
-        f"in {took:.1f} s"
-    )
-    return {"ticket_id": open_ticket}
-
-
-def endpoints(ticket_id: int) -> list[tuple[str, str, str, dict | None]]:
-    """(label, method, path, json) of each measured request; the floor first."""
+def endpoints(info: Info) -> list[Endpoint]:
+    """Every measured endpoint; the floor first."""
+    queues = "[" + ",".join(str(q) for q in info.queue_ids) + "]"
+    # As the SaaS TicketsManager sends them (axios keeps [ ] and , unescaped): the inbox
+    # tab with the caller's queues selected, and the search tab (status left out).
+    ui = f"pageNumber=1&status=open&showAll=true&queueIds={queues}"
+    ui_search = f"searchParam={SEARCH}&pageNumber=1&tags=[]&users=[]&showAll=true&queueIds={queues}"
+    messages = tuple(f"/api/messages/{t}?pageNumber=1" for t in info.ticket_ids)
     return [
-        ("floor GET /auth/me", "GET", "/api/auth/me", None),
-        (
-            "GET /tickets?status=open",
+        Endpoint("floor GET /auth/me", "GET", ("/api/auth/me",), 1.5, 3),
+        Endpoint("GET /tickets?status=open", "GET", ("/api/tickets?status=open",), 5, 4),
+        Endpoint("GET /tickets (UI inbox)", "GET", (f"/api/tickets?{ui}",), 5, 4),
+        Endpoint(
+            f"GET /tickets?searchParam={SEARCH}",
             "GET",
-            "/api/tickets?status=open&pageNumber=1&showAll=true",
-            None,
+            (f"/api/tickets?searchParam={SEARCH}",),
+            sql_goal=4,
+            p50_goal=150,
         ),
-        (
-            "GET /tickets?searchParam",
-            "GET",
-            "/api/tickets?searchParam=cliente%20000123&showAll=true",
-            None,
-        ),
-        ("GET /contacts", "GET", "/api/contacts?pageNumber=1", None),
-        ("GET /messages/<id>", "GET", f"/api/messages/{ticket_id}", None),
-        ("POST /messages/<id>", "POST", f"/api/messages/{ticket_id}", {"body": "resposta"}),
+        Endpoint("GET /tickets (UI search)", "GET", (f"/api/tickets?{ui_search}",), None, 4, 150),
+        Endpoint("GET /contacts", "GET", ("/api/contacts?searchParam=&pageNumber=1",), 4, 4),
+        Endpoint("GET /messages/:ticketId", "GET", messages, 6, 5),
+        Endpoint("POST /auth/login", "POST", ("/api/auth/login",), login=True),
     ]
 
 
-def count_sql(url: str, ticket_id: int) -> dict[str, float]:
-    """SQL statements per request of each endpoint, in-process on the same database."""
-    from flask_jwt_extended import create_access_token
+def login_bodies(info: Info) -> tuple[dict[str, str], ...]:
+    """One agent per client thread: concurrent logins of one user would queue on its row."""
+    return tuple({"email": e, "password": PASSWORD} for e in info.agent_emails)
 
-    from whaticket.models import User
 
-    app = _app(url)
+def count_sql(app: Flask, info: Info, eps: list[Endpoint]) -> dict[str, float]:
+    """Median SQL statements per request of each endpoint, in process on the same database."""
     counts: dict[str, float] = {}
     with app.app_context():
-        user = db.session.scalar(sa.select(User).where(User.email == EMAIL))
-        headers = {"Authorization": f"Bearer {create_access_token(identity=user)}"}
         client = app.test_client()
+        token = client.post("/api/auth/login", json={"email": EMAIL, "password": PASSWORD})
+        headers = {"Authorization": f"Bearer {token.get_json()['token']}"}
         seen = [0]
-        sa.event.listen(
-            db.engine, "before_cursor_execute", lambda *a, **k: seen.__setitem__(0, seen[0] + 1)
-        )
-        for label, method, path, body in endpoints(ticket_id):
-            runs = []
-            for _ in range(3):
-                db.session.remove()  # a fresh session, as each server request has
-                seen[0] = 0
-                client.open(path, method=method, json=body, headers=headers)
-                runs.append(seen[0])
-            counts[label] = statistics.median(runs)
+
+        def count(*_: object) -> None:
+            seen[0] += 1
+
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            for ep in eps:
+                runs = []
+                for _ in range(3):
+                    db.session.remove()  # a fresh session, as each server request has
+                    seen[0] = 0
+                    body = login_bodies(info)[0] if ep.login else None
+                    resp = client.open(ep.paths[0], method=ep.method, json=body, headers=headers)
+                    if resp.status_code >= 400:
+                        raise SystemExit(f"{ep.label}: {resp.status_code} {resp.get_data()[:200]}")
+                    runs.append(seen[0])
+                counts[ep.label] = statistics.median(runs)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", count)
     return counts
 
 
-def start_server(url: str, port: int) -> subprocess.Popen:
-    """`python wsgi.py` on the bench database, as the Procfile's web process runs."""
-    env = dict(
-        os.environ,
-        DATABASE_URL=url,
-        PORT=str(port),
-        HOST="127.0.0.1",
-        LOGIN_MAX_PER_IP=str(10**9),
-        FAKE_GATEWAY_AUTO_ACKS="",
-        REDIS_URL="",
-        JOBS_BACKEND="thread",
+def page_size(base: str, token: str, ep: Endpoint, info: Info) -> str:
+    """'rows/count' of the endpoint's first answer (also its warm-up), or '-'."""
+    if ep.login:
+        resp = requests.post(base + ep.paths[0], json=login_bodies(info)[0], timeout=60)
+        resp.raise_for_status()
+        return "-"
+    resp = requests.get(
+        base + ep.paths[0], headers={"Authorization": f"Bearer {token}"}, timeout=120
     )
-    proc = subprocess.Popen(
-        [sys.executable, "wsgi.py"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    resp.raise_for_status()
+    data = resp.json()
+    rows = [v for v in data.values() if isinstance(v, list)] if isinstance(data, dict) else []
+    return f"{len(rows[0])}/{data.get('count', '?')}" if rows else "-"
+
+
+def verdict(ok: bool) -> str:
+    """PASS or MISS."""
+    return "PASS" if ok else "MISS"
+
+
+def goal_cell(value: float, goal: float | None, fmt: str) -> str:
+    """'value <=goal PASS' (or only the value when there is no goal)."""
+    if goal is None:
+        return f"{value:{fmt}}"
+    return f"{value:{fmt}} <={goal:g} {verdict(value <= goal)}"
+
+
+def request_of(ep: Endpoint, token: str, info: Info) -> Req:
+    """The load generator's request for an endpoint."""
+    if ep.login:
+        return Req(ep.method, ep.paths, None, login_bodies(info))
+    return Req(ep.method, ep.paths, token)
+
+
+def main_table(
+    base: str, pid: int, token: str, info: Info, sql: dict[str, float], args: argparse.Namespace
+) -> dict[tuple[str, int], Pass]:
+    """Every endpoint at c=1 and c=16: print the table, return the passes."""
+    print(
+        f"\n{'endpoint':32} {'c':>2} {'n':>5} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'CPU ms/req':<18} {'SQL/req':<13} {'rows/count':>11}"
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/api/openapi.json", timeout=2).ok:
-                return proc
-        except requests.RequestException:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit("server did not start")
+    passes: dict[tuple[str, int], Pass] = {}
+    for ep in endpoints(info):
+        rows = page_size(base, token, ep, info)
+        for conc in (1, 16):
+            seconds = args.seconds if conc == 16 else args.seconds / 2
+            p = measure([base], request_of(ep, token, info), conc, seconds, [pid], 2 * conc + 3)
+            passes[(ep.label, conc)] = p
+            extra = ""
+            if ep.p50_goal is not None and conc == 16:
+                extra = f"  p50 <{ep.p50_goal:g} {verdict(p.p50 < ep.p50_goal)}"
+            if p.errors:
+                extra += f"  {p.errors} errors, first: {p.first_error}"
+            print(
+                f"{ep.label:32} {conc:>2} {p.n:>5} {p.rps:>7.1f} {p.p50:>8.2f} {p.p95:>8.2f} "
+                f"{goal_cell(p.cpu_ms, ep.cpu_goal, '5.2f'):<18} "
+                f"{goal_cell(sql[ep.label], ep.sql_goal, '3.0f'):<13} {rows:>11}{extra}"
+            )
+    return passes
 
 
-def measure(
-    base: str, token: str, method: str, path: str, body: dict | None, concurrency: int, total: int
-) -> tuple[float, float, float]:
-    """(requests/s, p50 ms, p99 ms) for `total` requests spread over `concurrency` threads."""
-    local = threading.local()
-    latencies: list[float] = []
-    lock = threading.Lock()
+def login_block(base: str, pid: int, token: str, info: Info, seconds: float) -> float:
+    """The floor's p50 at c=16 alone and while logins run at c=16; print and return the ratio."""
+    floor, login = endpoints(info)[0], endpoints(info)[-1]
+    alone = measure([base], request_of(floor, token, info), 16, seconds, [pid], 35)
+    logins = Load([base], request_of(login, token, info), 16)
+    logins.start()
+    time.sleep(0.5)  # every login thread has a request in flight
+    started = logins.done()
+    busy = measure([base], request_of(floor, token, info), 16, seconds, [pid], 35)
+    during = logins.done() - started
+    logins.stop()
+    ratio = busy.p50 / alone.p50 if alone.p50 else float("inf")
+    failed = {
+        "floor alone": alone.errors,
+        "during logins": busy.errors,
+        "logins": len(logins.errors),
+    }
+    print(
+        "\nlogin does not block (one web process; floor at c=16, logins at c=16 in other threads)"
+    )
+    print(
+        f"  floor alone           p50 {alone.p50:8.2f} ms  p95 {alone.p95:8.2f} ms  "
+        f"{alone.rps:7.1f} req/s"
+    )
+    print(
+        f"  floor during logins   p50 {busy.p50:8.2f} ms  p95 {busy.p95:8.2f} ms  "
+        f"{busy.rps:7.1f} req/s  ({during / busy.wall:.1f} logins/s alongside)"
+    )
+    print(
+        f"  ratio {ratio:.2f} (goal <= {LOGIN_BLOCK_GOAL:.2f}): "
+        f"{verdict(ratio <= LOGIN_BLOCK_GOAL)}"
+    )
+    if any(failed.values()):
+        first = alone.first_error or busy.first_error or logins.errors[0]
+        print(f"  errors: {failed}; first: {first}")
+    return ratio
 
-    def one(_: int) -> None:
-        session = getattr(local, "session", None)
-        if session is None:
-            session = local.session = requests.Session()
-            session.headers["Authorization"] = f"Bearer {token}"
-        t0 = time.perf_counter()
-        resp = session.request(method, base + path, json=body, timeout=60)
-        took = time.perf_counter() - t0
-        if resp.status_code >= 400:
-            raise SystemExit(f"{method} {path}: {resp.status_code} {resp.text[:200]}")
-        with lock:
-            latencies.append(took)
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        list(pool.map(one, range(total)))
-    wall = time.perf_counter() - started
-    latencies.sort()
-    p50 = latencies[len(latencies) // 2] * 1000
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
-    return total / wall, p50, p99
+def scale_out(servers: list[Server], token: str, info: Info, seconds: float) -> None:
+    """Ticket list and message page at c=16 on one web process, then on two."""
+    bases = [f"http://127.0.0.1:{server.port}" for server in servers]
+    pids = [server.pid for server in servers]
+    print("\nscale across cores (c=16; with 2 processes the client threads alternate ports)")
+    print(
+        f"  {'endpoint':32} {'1 proc req/s':>12} {'2 procs req/s':>13} {'gain':>6} "
+        f"{'CPU ms/req 1/2':>15} {'client CPU':>10}"
+    )
+    eps = endpoints(info)
+    for ep in (eps[1], eps[6]):
+        req = request_of(ep, token, info)
+        one = measure(bases[:1], req, 16, seconds, pids[:1], 35)
+        two = measure(bases, req, 16, seconds, pids, 35)
+        print(
+            f"  {ep.label:32} {one.rps:>12.1f} {two.rps:>13.1f} {two.rps / one.rps:>5.2f}x "
+            f"{one.cpu_ms:>7.2f}/{two.cpu_ms:<7.2f} "
+            f"{one.client_cpu:>4.0%}/{two.client_cpu:.0%}"
+        )
+        for p in (one, two):
+            if p.errors:
+                print(f"    {p.errors} errors, first: {p.first_error}")
+
+
+def goals(passes: dict[tuple[str, int], Pass], sql: dict[str, float], info: Info, ratio: float):
+    """One line per goal: the figure, the goal, PASS or MISS."""
+    print("\ngoals (CPU/req: the worse of c=1 and c=16)")
+    checks: list[tuple[str, str, str, bool]] = []
+    for ep in endpoints(info):
+        if ep.cpu_goal is not None:
+            cpu = max(passes[(ep.label, c)].cpu_ms for c in (1, 16))
+            checks.append(
+                (
+                    f"CPU/req {ep.label}",
+                    f"{cpu:.2f} ms",
+                    f"<= {ep.cpu_goal:g} ms",
+                    cpu <= ep.cpu_goal,
+                )
+            )
+        if ep.sql_goal is not None:
+            n = sql[ep.label]
+            checks.append(
+                (f"SQL/req {ep.label}", f"{n:.0f}", f"<= {ep.sql_goal}", n <= ep.sql_goal)
+            )
+        if ep.p50_goal is not None:
+            p50 = passes[(ep.label, 16)].p50
+            checks.append(
+                (
+                    f"p50 c=16 {ep.label}",
+                    f"{p50:.1f} ms",
+                    f"< {ep.p50_goal:g} ms",
+                    p50 < ep.p50_goal,
+                )
+            )
+    checks.append(
+        (
+            "floor p50 during logins / alone",
+            f"{ratio:.2f}",
+            f"<= {LOGIN_BLOCK_GOAL:.2f}",
+            ratio <= LOGIN_BLOCK_GOAL,
+        )
+    )
+    for name, value, goal, ok in checks:
+        print(f"  {name:44} {value:>10} {goal:>10}  {verdict(ok)}")
+    print(f"  {sum(ok for *_, ok in checks)} of {len(checks)} goals met")
 
 
 def main() -> None:
-    """Generate, serve, measure, print."""
+    """Generate (or reuse), serve, measure, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--scale", type=int, default=1)
-    parser.add_argument("--requests", type=int, default=200, help="requests per measurement")
+    parser.add_argument("--keep", action="store_true", help="reuse the data if it is there")
     parser.add_argument(
-        "--search-requests",
-        type=int,
-        default=30,
-        help="requests per measurement for the message-body search (a full scan: slow)",
+        "--seconds", type=float, default=6.0, help="length of a c=16 pass (c=1: half)"
     )
-    parser.add_argument("--port", type=int, default=18777)
-    parser.add_argument("--skip-generate", action="store_true")
+    parser.add_argument("--port", type=int, default=18777, help="and port+1 for a second process")
     args = parser.parse_args()
-    url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
+    started = time.perf_counter()
+    url = args.database_url or f"sqlite:///{ROOT / 'instance' / 'bench_workspace.sqlite3'}"
     print(
         f"whaticket workspace benchmark | {datetime.now(UTC):%Y-%m-%d %H:%M} UTC | "
-        f"{os.cpu_count()} CPUs | scale {args.scale} | {url.split('@')[-1]}"
+        f"{os.cpu_count()} CPUs | load {os.getloadavg()[0]:.2f} | scale {args.scale} | "
+        f"{url.split('@')[-1]}"
     )
-    if args.skip_generate:
-        with _app(url).app_context():
-            from whaticket.models import Ticket, User
-
-            uid = db.session.scalar(sa.select(User.id).where(User.email == EMAIL))
-            ticket_id = db.session.scalar(
-                sa.select(Ticket.id).where(Ticket.status == "open", Ticket.user_id == uid).limit(1)
-            )
-        info = {"ticket_id": ticket_id}
+    ensure_database(url)
+    app = make_app(url)
+    info = load_info(app, args.scale) if args.keep else None
+    if info is None:
+        info = generate(app, args.scale)
     else:
-        info = generate(url, args.scale)
-    sql = count_sql(url, info["ticket_id"])
-    proc = start_server(url, args.port)
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"), revision="heads")
+        print(f"kept {info.counts} (--keep)")
+    sql = count_sql(app, info, endpoints(info))
+    # Both processes start now, on the same code (others may be editing the tree); the
+    # second one idles until the scale-out passes.
+    servers = [start_server(url, args.port)]
     base = f"http://127.0.0.1:{args.port}"
     try:
+        servers.append(start_server(url, args.port + 1))
         token = requests.post(
-            f"{base}/api/auth/login", json={"email": EMAIL, "password": PASSWORD}
+            f"{base}/api/auth/login", json={"email": EMAIL, "password": PASSWORD}, timeout=60
         ).json()["token"]
-        print(
-            f"\n{'endpoint':28} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-            f"{'p50/floor':>9} {'rps/floor':>9} {'SQL/req':>7}"
-        )
-        floor: dict[int, tuple[float, float, float]] = {}
-        for label, method, path, body in endpoints(info["ticket_id"]):
-            total = args.search_requests if "searchParam" in label else args.requests
-            for conc in (1, 16):
-                measure(base, token, method, path, body, conc, min(10, total))  # warm-up
-                rps, p50, p99 = measure(base, token, method, path, body, conc, total)
-                if label.startswith("floor"):
-                    floor[conc] = (rps, p50, p99)
-                f_rps, f_p50, _ = floor[conc]
-                print(
-                    f"{label:28} {conc:>4} {rps:>8.1f} {p50:>8.2f} {p99:>8.2f} "
-                    f"{p50 / f_p50:>9.2f} {rps / f_rps:>9.2f} {sql[label]:>7.0f}"
-                )
+        passes = main_table(base, servers[0].pid, token, info, sql, args)
+        ratio = login_block(base, servers[0].pid, token, info, args.seconds)
+        scale_out(servers, token, info, args.seconds)
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        for server in servers:
+            stop_server(server)
+    goals(passes, sql, info, ratio)
+    print(
+        f"\ntotal run time {time.perf_counter() - started:.0f} s | "
+        f"load {os.getloadavg()[0]:.2f} at the end"
+    )
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from whaticket.db import check_request_committed, holding_locks, note_request_st
 from whaticket.services import listeners
 from whaticket.utils import logredact, outbound
 from whaticket.utils.origins import allowed_origins, register_cors_hooks, socket_origin_check
+from whaticket.utils.strict_json import StrictJSONProvider, StrictRequest
 
 __version__ = "1.0.0"
 
@@ -36,6 +37,9 @@ __version__ = "1.0.0"
 def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     """Build the app; `config` is a Config class, a dict of overrides, or None (APP_ENV)."""
     app = Flask(__name__, instance_relative_config=True)
+    # Bodies too deep, with lone surrogates or NaN are a 400, not a 500 further on.
+    app.json = StrictJSONProvider(app)
+    app.request_class = StrictRequest
     app.json.sort_keys = False  # type: ignore[attr-defined]
     if isinstance(config, dict):
         app.config.from_object(config_from_env())
@@ -90,6 +94,8 @@ def _finish_config(app: Flask) -> None:
             pool_recycle=280,
             isolation_level="READ COMMITTED",
         )
+    if not uri.startswith("sqlite"):
+        _ride_out_outages(app)
     if app.config.get("TRUSTED_PROXIES"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -101,6 +107,18 @@ def _finish_config(app: Flask) -> None:
     # The SaaS password-reset page puts e-mail, code and new password in the URL: no log
     # record of this process (access logs included) may keep them.
     logredact.install()
+
+
+def _ride_out_outages(app: Flask) -> None:
+    """A database server that went away: pooled connections are tested before use (the
+    first request after it is back must not fail on a dead one), and a connection attempt
+    gives up after DATABASE_CONNECT_TIMEOUT seconds (503) instead of hanging the request."""
+    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    options["pool_pre_ping"] = True
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args.setdefault("connect_timeout", int(app.config["DATABASE_CONNECT_TIMEOUT"]))
+    options["connect_args"] = connect_args
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _check_secrets(app: Flask) -> None:

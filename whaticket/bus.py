@@ -89,12 +89,40 @@ rating_received = Topic(
 user_deleting = Topic(
     "user_deleting", "A user is about to be deleted: company_id, user (their tickets move on)."
 )
+ticket_created = Topic("ticket_created", "A ticket row was created (flushed): ticket.")
+ticket_updated = Topic(
+    "ticket_updated",
+    "A ticket changed (any field its frames show): ticket, old_status, old_user_id, "
+    "old_queue_id (the values before this change; old_status None when not known).",
+)
+ticket_status_changed = Topic(
+    "ticket_status_changed", "A ticket's status changed: ticket, old_status."
+)
+ticket_assigned = Topic(
+    "ticket_assigned", "A ticket went to an agent (a new user_id): ticket, old_user_id."
+)
 
 # -- contacts --------------------------------------------------------------------------------
 
 contact_deleting = Topic(
     "contact_deleting",
     "A contact is about to be deleted with its tickets and messages: company_id, contact.",
+)
+contact_created = Topic("contact_created", "A contact was created (flushed): contact.")
+contact_updated = Topic("contact_updated", "A contact's fields changed (flushed): contact.")
+
+# -- connections and campaigns ----------------------------------------------------------------
+
+connection_status_changed = Topic(
+    "connection_status_changed",
+    "A connection's session status changed (flushed): connection, old_status.",
+)
+campaign_progress = Topic(
+    "campaign_progress",
+    "A running campaign's counters moved (throttled like its live event): campaign.",
+)
+campaign_finished = Topic(
+    "campaign_finished", "A campaign sent to its whole list (FINALIZADA): campaign."
 )
 
 # -- messages --------------------------------------------------------------------------------
@@ -110,4 +138,15 @@ inbound_message = Topic(
     "inbound_message",
     "A customer message to act on (offered): ticket, message, now, is_group. The first "
     "listener returning True consumed it: campaign replies, then ratings, then the bot.",
+)
+message_created = Topic(
+    "message_created",
+    "A message is shown in its chat (stored inbound, or ours sent): ticket, message.",
+)
+message_updated = Topic(
+    "message_updated",
+    'A stored message was edited or deleted: ticket, message, change ("edited"/"deleted").',
+)
+message_ack = Topic(
+    "message_ack", "One of our messages' receipt moved on (sent, delivered, read): ticket, message."
 )

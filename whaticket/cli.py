@@ -1,4 +1,4 @@
-"""CLI: flask seed, create-superuser, worker, inbound retry, reports rebuild."""
+"""CLI: flask seed, create-superuser, worker, inbound retry, reports rebuild, purge."""
 
 from __future__ import annotations
 
@@ -9,13 +9,17 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 
 from whaticket import db as dbmod
+from whaticket import startup
+from whaticket.config import DEFAULT_ADMIN_PASSWORD
 from whaticket.extensions import db
+from whaticket.jobs import retention as retention_jobs
 from whaticket.jobs.worker import run_worker
 from whaticket.models import Company, Plan, User, Whatsapp
 from whaticket.security import hash_password
 from whaticket.services.inbound import deliveries as inbound_events
 from whaticket.services.reports.rebuild import rebuild
 from whaticket.services.team import settings as settings_service
+from whaticket.services.team import users as user_service
 
 DEFAULT_PLAN = {
     "name": "Plano 1",
@@ -54,6 +58,17 @@ def seed_database() -> list[str]:
         created.append("default fake connection 'WhatsApp'")
     email = current_app.config["ADMIN_EMAIL"].strip().lower()
     if db.session.scalar(sa.select(User.id).where(User.email == email)) is None:
+        if (
+            current_app.config.get("APP_ENV") == "production"
+            and current_app.config["ADMIN_PASSWORD"] == DEFAULT_ADMIN_PASSWORD
+        ):
+            # A public password on a super admin of a live install (the server would then
+            # refuse to start anyway): nothing is seeded.
+            dbmod.rollback()
+            raise click.ClickException(
+                f"refusing to create the super admin {email} with the default password in "
+                "production: set ADMIN_PASSWORD (or create it with `create-superuser`)"
+            )
         db.session.add(
             User(
                 company_id=company.id,
@@ -98,7 +113,7 @@ def register_commands(app: Flask) -> None:
         """Create the default plan, company and super admin (safe to run again)."""
         created = seed_database()
         click.echo("seeded: " + ", ".join(created) if created else "seed: nothing to do")
-        if current_app.config["ADMIN_PASSWORD"] == "123456":
+        if current_app.config["ADMIN_PASSWORD"] == DEFAULT_ADMIN_PASSWORD:
             click.echo(
                 f"WARNING: the super admin {current_app.config['ADMIN_EMAIL']} uses the default "
                 "password 123456; set ADMIN_PASSWORD or change it after the first login.",
@@ -127,7 +142,9 @@ def register_commands(app: Flask) -> None:
         user.password_hash = hash_password(password)
         user.profile = "admin"
         user.super = True
-        user.token_version = (user.token_version or 0) + 1
+        if user.id is not None:
+            # An existing account's sessions end: tokens refused, open sockets disconnected.
+            user_service.end_sessions(user)
         dbmod.commit()
         click.echo(f"super user {email} ready (company {user.company_id})")
 
@@ -155,6 +172,19 @@ def register_commands(app: Flask) -> None:
         dbmod.commit()
         click.echo(f"{written} reporting events written")
 
+    @app.cli.command("purge")
+    @click.option("--dry-run", is_flag=True, help="Count what would go; delete nothing.")
+    def purge(dry_run: bool) -> None:
+        """Delete old webhook deliveries, dead refresh tokens, finished imports and media
+        files no row references (the RETENTION_* settings), in batches."""
+        report = retention_jobs.purge(dry_run=dry_run)
+        verb = "would delete" if dry_run else "deleted"
+        click.echo(
+            f"{verb}: {report['inbound_events']} inbound event(s), "
+            f"{report['refresh_tokens']} refresh token(s), {report['imports']} import(s), "
+            f"{report['files']} orphan media file(s)"
+        )
+
     @app.cli.command("worker")
     @click.option("--queues", "-q", default="high,default,low", show_default=True)
     @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
@@ -165,6 +195,10 @@ def register_commands(app: Flask) -> None:
             raise click.ClickException(
                 "REDIS_URL is not set: without Redis the web process runs jobs itself"
             )
+        try:
+            startup.check_admin_password(current_app._get_current_object())  # type: ignore[attr-defined]
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from exc
         run_worker(
             current_app._get_current_object(),  # type: ignore[attr-defined]
             [q.strip() for q in queues.split(",") if q.strip()],

@@ -15,6 +15,10 @@ load_dotenv(override=False)
 DEFAULT_SECRET = "change-me-dev-secret-key-0000000000000"
 DEFAULT_JWT_SECRET = "change-me-dev-jwt-secret-00000000000000"
 DEFAULT_JWT_REFRESH_SECRET = "change-me-dev-jwt-refresh-secret-0000000"
+#: The seeded super admin of a fresh install (the SaaS's): production refuses to start
+#: while it still has this password, and to seed it without ADMIN_PASSWORD (whaticket/startup.py).
+DEFAULT_ADMIN_EMAIL = "admin@admin.com"
+DEFAULT_ADMIN_PASSWORD = "123456"
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -68,7 +72,32 @@ class Config:
 
     # Redis: RQ queues, Socket.IO message queue, rate-limit counters.
     REDIS_URL = os.environ.get("REDIS_URL") or None
+    #: First segment of every Redis key this deployment writes (rate limits, cron locks, the
+    #: fake's outbox; RQ queues too unless RQ_QUEUE_PREFIX says otherwise): deployments
+    #: sharing one Redis need different ones.
+    REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX") or "whaticket"
     RQ_QUEUES = ["high", "default", "low"]
+
+    # -- Outages (Redis or the database down) ---------------------------------------------
+    #: Retry-After (seconds) of the 503 ERR_SERVICE_UNAVAILABLE answered while Redis or the
+    #: database cannot be reached.
+    SERVICE_RETRY_AFTER_SECONDS = _int("SERVICE_RETRY_AFTER_SECONDS", 5)
+    #: Seconds to wait for a MariaDB/PostgreSQL connection before answering 503.
+    DATABASE_CONNECT_TIMEOUT = _int("DATABASE_CONNECT_TIMEOUT", 5)
+    #: Longest pause (seconds) of `flask worker` between two reconnection attempts; the
+    #: pause doubles from 1 s after each failure. The worker never exits on an outage.
+    WORKER_RETRY_MAX_SECONDS = _int("WORKER_RETRY_MAX_SECONDS", 30)
+    #: Seconds the delayed-job scheduler's lock outlives its holder: every worker stands by
+    #: and the first to find the lock expired takes over (the holder renews it each second).
+    SCHEDULER_LOCK_SECONDS = _int("SCHEDULER_LOCK_SECONDS", 10)
+    #: Jobs stored before they are queued (media downloads, webhooks, AI replies, reset
+    #: mails, rollup rebuilds, payment checks): seconds a due one may wait for a worker
+    #: before the sweep queues it again (a refused or lost enqueue)...
+    PENDING_JOB_GRACE_SECONDS = _int("PENDING_JOB_GRACE_SECONDS", 60)
+    #: ...seconds a started one may run before it is presumed dead and run again...
+    PENDING_JOB_LEASE_SECONDS = _int("PENDING_JOB_LEASE_SECONDS", 600)
+    #: ...and how many runs that raise it gets (backing off) before it is dropped and logged.
+    PENDING_JOB_MAX_ATTEMPTS = _int("PENDING_JOB_MAX_ATTEMPTS", 5)
     # "rq" with Redis; "thread" runs jobs on an in-process worker; "inline"
     # runs them right after commit (tests).
     JOBS_BACKEND = os.environ.get("JOBS_BACKEND") or None
@@ -106,17 +135,35 @@ class Config:
     REFRESH_REUSE_GRACE_SECONDS = _int("REFRESH_REUSE_GRACE_SECONDS", 10)
     BCRYPT_ROUNDS = _int("BCRYPT_ROUNDS", 10)
 
-    # Login throttling: attempts per IP and failed attempts per e-mail.
+    # Login throttling: attempts per IP, and failed attempts per (IP, e-mail): keyed by
+    # the pair so that a stranger's wrong passwords never lock the owner out.
     LOGIN_MAX_PER_IP = _int("LOGIN_MAX_PER_IP", 30)
-    LOGIN_MAX_FAILURES_PER_EMAIL = _int("LOGIN_MAX_FAILURES_PER_EMAIL", 5)
+    LOGIN_MAX_FAILURES_PER_IP_EMAIL = _int(
+        "LOGIN_MAX_FAILURES_PER_IP_EMAIL", _int("LOGIN_MAX_FAILURES_PER_EMAIL", 5)
+    )
     LOGIN_WINDOW_SECONDS = _int("LOGIN_WINDOW_SECONDS", 900)
 
     USER_STALE_ONLINE_SECONDS = _int("USER_STALE_ONLINE_SECONDS", 300)
 
-    ADMIN_EMAIL = os.environ.get("ADMIN_EMAIL", "admin@admin.com")
-    ADMIN_PASSWORD = os.environ.get("ADMIN_PASSWORD", "123456")
+    ADMIN_EMAIL = os.environ.get("ADMIN_EMAIL", DEFAULT_ADMIN_EMAIL)
+    ADMIN_PASSWORD = os.environ.get("ADMIN_PASSWORD", DEFAULT_ADMIN_PASSWORD)
 
     MEDIA_ROOT = os.environ.get("MEDIA_ROOT") or None
+    #: Seconds a signed media URL opens its file (each answer signs its URLs afresh).
+    MEDIA_URL_TTL = _int("MEDIA_URL_TTL", 24 * 3600)
+
+    # -- retention (`flask purge`, and the worker's daily sweep) ------------------------
+    #: Processed webhook deliveries (whole bodies, media included) are kept this long.
+    RETENTION_INBOUND_EVENTS_DAYS = _int("RETENTION_INBOUND_EVENTS_DAYS", 7)
+    #: Failed deliveries are kept longer: admins read why and may retry them.
+    RETENTION_FAILED_INBOUND_EVENTS_DAYS = _int("RETENTION_FAILED_INBOUND_EVENTS_DAYS", 30)
+    #: Refresh tokens are deleted this long after they expired or were revoked.
+    RETENTION_REFRESH_TOKENS_DAYS = _int("RETENTION_REFRESH_TOKENS_DAYS", 30)
+    #: Finished spreadsheet imports (their summaries) are kept this long.
+    RETENTION_IMPORTS_DAYS = _int("RETENTION_IMPORTS_DAYS", 30)
+    #: A media file no row references is deleted once it is this old (hours): younger
+    #: files may belong to a request or job that has not committed its row yet.
+    RETENTION_ORPHAN_FILES_GRACE_HOURS = _int("RETENTION_ORPHAN_FILES_GRACE_HOURS", 24)
 
     #: Fernet key for provider secrets at rest (default: derived from SECRET_KEY).
     ENCRYPTION_KEY = os.environ.get("ENCRYPTION_KEY") or None
@@ -143,11 +190,55 @@ class Config:
 
     #: External send API: requests per connection token per minute.
     EXTERNAL_API_MAX_PER_MINUTE = _int("EXTERNAL_API_MAX_PER_MINUTE", 60)
+    #: Refused tokens per client IP per window before the IP gets 429 for the window.
+    EXTERNAL_API_MAX_FAILURES_PER_IP = _int("EXTERNAL_API_MAX_FAILURES_PER_IP", 10)
+    EXTERNAL_API_FAILURE_WINDOW_SECONDS = _int("EXTERNAL_API_FAILURE_WINDOW_SECONDS", 900)
+
+    # -- Public API v1 and its scoped tokens (services/integrations/api_*) ---------------
+    #: Requests per minute per API token, and per company (all its tokens together).
+    API_TOKEN_MAX_PER_MINUTE = _int("API_TOKEN_MAX_PER_MINUTE", 120)
+    API_COMPANY_MAX_PER_MINUTE = _int("API_COMPANY_MAX_PER_MINUTE", 600)
+    #: Days a new token lives when its creator names no expiry, and the most allowed.
+    API_TOKEN_DEFAULT_DAYS = _int("API_TOKEN_DEFAULT_DAYS", 365)
+    API_TOKEN_MAX_DAYS = _int("API_TOKEN_MAX_DAYS", 1095)
+    #: Active tokens (neither revoked nor expired) a company may hold.
+    API_TOKEN_MAX_PER_COMPANY = _int("API_TOKEN_MAX_PER_COMPANY", 50)
+    #: A change feed scan stops this many seconds before its start, so a write whose
+    #: transaction commits late (its updated_at already past) is not stepped over.
+    API_V1_FEED_SETTLE_SECONDS = _int("API_V1_FEED_SETTLE_SECONDS", 2)
+
+    # -- Company webhooks (services/integrations) --------------------------------------
+    #: Seconds to wait for a receiver's answer.
+    WEBHOOK_TIMEOUT = _int("WEBHOOK_TIMEOUT", 10)
+    #: Seconds before each retry, comma-separated (a failed delivery gets one more attempt
+    #: than entries): 1 min, 5 min, 30 min, 2 h, 6 h, 15 h, about a day in all.
+    WEBHOOK_RETRY_SCHEDULE = tuple(
+        int(s)
+        for s in os.environ.get("WEBHOOK_RETRY_SCHEDULE", "60,300,1800,7200,21600,54000").split(",")
+        if s.strip()
+    )
+    #: Seconds of nothing but failed deliveries after which a subscription is switched off.
+    WEBHOOK_DISABLE_AFTER_SECONDS = _int("WEBHOOK_DISABLE_AFTER_SECONDS", 24 * 3600)
+    #: Days the delivery log keeps a finished delivery and its attempts.
+    WEBHOOK_LOG_RETENTION_DAYS = _int("WEBHOOK_LOG_RETENTION_DAYS", 30)
+    #: Subscriptions per company (each event is one delivery per subscription).
+    WEBHOOK_MAX_SUBSCRIPTIONS = _int("WEBHOOK_MAX_SUBSCRIPTIONS", 20)
+    #: Seconds a delivery being sent is left to its worker before it is presumed dead...
+    WEBHOOK_CLAIM_LEASE_SECONDS = _int("WEBHOOK_CLAIM_LEASE_SECONDS", 120)
+    #: ...and seconds a due one may wait for its job before the sweep sends it.
+    WEBHOOK_SWEEP_GRACE_SECONDS = _int("WEBHOOK_SWEEP_GRACE_SECONDS", 60)
 
     #: Region for phone numbers typed without a country code.
     DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "BR")
     #: Largest contacts CSV/XLSX upload, in bytes.
     CONTACTS_UPLOAD_MAX_BYTES = _int("CONTACTS_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
+    #: Contact and contact-list spreadsheets with more data rows are refused (400).
+    IMPORT_MAX_ROWS = _int("IMPORT_MAX_ROWS", 50_000)
+    #: Spreadsheets up to this many data rows are imported in the request; bigger ones
+    #: become a job (202) that reports its progress on `company-{cid}-import`.
+    IMPORT_INLINE_MAX_ROWS = _int("IMPORT_INLINE_MAX_ROWS", 500)
+    #: Rows an import job writes per transaction (a progress event follows each).
+    IMPORT_BATCH_ROWS = _int("IMPORT_BATCH_ROWS", 1000)
     #: Time zone for templated texts ({{ms}}, {{hora}}) until companies carry their own.
     DEFAULT_TIMEZONE = os.environ.get("DEFAULT_TIMEZONE", "America/Sao_Paulo")
 
@@ -192,6 +283,8 @@ class Config:
     BILLING_GRACE_DAYS = _int("BILLING_GRACE_DAYS", 3)
     #: Free days a self-signed-up company gets.
     TRIAL_DAYS = _int("TRIAL_DAYS", 7)
+    #: "Someone tried to sign up with your e-mail" notices per e-mail per signup window.
+    SIGNUP_NOTICES_PER_EMAIL = _int("SIGNUP_NOTICES_PER_EMAIL", 2)
     #: Self-signups allowed per client IP per window (seconds).
     SIGNUP_MAX_PER_IP = _int("SIGNUP_MAX_PER_IP", 5)
     SIGNUP_WINDOW_SECONDS = _int("SIGNUP_WINDOW_SECONDS", 3600)
@@ -223,8 +316,8 @@ class Config:
     #: Seconds between two progress events (`company-{cid}-campaign`, every row of the
     #: report in each) of one sending campaign; 0 announces every send.
     CAMPAIGN_PROGRESS_EVERY = _int("CAMPAIGN_PROGRESS_EVERY", 5)
-    #: RQ queue-name prefix (several apps may share one Redis).
-    RQ_QUEUE_PREFIX = os.environ.get("RQ_QUEUE_PREFIX", "whaticket")
+    #: RQ queue-name prefix (several apps may share one Redis); unset: REDIS_KEY_PREFIX.
+    RQ_QUEUE_PREFIX = os.environ.get("RQ_QUEUE_PREFIX") or None
 
     # -- Fake WhatsApp provider and media storage --------------------------------
     #: "true"/"false"; unset means on everywhere except APP_ENV=production. Off, the fake

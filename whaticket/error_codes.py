@@ -30,6 +30,8 @@ def _e(status: int | tuple[int, ...] | None, meaning: str) -> ErrorCode:
 # fmt: off
 # One line per code, sorted; kept unformatted so each entry stays on its own line.
 CATALOGUE: dict[str, ErrorCode] = {
+    "ERR_API_TOKEN_LIMIT": _e(400, "The company holds as many active API tokens as allowed."),
+    "ERR_API_TOKEN_NOT_FOUND": _e(404, "No such API token."),
     "ERR_BAD_REQUEST": _e(400, "The request could not be understood."),
     "ERR_CAMPAIGN_NOT_EDITABLE": _e(400, "A running or finished campaign cannot be changed."),
     "ERR_CAMPAIGN_NOT_RUNNING": _e(400, "Only a scheduled or running campaign can be cancelled."),
@@ -60,7 +62,6 @@ CATALOGUE: dict[str, ErrorCode] = {
     "ERR_DUPLICATED_OPTION": _e(400, "A sibling option already uses that choice."),
     "ERR_DUPLICATED_TAG": _e(400, "Another tag has that name."),
     "ERR_DUPLICATED_WAPP_NAME": _e(400, "Another connection has that name."),
-    "ERR_DUPLICATED_WAPP_TOKEN": _e(400, "Another connection uses that API token."),
     "ERR_EFI_AUTH": _e(502, "Efí refused our credentials."),
     "ERR_EFI_BAD_RESPONSE": _e(502, "Efí answered something unreadable."),
     "ERR_EVOLUTION_BAD_MEDIA": _e(None, "Evolution returned media that cannot be decoded."),
@@ -81,12 +82,17 @@ CATALOGUE: dict[str, ErrorCode] = {
     "ERR_FILE_TOO_LARGE": _e((400, 413), "The file is too large (400 inside a file-list upload)."),
     "ERR_IMPORT_CONTACTS_FAILED": _e((502, 503), "The phone's contacts could not be read."),
     "ERR_IMPORT_NOT_SUPPORTED": _e(400, "The connection's provider has no address book to import."),
+    "ERR_INSUFFICIENT_SCOPE": _e(403, "The API token lacks the scope the operation needs."),
     "ERR_INTERNAL": _e(500, "Unexpected server error (also a schedule's failure reason)."),
     "ERR_INVALID_CHAT_MEMBER": _e(400, "A chat member is not a user of the company."),
     "ERR_INVALID_CREDENTIALS": _e(401, "Wrong e-mail or password."),
     "ERR_INVALID_DIALOGFLOW_CREDENTIALS": _e(400, "Not a Google service-account key."),
     "ERR_INVALID_EMAIL": _e(None, "Import row refused: invalid e-mail."),
-    "ERR_INVALID_JSON": _e(400, "The webhook body is not a JSON object."),
+    "ERR_INVALID_JSON": _e(
+        400,
+        "The body is not JSON we can store (malformed, nested over 100 levels, a lone "
+        "surrogate, NaN), or a webhook body is not a JSON object.",
+    ),
     "ERR_INVALID_NUMBER": _e(None, "Import row refused: invalid phone number."),
     "ERR_INVALID_RESET_TOKEN": _e(400, "The password-reset token or code is wrong or expired."),
     "ERR_INVALID_SIGNATURE": _e(401, "Cloud API webhook signature does not match."),
@@ -151,6 +157,7 @@ CATALOGUE: dict[str, ErrorCode] = {
     "ERR_SCHEDULE_SEND_FAILED": _e(None, "Internal: a scheduled send failed (the row keeps why)."),
     "ERR_SENDING_WAPP_MSG": _e((502, 503), "WhatsApp refused the message (503: retry later)."),
     "ERR_SEND_UNCONFIRMED": _e(None, "Send failed: the sender stopped mid-send, outcome unknown."),
+    "ERR_SERVICE_UNAVAILABLE": _e(503, "Database or Redis unreachable: retry after Retry-After."),
     "ERR_SESSION_EXPIRED": _e(401, "Not signed in or the session ended: sign in again."),
     "ERR_SUBSCRIPTION_EXPIRED": _e(402, "The company's invoice is overdue: pay it to go on."),
     "ERR_TEMPLATES_NOT_SUPPORTED": _e(400, "Templates need a Cloud API connection."),
@@ -164,6 +171,10 @@ CATALOGUE: dict[str, ErrorCode] = {
     "ERR_WAPP_NOT_CONNECTED": _e(None, "Campaign paused: its connection is disconnected."),
     "ERR_WAPP_NOT_INITIALIZED": _e(400, "The connection is not connected."),
     "ERR_WAPP_SESSION": _e((502, 503), "The provider failed the session action (503: retry)."),
+    "ERR_WEBHOOK_DELIVERY_IN_FLIGHT": _e(409, "The delivery is being sent right now."),
+    "ERR_WEBHOOK_DELIVERY_NOT_FOUND": _e(404, "No such webhook delivery."),
+    "ERR_WEBHOOK_SUBSCRIPTION_LIMIT": _e(400, "No more webhook subscriptions allowed."),
+    "ERR_WEBHOOK_SUBSCRIPTION_NOT_FOUND": _e(404, "No such webhook subscription."),
 }
 
 # Codes built at run time from a provider's answer; the key shows the varying part.

@@ -6,6 +6,8 @@ providers in their settings; `jobs.rq_backend` builds its queues on the same cli
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, current_app
 from redis import Redis
 
@@ -17,6 +19,11 @@ def redis_connection(app: Flask) -> Redis:
         conn = Redis.from_url(app.config["REDIS_URL"])
         app.extensions["whaticket_redis"] = conn
     return conn
+
+
+def key_prefix(config: Any) -> str:
+    """The first segment of this deployment's Redis keys (REDIS_KEY_PREFIX)."""
+    return str(config.get("REDIS_KEY_PREFIX") or "whaticket")
 
 
 def app_redis() -> Redis | None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import wraps
+from functools import cache, wraps
 from typing import Any, TypeVar
 
 import bcrypt
 import jwt as pyjwt
+import sqlalchemy as sa
 from flask import Flask, current_app, jsonify, request
 from flask_jwt_extended import (
     current_user,
@@ -23,11 +24,14 @@ from flask_jwt_extended import (
     jwt_required,
     verify_jwt_in_request,
 )
+from sqlalchemy.orm import contains_eager, lazyload, load_only
 
 from whaticket.errors import AppError
 from whaticket.extensions import db, jwt
-from whaticket.models import User
+from whaticket.models import Company, Plan, RefreshToken, User
 from whaticket.models.plan import FEATURE_FLAGS
+from whaticket.schemas.base import INT_MAX
+from whaticket.utils.offload import run_off_hub
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,12 +46,14 @@ PUBLIC: list[dict[str, list[str]]] = []
 
 def hash_password(password: str) -> str:
     """bcrypt-hash a password ($2b$, readable by the Node original too)."""
-    rounds = current_app.config["BCRYPT_ROUNDS"]
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
+    salt = bcrypt.gensalt(current_app.config["BCRYPT_ROUNDS"])
+    # ~50 ms of CPU at cost 10: off the eventlet hub, so the other requests go on meanwhile.
+    return run_off_hub(bcrypt.hashpw, password.encode(), salt).decode()
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
-    """Check a password against a bcrypt hash ($2a$, $2b$ and $2y$ all verify)."""
+    """Check a password against a bcrypt hash ($2a$, $2b$ and $2y$ all verify); under
+    eventlet the hash runs in a native thread (`utils.offload`), as `hash_password`'s."""
     if not password_hash:
         return False
     stored = password_hash.encode()
@@ -55,7 +61,7 @@ def verify_password(password: str, password_hash: str | None) -> bool:
         # PHP-era hashes: same algorithm, different prefix.
         stored = b"$2b$" + stored[4:]
     try:
-        return bcrypt.checkpw(password.encode(), stored)
+        return run_off_hub(bcrypt.checkpw, password.encode(), stored)
     except ValueError:  # malformed hash or a password bcrypt refuses (> 72 bytes)
         return False
 
@@ -85,21 +91,151 @@ def register_jwt_callbacks(app: Flask) -> None:
 
     @jwt.user_lookup_loader
     def _lookup(_header: dict, data: dict) -> User | None:
-        user = db.session.get(User, int(data["sub"]))
-        if user is None or user.token_version != data.get("tv", 0):
+        # The token of an ended login (logout, a replayed refresh token) finds no user:
+        # the login check is part of the caller's one statement, not a blocklist loader's
+        # statement of its own. Looked up once per request and token (a plan-feature
+        # hook, the role table and the view's decorator each verify it), kept in the
+        # WSGI environ: `g` lives as long as the app context, which tests share.
+        callers = request.environ.setdefault("whaticket.callers", {})
+        key = (data.get("jti"), data.get("sub"))
+        if key not in callers:
+            callers[key] = token_user(data, live_login=True)
+        user = callers[key]
+        if user is None:
             return None
         _apply_user_policies(user)
         return user
 
+    # A token that never expires is refused, however it was signed.
+    jwt.token_verification_loader(lambda _h, data: access_claims_ok(data))
+
     def _err(code: str, status: int):
         return jsonify({"error": code}), status
 
-    # A missing token logs the frontend out (401); a bad one makes it refresh (403).
+    # A missing token logs the frontend out (401); a bad one makes it refresh (403), and
+    # the refresh of an ended session answers 401, which logs it out.
     jwt.unauthorized_loader(lambda _msg: _err("ERR_SESSION_EXPIRED", 401))
     jwt.invalid_token_loader(lambda _msg: _err("ERR_INVALID_TOKEN", 403))
     jwt.expired_token_loader(lambda _h, _d: _err("ERR_INVALID_TOKEN", 403))
     jwt.user_lookup_error_loader(lambda _h, _d: _err("ERR_INVALID_TOKEN", 403))
     jwt.revoked_token_loader(lambda _h, _d: _err("ERR_INVALID_TOKEN", 403))
+    jwt.token_verification_failed_loader(lambda _h, _d: _err("ERR_INVALID_TOKEN", 403))
+
+
+def access_claims_ok(data: dict[str, Any]) -> bool:
+    """Whether verified claims are those of an access token that expires (PyJWT checks
+    `exp` only when present, so its absence is refused here)."""
+    return data.get("type") == "access" and isinstance(data.get("exp"), int | float)
+
+
+def session_ended(data: dict[str, Any]) -> bool:
+    """Whether the login an access token belongs to was ended.
+
+    Tokens from login and refresh carry their refresh-token family (`fam`); logout, a
+    replayed refresh token and a password reset revoke the family's rows, and with them
+    every access token of that login (its other logins live on). A token with no family
+    is revoked only by the user's token version (see `token_user`).
+    """
+    family = data.get("fam")
+    if not family:
+        return False
+    alive = db.session.scalar(
+        sa.select(RefreshToken.id)
+        .where(RefreshToken.family == str(family), RefreshToken.revoked_at.is_(None))
+        .limit(1)
+    )
+    return alive is None
+
+
+def token_user(data: dict[str, Any], *, live_login: bool = False) -> User | None:
+    """The user an access token names while it may act: the user exists, no password
+    change or forced logout happened since (token version), and the company is active;
+    with `live_login`, the token's login is not ended either (`session_ended`).
+
+    One statement reads what every request needs (the user's role columns, the company's
+    standing and plan flags, the login check); the rest of the user and its company load
+    on first use, and its queues when read (`_narrow_caller`).
+    """
+    sub = str(data.get("sub") or "")
+    # A subject that is no id a row can have (signed by a leaked key, or by hand) is an
+    # invalid token, not a query the database refuses.
+    if not (sub.isascii() and sub.isdigit() and len(sub) <= 10) or not 1 <= int(sub) <= INT_MAX:
+        return None
+    version = data.get("tv", 0)
+    if type(version) is not int or not 0 <= version <= INT_MAX:
+        return None
+    family = data.get("fam") if live_login else None
+    params: dict[str, Any] = {"uid": int(sub), "tv": version}
+    if family:
+        params["fam"] = str(family)
+    user = db.session.scalars(_caller_statement(bool(family)), params).first()
+    if user is not None:
+        _narrow_caller(user)
+    return user
+
+
+def resolve_access_token(data: dict[str, Any]) -> User | None:
+    """Every check a request's token passes, for callers that decode tokens themselves
+    (sockets): an expiring access token, of a live login, of a user who may act."""
+    if not access_claims_ok(data):
+        return None
+    return token_user(data, live_login=True)
+
+
+#: What the caller's statement reads: the user's role and visibility columns, and the
+#: company columns the request policies and the client's time zone need.
+_CALLER_USER = ("id", "name", "profile", "super", "token_version", "company_id", "all_ticket")
+_CALLER_COMPANY = ("id", "status", "due_date", "plan_id", "timezone")
+
+
+# Built once: building its options on each request costs more than running it (SQLAlchemy
+# caches the SQL of a statement, not the statement).
+@cache
+def _caller_statement(check_login: bool) -> sa.Select:
+    """The caller's one statement; bound parameters `uid`, `tv` and (`check_login`) `fam`."""
+    stmt = (
+        sa.select(User)
+        .join(User.company)
+        .outerjoin(Company.plan)
+        .where(
+            User.id == sa.bindparam("uid"),
+            User.token_version == sa.bindparam("tv"),
+            Company.status.is_(True),
+        )
+        .options(
+            load_only(*(getattr(User, name) for name in _CALLER_USER)),
+            lazyload(User.queues),
+            contains_eager(User.company)
+            .load_only(*(getattr(Company, name) for name in _CALLER_COMPANY))
+            .contains_eager(Company.plan)
+            .load_only(Plan.id, *(getattr(Plan, flag) for flag in FEATURE_FLAGS)),
+        )
+    )
+    if check_login:
+        stmt = stmt.where(
+            sa.exists().where(
+                RefreshToken.family == sa.bindparam("fam"), RefreshToken.revoked_at.is_(None)
+            )
+        )
+    return stmt
+
+
+def _narrow_caller(user: User) -> None:
+    """Let the columns the caller's statement left out load together on first use.
+
+    Left as they are, each would load on its own statement when read (`load_only`); marked
+    expired, the first one read loads them all: one statement for the user's, one for its
+    company's, one for its plan's.
+    """
+    company = user.company
+    for row in (user, company, company.plan if company is not None else None):
+        if row is None:
+            continue
+        state = sa.inspect(row)
+        columns = state.mapper.column_attrs
+        rest = [key for key in state.unloaded if key in columns]
+        if rest:
+            db.session.expire(row, rest)
 
 
 # -- request policies (decided by the services layer) -----------------------
@@ -218,9 +354,16 @@ def current_company_id() -> int:
     return int(current_user.company_id)
 
 
+def _marked(wrapper: Any, role: str) -> Any:
+    # The role a view's decorator demands, readable through later functools.wraps layers:
+    # tests check no decorator is stricter than the write-route table (api/roles.py).
+    wrapper.required_role = role
+    return wrapper
+
+
 def auth_required(fn: F) -> F:
     """Require a valid access token (401 when missing, 403 when bad)."""
-    return jwt_required()(fn)  # type: ignore[return-value]
+    return _marked(jwt_required()(fn), "user")  # type: ignore[no-any-return]
 
 
 def admin_required(fn: F) -> F:
@@ -233,7 +376,7 @@ def admin_required(fn: F) -> F:
             raise AppError("ERR_NO_PERMISSION", 403)
         return fn(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return _marked(wrapper, "admin")  # type: ignore[no-any-return]
 
 
 def super_required(fn: F) -> F:
@@ -246,4 +389,4 @@ def super_required(fn: F) -> F:
             raise AppError("ERR_NO_PERMISSION", 403)
         return fn(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return _marked(wrapper, "super")  # type: ignore[no-any-return]

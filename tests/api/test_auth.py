@@ -1,4 +1,7 @@
-"""Auth: login, refresh rotation, me, logout, throttling, 401 vs 403."""
+"""Auth: login, refresh rotation, me, logout, throttling per IP, 401 vs 403.
+
+The failed-login lockout and the equal work for unknown e-mails: test_auth_probing.py.
+"""
 
 from __future__ import annotations
 
@@ -92,30 +95,10 @@ def test_existing_whaticket_bcrypt_hashes_verify(client, prefix, admin, prefix_)
     assert _login(client, prefix, admin.email, "other-pass").status_code == 401
 
 
-def test_login_throttled_per_email_after_failures(client, prefix, admin, app):
-    limit = app.config["LOGIN_MAX_FAILURES_PER_EMAIL"]
-    for _ in range(limit):
-        assert _login(client, prefix, admin.email, "bad-pass").status_code == 401
-    resp = _login(client, prefix, admin.email)  # even the right password now waits
-    assert resp.status_code == 429
-    assert resp.get_json() == {"error": "ERR_TOO_MANY_ATTEMPTS"}
-    assert int(resp.headers["Retry-After"]) > 0
-
-
 def test_login_throttled_per_ip(client, prefix, app):
     app.config["LOGIN_MAX_PER_IP"] = 3
     codes = [_login(client, prefix, f"u{i}@example.com").status_code for i in range(4)]
     assert codes == [401, 401, 401, 429]
-
-
-def test_success_clears_email_failures(client, prefix, admin, app):
-    limit = app.config["LOGIN_MAX_FAILURES_PER_EMAIL"]
-    for _ in range(limit - 1):
-        _login(client, prefix, admin.email, "bad-pass")
-    assert _login(client, prefix, admin.email).status_code == 200
-    for _ in range(limit - 1):
-        assert _login(client, prefix, admin.email, "bad-pass").status_code == 401
-    assert _login(client, prefix, admin.email).status_code == 200
 
 
 def test_refresh_rotates_and_old_cookie_is_refused(client, prefix, admin, app):

@@ -130,11 +130,11 @@ def test_list_returns_every_item_and_ignores_company_id(client, prefix, agent, a
 
 
 def test_create_normalises_checks_and_emits(
-    client, prefix, agent, auth, other_admin, socket_client
+    client, prefix, admin, auth, other_admin, socket_client
 ):
-    _default_conn(agent.company)
-    record = _new_list(agent.company)
-    mine, theirs = socket_client(agent), socket_client(other_admin)
+    _default_conn(admin.company)
+    record = _new_list(admin.company)
+    mine, theirs = socket_client(admin), socket_client(other_admin)
     mine.get_received(), theirs.get_received()
     resp = client.post(
         f"{prefix}/contact-list-items",
@@ -144,47 +144,47 @@ def test_create_normalises_checks_and_emits(
             "email": "maria@example.com",
             "contactListId": record.id,
         },
-        headers=auth(agent),
+        headers=auth(admin),
     )
     assert resp.status_code == 200
     body = resp.get_json()
     assert set(body) == ROW_KEYS and body["name"] == "Maria"
     assert body["number"] == "5511987654321" and body["isWhatsappValid"] is True
-    assert body["contactListId"] == record.id and body["companyId"] == agent.company_id
-    name = f"company-{agent.company_id}-ContactListItem"
+    assert body["contactListId"] == record.id and body["companyId"] == admin.company_id
+    name = f"company-{admin.company_id}-ContactListItem"
     assert _events(mine, name) == [{"action": "create", "record": body}]
     assert not [e for e in theirs.get_received() if "ContactListItem" in e["name"]]
 
 
-def test_create_number_not_on_whatsapp_is_marked_invalid(client, prefix, agent, auth, reject_rio):
-    _default_conn(agent.company)
-    record = _new_list(agent.company)
+def test_create_number_not_on_whatsapp_is_marked_invalid(client, prefix, admin, auth, reject_rio):
+    _default_conn(admin.company)
+    record = _new_list(admin.company)
     resp = client.post(
         f"{prefix}/contact-list-items",
         json={"name": "Rio", "number": "21987654321", "contactListId": record.id},
-        headers=auth(agent),
+        headers=auth(admin),
     )
     assert resp.status_code == 200 and resp.get_json()["isWhatsappValid"] is False
 
 
-def test_create_without_connection_leaves_unchecked(client, prefix, agent, auth):
-    record = _new_list(agent.company)
+def test_create_without_connection_leaves_unchecked(client, prefix, admin, auth):
+    record = _new_list(admin.company)
     resp = client.post(
         f"{prefix}/contact-list-items",
         json={"name": "Ana", "number": "11987654321", "contactListId": record.id},
-        headers=auth(agent),
+        headers=auth(admin),
     )
     assert resp.status_code == 200 and resp.get_json()["isWhatsappValid"] is None
 
 
-def test_create_finds_an_existing_number(client, prefix, agent, auth):
-    _default_conn(agent.company)
-    record = _new_list(agent.company)
+def test_create_finds_an_existing_number(client, prefix, admin, auth):
+    _default_conn(admin.company)
+    record = _new_list(admin.company)
     old = _item(record, "5511987654321", name="Original")
     resp = client.post(
         f"{prefix}/contact-list-items",
         json={"name": "Another", "number": "+55 11 98765-4321", "contactListId": record.id},
-        headers=auth(agent),
+        headers=auth(admin),
     )
     assert resp.status_code == 200
     body = resp.get_json()
@@ -205,22 +205,22 @@ def test_create_finds_an_existing_number(client, prefix, agent, auth):
         ({"name": "Ana", "number": "11987654321", "contactListId": None}, "contactListId"),
     ],
 )
-def test_create_validation(client, prefix, agent, auth, payload, field):
-    record = _new_list(agent.company)
+def test_create_validation(client, prefix, admin, auth, payload, field):
+    record = _new_list(admin.company)
     payload = {"contactListId": record.id, **payload}
-    resp = client.post(f"{prefix}/contact-list-items", json=payload, headers=auth(agent))
+    resp = client.post(f"{prefix}/contact-list-items", json=payload, headers=auth(admin))
     assert resp.status_code == 400
     body = resp.get_json()
     assert body["error"] == "ERR_VALIDATION" and field in body["fields"]
     assert _count() == 0
 
 
-def test_create_in_another_companys_list_is_404(client, prefix, agent, auth, other_company):
+def test_create_in_another_companys_list_is_404(client, prefix, admin, auth, other_company):
     theirs = _new_list(other_company)
     resp = client.post(
         f"{prefix}/contact-list-items",
         json={"name": "Ana", "number": "11987654321", "contactListId": theirs.id},
-        headers=auth(agent),
+        headers=auth(admin),
     )
     assert resp.status_code == 404 and _count() == 0
     resp = client.post(
@@ -233,12 +233,12 @@ def test_create_in_another_companys_list_is_404(client, prefix, agent, auth, oth
 # -- show / update / delete -------------------------------------------------------
 
 
-def test_show_and_other_company_item_is_404(client, prefix, agent, auth, other_company):
-    mine = _item(_new_list(agent.company), "5511911110001")
+def test_show_and_other_company_item_is_404(client, prefix, admin, auth, other_company):
+    mine = _item(_new_list(admin.company), "5511911110001")
     theirs = _item(_new_list(other_company), "5511911110002", name="Theirs")
-    resp = client.get(f"{prefix}/contact-list-items/{mine.id}", headers=auth(agent))
+    resp = client.get(f"{prefix}/contact-list-items/{mine.id}", headers=auth(admin))
     assert resp.status_code == 200 and resp.get_json()["id"] == mine.id
-    h = auth(agent)
+    h = auth(admin)
     url = f"{prefix}/contact-list-items/{theirs.id}"
     assert client.get(url, headers=h).status_code == 404
     resp = client.put(url, json={"name": "Mine now"}, headers=h)
@@ -249,23 +249,23 @@ def test_show_and_other_company_item_is_404(client, prefix, agent, auth, other_c
     assert client.get(url).status_code == 401
 
 
-def test_update_rechecks_a_new_number_only(client, prefix, agent, auth, reject_rio, socket_client):
-    _default_conn(agent.company)
-    item = _item(_new_list(agent.company), "5511987654321", is_whatsapp_valid=False)
-    sock = socket_client(agent)
+def test_update_rechecks_a_new_number_only(client, prefix, admin, auth, reject_rio, socket_client):
+    _default_conn(admin.company)
+    item = _item(_new_list(admin.company), "5511987654321", is_whatsapp_valid=False)
+    sock = socket_client(admin)
     sock.get_received()
     url = f"{prefix}/contact-list-items/{item.id}"
-    resp = client.put(url, json={"name": "Renamed", "email": "r@example.com"}, headers=auth(agent))
+    resp = client.put(url, json={"name": "Renamed", "email": "r@example.com"}, headers=auth(admin))
     assert resp.status_code == 200
     body = resp.get_json()
     assert body["name"] == "Renamed" and body["isWhatsappValid"] is False
-    name = f"company-{agent.company_id}-ContactListItem"
+    name = f"company-{admin.company_id}-ContactListItem"
     assert _events(sock, name) == [{"action": "update", "record": body}]
-    resp = client.put(url, json={"number": "11 98888-7777"}, headers=auth(agent))
+    resp = client.put(url, json={"number": "11 98888-7777"}, headers=auth(admin))
     assert resp.status_code == 200
     assert resp.get_json()["number"] == "5511988887777"
     assert resp.get_json()["isWhatsappValid"] is True
-    resp = client.put(url, json={"number": "21 98888-7777"}, headers=auth(agent))
+    resp = client.put(url, json={"number": "21 98888-7777"}, headers=auth(admin))
     assert resp.get_json()["isWhatsappValid"] is False
     stored = _stored(item.id)
     assert (stored.number, stored.is_whatsapp_valid) == ("5521988887777", False)
@@ -275,34 +275,34 @@ def test_update_rechecks_a_new_number_only(client, prefix, agent, auth, reject_r
     ("payload", "field"),
     [({"name": "ab"}, "name"), ({"number": "12"}, "number"), ({"email": "bad"}, "email")],
 )
-def test_update_validation_leaves_row(client, prefix, agent, auth, payload, field):
-    item = _item(_new_list(agent.company), "5511987654321", name="Keep")
-    resp = client.put(f"{prefix}/contact-list-items/{item.id}", json=payload, headers=auth(agent))
+def test_update_validation_leaves_row(client, prefix, admin, auth, payload, field):
+    item = _item(_new_list(admin.company), "5511987654321", name="Keep")
+    resp = client.put(f"{prefix}/contact-list-items/{item.id}", json=payload, headers=auth(admin))
     assert resp.status_code == 400 and field in resp.get_json()["fields"]
     stored = _stored(item.id)
     assert (stored.name, stored.number) == ("Keep", "5511987654321")
 
 
-def test_update_to_a_number_taken_in_the_list_is_409(client, prefix, agent, auth):
-    record = _new_list(agent.company)
+def test_update_to_a_number_taken_in_the_list_is_409(client, prefix, admin, auth):
+    record = _new_list(admin.company)
     _item(record, "5511987654321")
     item = _item(record, "5511988887777")
     resp = client.put(
         f"{prefix}/contact-list-items/{item.id}",
         json={"number": "11987654321"},
-        headers=auth(agent),
+        headers=auth(admin),
     )
     assert resp.status_code == 409
     assert resp.get_json() == {"error": "ERR_DUPLICATED_CONTACT_LIST_ITEM"}
     assert _stored(item.id).number == "5511988887777"
 
 
-def test_delete_emits_to_the_company(client, prefix, agent, auth, other_admin, socket_client):
-    item = _item(_new_list(agent.company), "5511987654321")
-    mine, theirs = socket_client(agent), socket_client(other_admin)
+def test_delete_emits_to_the_company(client, prefix, admin, auth, other_admin, socket_client):
+    item = _item(_new_list(admin.company), "5511987654321")
+    mine, theirs = socket_client(admin), socket_client(other_admin)
     mine.get_received(), theirs.get_received()
-    resp = client.delete(f"{prefix}/contact-list-items/{item.id}", headers=auth(agent))
+    resp = client.delete(f"{prefix}/contact-list-items/{item.id}", headers=auth(admin))
     assert resp.status_code == 200 and _stored(item.id) is None
-    name = f"company-{agent.company_id}-ContactListItem"
+    name = f"company-{admin.company_id}-ContactListItem"
     assert _events(mine, name) == [{"action": "delete", "id": item.id}]
     assert not [e for e in theirs.get_received() if "ContactListItem" in e["name"]]

@@ -141,66 +141,66 @@ def test_picker_ignores_company_id(client, prefix, agent, auth, other_company):
 # -- create / show / update / delete ----------------------------------------------
 
 
-def test_agent_creates_list_and_company_hears(
-    client, prefix, agent, auth, other_admin, socket_client
+def test_admin_creates_list_and_company_hears(
+    client, prefix, admin, auth, other_admin, socket_client
 ):
-    mine, theirs = socket_client(agent), socket_client(other_admin)
+    mine, theirs = socket_client(admin), socket_client(other_admin)
     mine.get_received(), theirs.get_received()
-    resp = client.post(f"{prefix}/contact-lists", json={"name": "  VIPs  "}, headers=auth(agent))
+    resp = client.post(f"{prefix}/contact-lists", json={"name": "  VIPs  "}, headers=auth(admin))
     assert resp.status_code == 200
     body = resp.get_json()
-    assert body["name"] == "VIPs" and body["companyId"] == agent.company_id
-    assert [r.name for r in _lists(agent.company_id)] == ["VIPs"]
-    name = f"company-{agent.company_id}-ContactList"
+    assert body["name"] == "VIPs" and body["companyId"] == admin.company_id
+    assert [r.name for r in _lists(admin.company_id)] == ["VIPs"]
+    name = f"company-{admin.company_id}-ContactList"
     assert _events(mine, name) == [{"action": "create", "record": body}]
     assert not [e for e in theirs.get_received() if "ContactList" in e["name"]]
 
 
 @pytest.mark.parametrize("payload", [{}, {"name": "ab"}, {"name": "   abc  "[:5]}, {"name": 5}])
-def test_create_validation(client, prefix, agent, auth, payload):
-    resp = client.post(f"{prefix}/contact-lists", json=payload, headers=auth(agent))
+def test_create_validation(client, prefix, admin, auth, payload):
+    resp = client.post(f"{prefix}/contact-lists", json=payload, headers=auth(admin))
     assert resp.status_code == 400
     body = resp.get_json()
     assert body["error"] == "ERR_VALIDATION" and "name" in body["fields"]
-    assert _lists(agent.company_id) == []
+    assert _lists(admin.company_id) == []
 
 
-def test_create_duplicate_name_is_400(client, prefix, agent, auth, other_company):
-    _new_list(agent.company, "Customers")
+def test_create_duplicate_name_is_400(client, prefix, admin, auth, other_company):
+    _new_list(admin.company, "Customers")
     _new_list(other_company, "Shared name")
-    resp = client.post(f"{prefix}/contact-lists", json={"name": "CUSTOMERS"}, headers=auth(agent))
+    resp = client.post(f"{prefix}/contact-lists", json={"name": "CUSTOMERS"}, headers=auth(admin))
     assert resp.status_code == 400
     assert resp.get_json()["error"] == "ERR_DUPLICATED_CONTACT_LIST"
     assert "name" in resp.get_json()["fields"]
-    resp = client.post(f"{prefix}/contact-lists", json={"name": "Shared name"}, headers=auth(agent))
+    resp = client.post(f"{prefix}/contact-lists", json={"name": "Shared name"}, headers=auth(admin))
     assert resp.status_code == 200
     assert client.post(f"{prefix}/contact-lists", json={"name": "abc"}).status_code == 401
 
 
-def test_show_update_delete(client, prefix, agent, auth, socket_client):
-    record = _new_list(agent.company, "Old name")
+def test_show_update_delete(client, prefix, admin, auth, socket_client):
+    record = _new_list(admin.company, "Old name")
     _item(record, "5511911110001")
-    sock = socket_client(agent)
+    sock = socket_client(admin)
     sock.get_received()
-    resp = client.get(f"{prefix}/contact-lists/{record.id}", headers=auth(agent))
+    resp = client.get(f"{prefix}/contact-lists/{record.id}", headers=auth(admin))
     assert resp.status_code == 200 and resp.get_json()["name"] == "Old name"
     resp = client.put(
-        f"{prefix}/contact-lists/{record.id}", json={"name": "New name"}, headers=auth(agent)
+        f"{prefix}/contact-lists/{record.id}", json={"name": "New name"}, headers=auth(admin)
     )
     assert resp.status_code == 200 and resp.get_json()["name"] == "New name"
-    name = f"company-{agent.company_id}-ContactList"
+    name = f"company-{admin.company_id}-ContactList"
     assert _events(sock, name) == [{"action": "update", "record": resp.get_json()}]
-    resp = client.delete(f"{prefix}/contact-lists/{record.id}", headers=auth(agent))
+    resp = client.delete(f"{prefix}/contact-lists/{record.id}", headers=auth(admin))
     assert resp.status_code == 200
     assert _events(sock, name) == [{"action": "delete", "id": record.id}]
-    assert _lists(agent.company_id) == [] and _items(record.id) == {}
+    assert _lists(admin.company_id) == [] and _items(record.id) == {}
 
 
-def test_update_validation_and_duplicate_leave_row(client, prefix, agent, auth):
-    record = _new_list(agent.company, "Keep me")
-    _new_list(agent.company, "Taken")
+def test_update_validation_and_duplicate_leave_row(client, prefix, admin, auth):
+    record = _new_list(admin.company, "Keep me")
+    _new_list(admin.company, "Taken")
     for payload, code in (({"name": "ab"}, "ERR_VALIDATION"), ({"name": "taken"}, None)):
-        resp = client.put(f"{prefix}/contact-lists/{record.id}", json=payload, headers=auth(agent))
+        resp = client.put(f"{prefix}/contact-lists/{record.id}", json=payload, headers=auth(admin))
         assert resp.status_code == 400 and "name" in resp.get_json()["fields"]
         if code:
             assert resp.get_json()["error"] == code
@@ -208,12 +208,12 @@ def test_update_validation_and_duplicate_leave_row(client, prefix, agent, auth):
     assert db.session.get(ContactList, record.id).name == "Keep me"
 
 
-def test_other_company_list_is_404_everywhere(client, prefix, agent, auth, other_company):
+def test_other_company_list_is_404_everywhere(client, prefix, admin, auth, other_company):
     theirs = _new_list(other_company, "Theirs")
     _item(theirs, "5511911110001")
-    tag = factories.TagFactory(company=agent.company)
+    tag = factories.TagFactory(company=admin.company)
     base = f"{prefix}/contact-lists/{theirs.id}"
-    h = auth(agent)
+    h = auth(admin)
     assert client.get(base, headers=h).status_code == 404
     assert client.put(base, json={"name": "Mine now"}, headers=h).status_code == 404
     assert client.delete(base, headers=h).status_code == 404
@@ -241,14 +241,14 @@ Ana again;+55 11 98765-4321;
 
 
 def test_csv_upload_reports_bad_rows_and_checks_numbers(
-    client, prefix, agent, auth, reject_rio, other_admin, socket_client
+    client, prefix, admin, auth, reject_rio, other_admin, socket_client
 ):
-    _default_conn(agent.company)
-    record = _new_list(agent.company)
-    mine, theirs = socket_client(agent), socket_client(other_admin)
+    _default_conn(admin.company)
+    record = _new_list(admin.company)
+    mine, theirs = socket_client(admin), socket_client(other_admin)
     mine.get_received(), theirs.get_received()
     resp = _upload(
-        client, f"{prefix}/contact-lists/{record.id}/upload", auth(agent), _csv(CSV), "l.csv"
+        client, f"{prefix}/contact-lists/{record.id}/upload", auth(admin), _csv(CSV), "l.csv"
     )
     assert resp.status_code == 200
     body = resp.get_json()
@@ -268,14 +268,14 @@ def test_csv_upload_reports_bad_rows_and_checks_numbers(
         "5511987654321": True,
         "5521987651111": False,
     }
-    name = f"company-{agent.company_id}-ContactListItem-{record.id}"
+    name = f"company-{admin.company_id}-ContactListItem-{record.id}"
     assert _events(mine, name) == [{"action": "reload", "records": body["records"]}]
     assert not [e for e in theirs.get_received() if "ContactListItem" in e["name"]]
 
 
-def test_xlsx_upload_updates_existing_items(client, prefix, agent, auth):
-    _default_conn(agent.company)
-    record = _new_list(agent.company)
+def test_xlsx_upload_updates_existing_items(client, prefix, admin, auth):
+    _default_conn(admin.company)
+    record = _new_list(admin.company)
     old = _item(record, "5511987654321", name="Old name", is_whatsapp_valid=True)
     content = _xlsx(
         [
@@ -286,7 +286,7 @@ def test_xlsx_upload_updates_existing_items(client, prefix, agent, auth):
         ]
     )
     resp = _upload(
-        client, f"{prefix}/contact-lists/{record.id}/upload", auth(agent), content, "l.xlsx"
+        client, f"{prefix}/contact-lists/{record.id}/upload", auth(admin), content, "l.xlsx"
     )
     assert resp.status_code == 200
     body = resp.get_json()
@@ -301,15 +301,15 @@ def test_xlsx_upload_updates_existing_items(client, prefix, agent, auth):
 
 @pytest.mark.parametrize("provider", [None, "cloud"])
 def test_upload_without_a_checking_connection_leaves_numbers_unchecked(
-    client, prefix, agent, auth, provider
+    client, prefix, admin, auth, provider
 ):
     if provider:
-        _default_conn(agent.company, provider)
-    record = _new_list(agent.company)
+        _default_conn(admin.company, provider)
+    record = _new_list(admin.company)
     resp = _upload(
         client,
         f"{prefix}/contact-lists/{record.id}/upload",
-        auth(agent),
+        auth(admin),
         _csv("numero\n11987654321\n"),
         "l.csv",
     )
@@ -317,7 +317,7 @@ def test_upload_without_a_checking_connection_leaves_numbers_unchecked(
     assert _items(record.id)["5511987654321"].is_whatsapp_valid is None
 
 
-def test_gateway_error_leaves_numbers_unchecked(client, prefix, agent, auth, monkeypatch):
+def test_gateway_error_leaves_numbers_unchecked(client, prefix, admin, auth, monkeypatch):
     from whaticket.whatsapp.base import GatewayError
     from whaticket.whatsapp.fake import FakeGateway
 
@@ -325,12 +325,12 @@ def test_gateway_error_leaves_numbers_unchecked(client, prefix, agent, auth, mon
         raise GatewayError("ERR_SESSION", "down", retryable=True)
 
     monkeypatch.setattr(FakeGateway, "check_number", _down)
-    _default_conn(agent.company)
-    record = _new_list(agent.company)
+    _default_conn(admin.company)
+    record = _new_list(admin.company)
     resp = _upload(
         client,
         f"{prefix}/contact-lists/{record.id}/upload",
-        auth(agent),
+        auth(admin),
         _csv("numero\n11987654321\n11987654322\n"),
         "l.csv",
     )
@@ -338,17 +338,17 @@ def test_gateway_error_leaves_numbers_unchecked(client, prefix, agent, auth, mon
     assert {i.is_whatsapp_valid for i in _items(record.id).values()} == {None}
 
 
-def test_gateway_canonical_number_is_stored(client, prefix, agent, auth, monkeypatch):
+def test_gateway_canonical_number_is_stored(client, prefix, admin, auth, monkeypatch):
     from whaticket.whatsapp.fake import FakeGateway
 
     answers = {"5511987654321": "551187654321", "5511911112222": "5511987650000"}
     monkeypatch.setattr(FakeGateway, "check_number", lambda self, conn, n: answers[n])
-    _default_conn(agent.company)
-    record = _new_list(agent.company)
+    _default_conn(admin.company)
+    record = _new_list(admin.company)
     resp = _upload(
         client,
         f"{prefix}/contact-lists/{record.id}/upload",
-        auth(agent),
+        auth(admin),
         _csv("numero\n11987654321\n11911112222\n"),
         "l.csv",
     )
@@ -366,10 +366,10 @@ def test_gateway_canonical_number_is_stored(client, prefix, agent, auth, monkeyp
         (b"numero\n11987\x0054321\n", "list.csv", "ERR_INVALID_SPREADSHEET"),
     ],
 )
-def test_bad_file_is_400_and_changes_nothing(client, prefix, agent, auth, content, filename, code):
-    record = _new_list(agent.company)
+def test_bad_file_is_400_and_changes_nothing(client, prefix, admin, auth, content, filename, code):
+    record = _new_list(admin.company)
     resp = _upload(
-        client, f"{prefix}/contact-lists/{record.id}/upload", auth(agent), content, filename
+        client, f"{prefix}/contact-lists/{record.id}/upload", auth(admin), content, filename
     )
     assert resp.status_code == 400
     body = resp.get_json()
@@ -377,13 +377,13 @@ def test_bad_file_is_400_and_changes_nothing(client, prefix, agent, auth, conten
     assert _items(record.id) == {}
 
 
-def test_upload_missing_file_and_too_large(client, app, prefix, agent, auth):
-    record = _new_list(agent.company)
+def test_upload_missing_file_and_too_large(client, app, prefix, admin, auth):
+    record = _new_list(admin.company)
     url = f"{prefix}/contact-lists/{record.id}/upload"
-    resp = client.post(url, data={}, headers=auth(agent), content_type="multipart/form-data")
+    resp = client.post(url, data={}, headers=auth(admin), content_type="multipart/form-data")
     assert resp.status_code == 400 and "file" in resp.get_json()["fields"]
     app.config["CONTACTS_UPLOAD_MAX_BYTES"] = 10
-    resp = _upload(client, url, auth(agent), _csv("numero\n11987654321\n"), "l.csv")
+    resp = _upload(client, url, auth(admin), _csv("numero\n11987654321\n"), "l.csv")
     assert resp.status_code == 413 and _items(record.id) == {}
     assert _upload(client, url, {}, b"numero\n1\n", "l.csv").status_code == 401
 
@@ -398,26 +398,26 @@ def _tag_ticket(tag, contact) -> None:
 
 
 def test_fill_from_tag_adds_contacts_marked_valid(
-    client, prefix, agent, auth, other_company, socket_client
+    client, prefix, admin, auth, other_company, socket_client
 ):
-    tag = factories.TagFactory(company=agent.company)
-    ana = factories.ContactFactory(company=agent.company, name="Ana", number="5511987654321")
-    bob = factories.ContactFactory(company=agent.company, name="Bob", number="5511988887777")
+    tag = factories.TagFactory(company=admin.company)
+    ana = factories.ContactFactory(company=admin.company, name="Ana", number="5511987654321")
+    bob = factories.ContactFactory(company=admin.company, name="Bob", number="5511988887777")
     group = factories.ContactFactory(
-        company=agent.company, name="Group", number="120363012345678901", is_group=True
+        company=admin.company, name="Group", number="120363012345678901", is_group=True
     )
-    factories.ContactFactory(company=agent.company, name="Untagged", number="5511977776666")
+    factories.ContactFactory(company=admin.company, name="Untagged", number="5511977776666")
     foreign = factories.ContactFactory(company=other_company, number="5511966665555")
     for contact in (ana, bob, group):
         _tag_ticket(tag, contact)
     # A cross-tenant link that must never leak into the list.
     _tag_ticket(tag, foreign)
-    record = _new_list(agent.company)
+    record = _new_list(admin.company)
     _item(record, "5511988887777", name="Bob old", is_whatsapp_valid=False)
-    sock = socket_client(agent)
+    sock = socket_client(admin)
     sock.get_received()
     resp = client.post(
-        f"{prefix}/contact-lists/{record.id}/from-tag", json={"tagId": tag.id}, headers=auth(agent)
+        f"{prefix}/contact-lists/{record.id}/from-tag", json={"tagId": tag.id}, headers=auth(admin)
     )
     assert resp.status_code == 200
     body = resp.get_json()
@@ -426,19 +426,19 @@ def test_fill_from_tag_adds_contacts_marked_valid(
     assert set(items) == {"5511987654321", "5511988887777"}
     assert all(i.is_whatsapp_valid is True for i in items.values())
     assert items["5511988887777"].name == "Bob"
-    name = f"company-{agent.company_id}-ContactListItem-{record.id}"
+    name = f"company-{admin.company_id}-ContactListItem-{record.id}"
     assert _events(sock, name) == [{"action": "reload", "records": body["records"]}]
 
 
-def test_fill_from_tag_validation_and_foreign_tag(client, prefix, agent, auth, other_company):
-    record = _new_list(agent.company)
+def test_fill_from_tag_validation_and_foreign_tag(client, prefix, admin, auth, other_company):
+    record = _new_list(admin.company)
     url = f"{prefix}/contact-lists/{record.id}/from-tag"
-    resp = client.post(url, json={}, headers=auth(agent))
+    resp = client.post(url, json={}, headers=auth(admin))
     assert resp.status_code == 400 and "tagId" in resp.get_json()["fields"]
-    resp = client.post(url, json={"tagId": "x"}, headers=auth(agent))
+    resp = client.post(url, json={"tagId": "x"}, headers=auth(admin))
     assert resp.status_code == 400 and "tagId" in resp.get_json()["fields"]
     theirs = factories.TagFactory(company=other_company)
-    resp = client.post(url, json={"tagId": theirs.id}, headers=auth(agent))
+    resp = client.post(url, json={"tagId": theirs.id}, headers=auth(admin))
     assert resp.status_code == 404 and resp.get_json() == {"error": "ERR_NO_TAG_FOUND"}
     assert _items(record.id) == {}
     assert client.post(url, json={"tagId": theirs.id}).status_code == 401

@@ -93,10 +93,10 @@ def test_plain_list_shape_search_and_scope(client, prefix, agent, auth, other_co
 # -- create -----------------------------------------------------------------------
 
 
-def test_agent_creates_with_options_and_company_hears(
-    client, prefix, agent, auth, other_admin, socket_client
+def test_admin_creates_with_options_and_company_hears(
+    client, prefix, admin, auth, other_admin, socket_client
 ):
-    mine, theirs = socket_client(agent), socket_client(other_admin)
+    mine, theirs = socket_client(admin), socket_client(other_admin)
     mine.get_received(), theirs.get_received()
     resp = client.post(
         f"{prefix}/files",
@@ -106,14 +106,14 @@ def test_agent_creates_with_options_and_company_hears(
             # A client-given path is ignored: only uploads set it.
             "options": [{"name": "Page 1", "path": "../x.png", "mediaType": "image/png"}],
         },
-        headers=auth(agent),
+        headers=auth(admin),
     )
     assert resp.status_code == 200
     body = resp.get_json()
-    assert body["name"] == "Menu" and body["companyId"] == agent.company_id
+    assert body["name"] == "Menu" and body["companyId"] == admin.company_id
     [option] = body["options"]
     assert option["name"] == "Page 1" and option["path"] is None and option["mediaUrl"] is None
-    assert _events(mine, agent.company_id) == [{"action": "create", "fileList": body}]
+    assert _events(mine, admin.company_id) == [{"action": "create", "fileList": body}]
     assert not _file_events(theirs)
 
 
@@ -126,22 +126,22 @@ def test_agent_creates_with_options_and_company_hears(
         ({"name": "Menu", "options": "nope"}, "options"),
     ],
 )
-def test_create_validation(client, prefix, agent, auth, payload, field):
-    resp = client.post(f"{prefix}/files", json=payload, headers=auth(agent))
+def test_create_validation(client, prefix, admin, auth, payload, field):
+    resp = client.post(f"{prefix}/files", json=payload, headers=auth(admin))
     assert resp.status_code == 400
     body = resp.get_json()
     assert body["error"] == "ERR_VALIDATION" and field in body["fields"]
     assert _count() == 0
 
 
-def test_create_duplicate_name_in_the_company_only(client, prefix, agent, auth, other_company):
-    _new(agent.company, "Menu")
+def test_create_duplicate_name_in_the_company_only(client, prefix, admin, auth, other_company):
+    _new(admin.company, "Menu")
     _new(other_company, "Shared")
-    resp = client.post(f"{prefix}/files", json={"name": "MENU"}, headers=auth(agent))
+    resp = client.post(f"{prefix}/files", json={"name": "MENU"}, headers=auth(admin))
     assert resp.status_code == 400 and resp.get_json()["error"] == "ERR_DUPLICATED_FILE_LIST"
     assert "name" in resp.get_json()["fields"]
     assert (
-        client.post(f"{prefix}/files", json={"name": "Shared"}, headers=auth(agent)).status_code
+        client.post(f"{prefix}/files", json={"name": "Shared"}, headers=auth(admin)).status_code
         == 200
     )
     assert client.post(f"{prefix}/files", json={"name": "Other"}).status_code == 401
@@ -150,28 +150,28 @@ def test_create_duplicate_name_in_the_company_only(client, prefix, agent, auth, 
 # -- upload and show ---------------------------------------------------------------
 
 
-def test_upload_stores_files_and_show_signs_them(client, prefix, agent, auth, socket_client):
-    record = _new(agent.company, options=("Photo", "Leaflet"))
+def test_upload_stores_files_and_show_signs_them(client, prefix, admin, auth, socket_client):
+    record = _new(admin.company, options=("Photo", "Leaflet"))
     photo, leaflet = record.options
-    sock = socket_client(agent)
+    sock = socket_client(admin)
     sock.get_received()
     resp = _upload(
         client,
         f"{prefix}/files/uploadList/{record.id}",
-        auth(agent),
+        auth(admin),
         [(PNG, "photo.png"), (PDF, "leaflet.pdf")],
         [photo.id, leaflet.id],
         ["image/png", "application/pdf"],
     )
     assert resp.status_code == 200
     body = resp.get_json()
-    assert _events(sock, agent.company_id) == [{"action": "update", "fileList": body}]
+    assert _events(sock, admin.company_id) == [{"action": "update", "fileList": body}]
     stored = {o.id: o for o in _stored(record.id).options}
     assert stored[photo.id].media_type == "image/png"
     assert stored[leaflet.id].media_type == "application/pdf"
     assert stored[photo.id].path.startswith(f"file-lists/{record.id}/")
-    assert media.absolute_path(agent.company_id, stored[photo.id].path).read_bytes() == PNG
-    resp = client.get(f"{prefix}/files/{record.id}", headers=auth(agent))
+    assert media.absolute_path(admin.company_id, stored[photo.id].path).read_bytes() == PNG
+    resp = client.get(f"{prefix}/files/{record.id}", headers=auth(admin))
     assert resp.status_code == 200
     url = resp.get_json()["options"][0]["mediaUrl"]
     assert "sig=" in url
@@ -181,26 +181,26 @@ def test_upload_stores_files_and_show_signs_them(client, prefix, agent, auth, so
     served.close()
 
 
-def test_upload_replaces_and_removes_the_old_file(client, prefix, agent, auth):
-    record = _new(agent.company)
+def test_upload_replaces_and_removes_the_old_file(client, prefix, admin, auth):
+    record = _new(admin.company)
     [photo] = record.options
     url = f"{prefix}/files/uploadList/{record.id}"
-    assert _upload(client, url, auth(agent), [(PNG, "a.png")], [photo.id]).status_code == 200
+    assert _upload(client, url, auth(admin), [(PNG, "a.png")], [photo.id]).status_code == 200
     old = _stored(record.id).options[0].path
-    assert _upload(client, url, auth(agent), [(PDF, "b.pdf")], [photo.id]).status_code == 200
+    assert _upload(client, url, auth(admin), [(PDF, "b.pdf")], [photo.id]).status_code == 200
     new = _stored(record.id).options[0]
     assert new.path != old and new.media_type == "application/pdf"
-    assert not media.delete(agent.company_id, old)  # already gone
+    assert not media.delete(admin.company_id, old)  # already gone
 
 
-def test_refused_upload_changes_nothing(client, app, prefix, agent, auth):
-    record = _new(agent.company, options=("Photo", "Page"))
+def test_refused_upload_changes_nothing(client, app, prefix, admin, auth):
+    record = _new(admin.company, options=("Photo", "Page"))
     photo, page = record.options
     url = f"{prefix}/files/uploadList/{record.id}"
     resp = _upload(
         client,
         url,
-        auth(agent),
+        auth(admin),
         [(PNG, "ok.png"), (b"<html><script>x</script></html>", "evil.html")],
         [photo.id, page.id],
         ["image/png", "text/html"],
@@ -209,32 +209,32 @@ def test_refused_upload_changes_nothing(client, app, prefix, agent, auth):
     body = resp.get_json()
     assert body["error"] == "ERR_UNSUPPORTED_MEDIA_TYPE" and "files" in body["fields"]
     assert all(o.path is None for o in _stored(record.id).options)
-    root = media.company_root(agent.company_id)
+    root = media.company_root(admin.company_id)
     assert not root.exists() or not any(p.is_file() for p in root.rglob("*"))
     app.config["MEDIA_MAX_BYTES"] = 10
-    resp = _upload(client, url, auth(agent), [(PNG, "big.png")], [photo.id])
+    resp = _upload(client, url, auth(admin), [(PNG, "big.png")], [photo.id])
     assert resp.status_code == 400 and resp.get_json()["error"] == "ERR_FILE_TOO_LARGE"
 
 
 @pytest.mark.parametrize("ids", [[], ["x"], [999999], ["{photo}", "{photo}"]])
-def test_upload_needs_one_known_option_per_file(client, prefix, agent, auth, ids):
-    record = _new(agent.company)
+def test_upload_needs_one_known_option_per_file(client, prefix, admin, auth, ids):
+    record = _new(admin.company)
     [photo] = record.options
     ids = [str(i).format(photo=photo.id) for i in ids]
     files = [(PNG, "a.png")] * max(len(ids), 1)
-    resp = _upload(client, f"{prefix}/files/uploadList/{record.id}", auth(agent), files, ids)
+    resp = _upload(client, f"{prefix}/files/uploadList/{record.id}", auth(admin), files, ids)
     assert resp.status_code == 400 and "id" in resp.get_json()["fields"]
     assert _stored(record.id).options[0].path is None
 
 
-def test_upload_without_files_and_foreign_option(client, prefix, agent, auth, other_company):
-    record = _new(agent.company)
+def test_upload_without_files_and_foreign_option(client, prefix, admin, auth, other_company):
+    record = _new(admin.company)
     theirs = _new(other_company, "Theirs")
     url = f"{prefix}/files/uploadList/{record.id}"
-    resp = client.post(url, data={}, headers=auth(agent), content_type="multipart/form-data")
+    resp = client.post(url, data={}, headers=auth(admin), content_type="multipart/form-data")
     assert resp.status_code == 400 and "files" in resp.get_json()["fields"]
     # An option of another company's list is not an option of this list.
-    resp = _upload(client, url, auth(agent), [(PNG, "a.png")], [theirs.options[0].id])
+    resp = _upload(client, url, auth(admin), [(PNG, "a.png")], [theirs.options[0].id])
     assert resp.status_code == 400
 
 
@@ -304,34 +304,34 @@ def test_update_roles_validation_and_tenancy(client, prefix, admin, agent, auth,
 
 
 def test_delete_removes_list_options_and_files(
-    client, prefix, agent, auth, other_admin, socket_client
+    client, prefix, admin, auth, other_admin, socket_client
 ):
-    record = _new(agent.company)
+    record = _new(admin.company)
     _upload(
         client,
         f"{prefix}/files/uploadList/{record.id}",
-        auth(agent),
+        auth(admin),
         [(PNG, "a.png")],
         [record.options[0].id],
     )
     path = _stored(record.id).options[0].path
-    mine, theirs = socket_client(agent), socket_client(other_admin)
+    mine, theirs = socket_client(admin), socket_client(other_admin)
     mine.get_received(), theirs.get_received()
-    resp = client.delete(f"{prefix}/files/{record.id}", headers=auth(agent))
+    resp = client.delete(f"{prefix}/files/{record.id}", headers=auth(admin))
     assert resp.status_code == 200 and _stored(record.id) is None
     assert db.session.scalar(sa.select(sa.func.count(FileListOption.id))) == 0
-    assert not (media.company_root(agent.company_id) / path).exists()
-    assert _events(mine, agent.company_id) == [
+    assert not (media.company_root(admin.company_id) / path).exists()
+    assert _events(mine, admin.company_id) == [
         {"action": "delete", "fileListId": record.id, "fileId": record.id}
     ]
     assert not _file_events(theirs)
 
 
-def test_delete_all_only_touches_own_company(client, prefix, agent, auth, other_company):
-    _new(agent.company, "One")
-    _new(agent.company, "Two")
+def test_delete_all_only_touches_own_company(client, prefix, admin, auth, other_company):
+    _new(admin.company, "One")
+    _new(admin.company, "Two")
     theirs = _new(other_company, "Theirs")
-    resp = client.delete(f"{prefix}/files", headers=auth(agent))
+    resp = client.delete(f"{prefix}/files", headers=auth(admin))
     assert resp.status_code == 200
     db.session.expire_all()
     assert [f.id for f in db.session.scalars(sa.select(FileList))] == [theirs.id]
@@ -339,9 +339,9 @@ def test_delete_all_only_touches_own_company(client, prefix, agent, auth, other_
     assert client.delete(f"{prefix}/files").status_code == 401
 
 
-def test_other_company_file_list_is_404_everywhere(client, prefix, agent, auth, other_company):
+def test_other_company_file_list_is_404_everywhere(client, prefix, admin, auth, other_company):
     theirs = _new(other_company, "Theirs")
-    h = auth(agent)
+    h = auth(admin)
     assert client.get(f"{prefix}/files/{theirs.id}", headers=h).status_code == 404
     assert client.delete(f"{prefix}/files/{theirs.id}", headers=h).status_code == 404
     resp = _upload(

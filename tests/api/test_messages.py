@@ -160,3 +160,35 @@ def test_delete_for_everyone(client, prefix, admin, auth, ticket, other_admin):
     inbound = factories.MessageFactory(ticket=ticket, from_me=False)
     resp = client.delete(f"{prefix}/messages/{inbound.id}", headers=auth(admin))
     assert resp.status_code == 400
+
+
+def test_agent_text_over_65535_bytes_is_sent_and_stored_whole(client, prefix, admin, auth, ticket):
+    """20,000 emoji are 80,000 bytes: more than a MariaDB TEXT, within WhatsApp's limit."""
+    text = "😀" * 20000
+    resp = client.post(f"{prefix}/messages/{ticket.id}", json={"body": text}, headers=auth(admin))
+    assert resp.status_code == 200, resp.get_json()
+    db.session.expire_all()
+    assert db.session.get(Message, resp.get_json()[0]["id"]).body == text
+
+
+def test_agent_text_or_caption_over_the_limit_is_400_with_fields(
+    client, prefix, admin, auth, ticket
+):
+    too_long = "😀" * 65537
+    resp = client.post(
+        f"{prefix}/messages/{ticket.id}", json={"body": too_long}, headers=auth(admin)
+    )
+    assert resp.status_code == 400
+    assert resp.get_json()["error"] == "ERR_VALIDATION" and "body" in resp.get_json()["fields"]
+    resp = client.post(
+        f"{prefix}/messages/{ticket.id}",
+        data={"medias": (io.BytesIO(PNG), "x.png"), "body": too_long},
+        headers=auth(admin),
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 400
+    assert resp.get_json() == {
+        "error": "ERR_VALIDATION",
+        "fields": {"body": ["Longer than maximum length 65536."]},
+    }
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Message)) == 0

@@ -158,11 +158,12 @@ def test_public_url_shape(app, company):
     url = media_urls.public_url(company.id, stored.path)
     # Outside a request, with BACKEND_URL unset: HOST:PORT (tests/contract/test_links.py).
     base = backend_base_url() + app.config["API_PREFIX"]
-    assert url.startswith(f"{base}/public/{company.id}/{stored.path}?sig=")
-    sig = url.rsplit("sig=", 1)[1]
-    assert re.fullmatch(r"[0-9a-f]{64}", sig)
-    assert media_urls.signature_valid(company.id, stored.path, sig)
-    assert not media_urls.signature_valid(other := company.id + 1, stored.path, sig), other
+    assert url.startswith(f"{base}/public/{company.id}/{stored.path}?exp=")
+    exp, sig = re.fullmatch(r".*\?exp=(\d+)&sig=([0-9a-f]{64})", url).groups()
+    assert media_urls.signature_valid(company.id, stored.path, exp, sig)
+    assert not media_urls.signature_valid(other := company.id + 1, stored.path, exp, sig), other
+    # The expiry is signed too: a later one does not keep the link alive.
+    assert not media_urls.signature_valid(company.id, stored.path, str(int(exp) + 1), sig)
 
 
 def test_delete(company):
@@ -253,7 +254,9 @@ def test_path_traversal_is_404(client, prefix, auth, admin, company, other_compa
     ]
     for rel in attempts:
         # Signed (as if the signer had been fooled) and with a valid company token.
-        signed = f"{prefix}/public/{company.id}/{rel}?sig={media_urls.signature(company.id, rel)}"
+        exp = media_urls.expiry()
+        sig = media_urls.signature(company.id, rel, exp)
+        signed = f"{prefix}/public/{company.id}/{rel}?exp={exp}&sig={sig}"
         for url, headers in ((signed, {}), (f"{prefix}/public/{company.id}/{rel}", auth(admin))):
             # "//etc" is first redirected by routing (merge_slashes): follow it to the 404.
             resp = _get(client, url, headers=headers, follow_redirects=True)

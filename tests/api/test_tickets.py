@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from tests import factories
 from whaticket.extensions import db
-from whaticket.models import Ticket, TicketTracking, UserRating
+from whaticket.models import QueueOption, Ticket, TicketTracking, UserRating
 
 
 @pytest.fixture
@@ -332,6 +332,37 @@ def test_update_validation_other_company_and_auth(
     )
     assert resp.status_code == 404
     assert client.put(f"{prefix}/tickets/{ticket.id}", json={}).status_code == 401
+
+
+def _option(company) -> QueueOption:
+    queue = factories.QueueFactory(company=company)
+    option = QueueOption(company_id=company.id, queue_id=queue.id, option="1", title="Sales")
+    db.session.add(option)
+    db.session.commit()
+    return option
+
+
+def test_update_refuses_another_companys_or_a_missing_queue_option(
+    client, prefix, admin, auth, company, conn, other_company
+):
+    ticket = _ticket(company, conn, status="pending")
+    mine, theirs = _option(company), _option(other_company)
+    url = f"{prefix}/tickets/{ticket.id}"
+    for option_id in (theirs.id, theirs.id + mine.id + 1000):
+        resp = client.put(url, json={"queueOptionId": option_id}, headers=auth(admin))
+        assert resp.status_code == 400, resp.get_json()
+        body = resp.get_json()
+        assert body["error"] == "ERR_VALIDATION" and "queueOptionId" in body["fields"]
+        db.session.expire_all()
+        assert db.session.get(Ticket, ticket.id).queue_option_id is None
+    resp = client.put(url, json={"queueOptionId": mine.id}, headers=auth(admin))
+    assert resp.status_code == 200, resp.get_json()
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).queue_option_id == mine.id
+    # 0/null clear it, as the SPA sends them.
+    assert client.put(url, json={"queueOptionId": None}, headers=auth(admin)).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).queue_option_id is None
 
 
 def test_agent_cannot_update_a_ticket_outside_their_queues(

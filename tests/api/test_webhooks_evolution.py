@@ -72,11 +72,24 @@ def test_wrong_secret_is_401_and_stores_nothing(client, prefix, conn):
     assert _count(InboundEvent) == 0 and _count(Message) == 0
 
 
-def test_unknown_or_other_provider_connection_is_404(client, prefix, company, conn):
-    assert _post(client, prefix, conn.id + 1000, _text()).status_code == 404
+def test_unknown_or_other_provider_connection_answers_like_a_wrong_secret(
+    client, prefix, company, conn
+):
+    """The URL tells nothing about which connection ids exist: 401, as a wrong secret."""
+    wrong_secret = _post(client, prefix, conn.id, _text(), secret="guess")
     fake = factories.WhatsappFactory(company=company, provider="fake")
     db.session.commit()
-    assert _post(client, prefix, fake.id, _text()).status_code == 404
+    for conn_id in (conn.id + 1000, fake.id, 2**31 - 1):
+        resp = _post(client, prefix, conn_id, _text())
+        assert (resp.status_code, resp.get_json()) == (401, wrong_secret.get_json())
+    assert wrong_secret.status_code == 401
+    assert _count(InboundEvent) == 0
+
+
+def test_unparsable_bodies_are_400_and_store_nothing(client, prefix, conn):
+    for body in (b"[" * 100_000, b'{"event": "\\ud800"}', b"NaN"):
+        resp = _post(client, prefix, conn.id, body)
+        assert (resp.status_code, resp.get_json()) == (400, {"error": "ERR_INVALID_JSON"}), body
     assert _count(InboundEvent) == 0
 
 

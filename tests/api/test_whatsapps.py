@@ -430,7 +430,7 @@ def test_update_every_field(client, prefix, auth, admin, company, socket_client)
             "expiresTicket": 60,
             "expiresInactiveMessage": "Expired",
             "queueIds": [q2.id, q1.id],
-            "token": "my-own-token-123",
+            "token": "my-own-token-0123456789abcdefghij",
         },
         headers=auth(admin),
     )
@@ -444,7 +444,7 @@ def test_update_every_field(client, prefix, auth, admin, company, socket_client)
     assert body["transferQueueId"] == q1.id and body["timeToTransfer"] == 5
     assert body["maxUseBotQueues"] == 2 and body["timeUseBotQueues"] == 10
     assert body["expiresTicket"] == 60 and body["expiresInactiveMessage"] == "Expired"
-    assert body["farewellMessage"] == "Bye" and body["token"] == "my-own-token-123"
+    assert body["farewellMessage"] == "Bye" and body["token"] == "my-own-token-0123456789abcdefghij"
     db.session.refresh(conn)
     assert conn.is_default is False
     events = _events(sock, f"company-{company.id}-whatsapp")
@@ -471,6 +471,8 @@ def test_update_rules(client, prefix, auth, admin, company, other_company):
     resp = client.put(url, json={"name": "main"}, headers=auth(admin))
     assert resp.get_json() == {"error": "ERR_DUPLICATED_WAPP_NAME"}
     resp = client.put(url, json={"token": "taken-token"}, headers=auth(admin))
+    # Too short to be chosen now; a long one in use is a generic conflict (see
+    # test_external_api_tokens.py).
     assert resp.status_code == 400 and "token" in resp.get_json()["fields"]
     resp = client.put(url, json={"provider": "cloud"}, headers=auth(admin))
     assert resp.status_code == 400 and "providerConfig" in resp.get_json()["fields"]
@@ -491,10 +493,12 @@ def test_create_with_queues_needs_a_greeting(client, prefix, auth, admin, compan
     assert resp.status_code == 400 and "greetingMessage" in resp.get_json()["fields"]
     resp = client.post(
         f"{prefix}/whatsapp",
-        json={"name": "Main", "queueIds": [q1.id], "token": "given-token"},
+        json={"name": "Main", "queueIds": [q1.id], "token": "given-token-0123456789abcdefghijk"},
         headers=auth(admin),
     )
-    assert resp.status_code == 200 and resp.get_json()["token"] == "given-token"
+    assert (
+        resp.status_code == 200 and resp.get_json()["token"] == "given-token-0123456789abcdefghijk"
+    )
 
 
 def test_update_and_delete_are_admin_only_and_company_scoped(

@@ -51,13 +51,13 @@ def _statements() -> Iterator[list[str]]:
         sa.event.remove(db.engine, "before_cursor_execute", _record)
 
 
-def test_list_events_carry_the_contacts_count(client, prefix, agent, auth, socket_client):
+def test_list_events_carry_the_contacts_count(client, prefix, admin, auth, socket_client):
     """src/pages/ContactLists/index.js:137 replaces its row with data.record on a
     create/update event, and the row (:282) shows record.contactsCount."""
-    sock = socket_client(agent)
+    sock = socket_client(admin)
     sock.get_received()
-    headers = auth(agent)
-    name = f"company-{agent.company_id}-ContactList"
+    headers = auth(admin)
+    name = f"company-{admin.company_id}-ContactList"
     created = client.post(f"{prefix}/contact-lists", json={"name": "VIPs"}, headers=headers)
     assert created.status_code == 200
     list_id = created.get_json()["id"]
@@ -101,12 +101,12 @@ def test_import_announces_the_new_count(client, prefix, admin, auth, socket_clie
     assert event["action"] == "update" and event["record"]["contactsCount"] == 3
 
 
-def test_counts_cost_one_query_whatever_the_list_size(client, prefix, agent, auth):
+def test_counts_cost_one_query_whatever_the_list_size(client, prefix, admin, auth):
     """The record's counts come from one grouped query, not one per item."""
-    headers = auth(agent)
+    headers = auth(admin)
 
     def _rename_statements(items: int) -> tuple[int, dict]:
-        record = _new_list(agent.company, f"Lista {items}", items=items)
+        record = _new_list(admin.company, f"Lista {items}", items=items)
         with _statements() as seen:
             resp = client.put(
                 f"{prefix}/contact-lists/{record.id}",
@@ -124,16 +124,16 @@ def test_counts_cost_one_query_whatever_the_list_size(client, prefix, agent, aut
 
 
 def test_other_companies_neither_hear_nor_rename(
-    client, prefix, agent, auth, other_admin, socket_client
+    client, prefix, admin, auth, other_admin, socket_client
 ):
-    record = _new_list(agent.company, items=2)
+    record = _new_list(admin.company, items=2)
     theirs = socket_client(other_admin)
     theirs.get_received()
     resp = client.put(
-        f"{prefix}/contact-lists/{record.id}", json={"name": "Nova"}, headers=auth(agent)
+        f"{prefix}/contact-lists/{record.id}", json={"name": "Nova"}, headers=auth(admin)
     )
     assert resp.status_code == 200
-    assert not _events(theirs, f"company-{agent.company_id}-ContactList")
+    assert not _events(theirs, f"company-{admin.company_id}-ContactList")
     assert not [e for e in theirs.get_received() if "ContactList" in e["name"]]
     resp = client.put(
         f"{prefix}/contact-lists/{record.id}", json={"name": "Hack"}, headers=auth(other_admin)

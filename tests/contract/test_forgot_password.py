@@ -164,8 +164,11 @@ def test_the_code_resets_the_password_and_ends_every_session(
     ).all()
     # The login before the reset is revoked; only the one after it is live.
     assert sum(1 for r in revoked if r.revoked_at is None) == 1
-    events = [e for e in sock.get_received() if e["name"] == f"company-{admin.company_id}-auth"]
+    # The tab hears that it must log out, and then its socket is closed (sock.queue: what
+    # the test client received before the server disconnected it).
+    events = [e for e in sock.queue if e["name"] == f"company-{admin.company_id}-auth"]
     assert events and events[-1]["args"][0]["user"]["id"] == admin.id
+    assert not sock.is_connected()
 
 
 def test_the_code_works_once(client, prefix, admin, mail):

@@ -22,7 +22,7 @@ from tests.conftest import _delete_rows
 from whaticket import create_app
 from whaticket.config import TestingConfig
 from whaticket.extensions import db
-from whaticket.realtime import rooms
+from whaticket.realtime import kick, rooms
 
 
 def _free_port() -> int:
@@ -138,3 +138,35 @@ def test_worker_emit_reaches_the_right_company_only(live_mq):
         mine.disconnect()
         theirs.disconnect()
         worker.server.manager.redis.close()
+
+
+def _wait_disconnected(client: sio_client.Client, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not client.connected:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_kick_from_another_process_disconnects_the_rooms_sockets(live_mq):
+    app, url = live_mq
+    admin, colleague = factories.AdminFactory(), factories.AdminFactory()
+    # Another process (a second web process, a worker): it has none of these sockets and
+    # reaches them only through the queue.
+    other = SocketIO(
+        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"], channel=app.config["SOCKETIO_CHANNEL"]
+    )
+    mine, mine_got = _connect(url, create_access_token(identity=admin))
+    theirs, theirs_got = _connect(url, create_access_token(identity=colleague))
+    try:
+        assert _wait(mine_got, "ready") and _wait(theirs_got, "ready")
+        kick.disconnect_now([rooms.user_room(admin.id)], server=other.server)
+        assert _wait_disconnected(mine)
+        assert theirs.connected
+        assert theirs.call("joinTickets", "open", timeout=10) == {"ok": True}
+    finally:
+        for client in (mine, theirs):
+            if client.connected:
+                client.disconnect()
+        other.server.manager.redis.close()

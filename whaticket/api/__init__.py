@@ -7,6 +7,7 @@ from flask import Flask
 
 from whaticket.api import (
     announcements,
+    api_tokens,
     auth,
     campaign_settings,
     campaigns,
@@ -20,6 +21,8 @@ from whaticket.api import (
     fake_gateway,
     file_lists,
     helps,
+    imports,
+    inbound_events,
     invoices,
     messages,
     password_reset,
@@ -31,6 +34,7 @@ from whaticket.api import (
     queues,
     quick_messages,
     reports,
+    roles,
     schedules,
     settings,
     subscriptions,
@@ -40,12 +44,19 @@ from whaticket.api import (
     tickets,
     users,
     version,
+    webhook_subscriptions,
     webhooks_cloud,
     webhooks_evolution,
     whatsapp_sessions,
     whatsapps,
 )
+from whaticket.api.base import IdConverter
 from whaticket.api.errors import api
+from whaticket.api.v1 import auth as v1_auth
+from whaticket.api.v1 import contacts as v1_contacts
+from whaticket.api.v1 import messages as v1_messages
+from whaticket.api.v1 import reports as v1_reports
+from whaticket.api.v1 import tickets as v1_tickets
 
 BLUEPRINTS = [
     auth.blp,
@@ -75,8 +86,11 @@ BLUEPRINTS = [
     whatsapp_sessions.blp,
     webhooks_cloud.blp,
     webhooks_evolution.blp,
+    inbound_events.blp,
+    webhook_subscriptions.blp,
     contact_lists.blp,
     contact_list_items.blp,
+    imports.blp,
     file_lists.blp,
     campaigns.blp,
     campaign_settings.blp,
@@ -89,6 +103,12 @@ BLUEPRINTS = [
     helps.blp,
     prompts.blp,
     version.blp,
+    api_tokens.blp,
+    # The public API ({API_PREFIX}/v1), authenticated by scoped API tokens.
+    v1_tickets.blp,
+    v1_messages.blp,
+    v1_contacts.blp,
+    v1_reports.blp,
 ]
 
 #: Blueprints whose paths are fixed whatever API_PREFIX is (the external API).
@@ -102,6 +122,8 @@ _SPECS: dict[str, APISpec] = {}
 def register_blueprints(app: Flask) -> None:
     """Register every blueprint under API_PREFIX (empty: served at the root)."""
     prefix = app.config["API_PREFIX"]
+    # Every `<int:...>` is an id an INT column holds: a longer number is a 404, not a 500.
+    app.url_map.converters["int"] = IdConverter
     reused = _SPECS.get(prefix) if app.config.get("OPENAPI_REUSE_SPEC") else None
     mounts = [(blp, prefix + (blp.url_prefix or "")) for blp in BLUEPRINTS]
     mounts += [(blp, None) for blp in FIXED_BLUEPRINTS]
@@ -116,5 +138,10 @@ def register_blueprints(app: Flask) -> None:
             app.register_blueprint(blp, **options)
     if reused is not None:
         api.spec = reused
-    elif app.config.get("OPENAPI_REUSE_SPEC"):
-        _SPECS[prefix] = api.spec
+    else:
+        # The public API's token scheme, next to the access JWT's (bearerAuth).
+        api.spec.components.security_scheme(v1_auth.SCHEME_NAME, v1_auth.SECURITY_SCHEME)
+        if app.config.get("OPENAPI_REUSE_SPEC"):
+            _SPECS[prefix] = api.spec
+    # Who may call each write route: the one table in api/roles.py.
+    roles.install(app, {blp.name for blp, _prefix in mounts})

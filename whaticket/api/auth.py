@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, current_app, jsonify, request
-from flask_jwt_extended import current_user
+from flask_jwt_extended import current_user, get_jwt
 
 from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
@@ -93,7 +93,7 @@ def me():
 @auth_required
 @blp.response(200)
 def logout() -> Response:
-    """Log out: the user goes offline and this session's refresh tokens are revoked."""
-    auth_service.logout(current_user, _refresh_cookie())
+    """Log out: the user goes offline; this login's tokens and sockets stop working."""
+    auth_service.logout(current_user, _refresh_cookie(), get_jwt().get("fam"))
     dbmod.commit()
     return _clear_cookie(jsonify({"message": "OK"}))

@@ -86,13 +86,17 @@ def create_company(data: dict):
 @blp.doc(security=PUBLIC)
 def signup(data: dict) -> Response:
     """Self-signup: an active trial company with its admin and default settings (public)."""
-    company = signup_service.signup(data, request.remote_addr or "-")
+    result = signup_service.signup(data, request.remote_addr or "-")
     # Serialise before the commit or rollback expires (or discards) the rows.
-    body = CompanySchema().dump(company)
-    if signup_service.is_honeypot(data):
-        # A bot gets the very answer a person would, but nothing is kept.
-        dbmod.rollback()
-    else:
+    body = CompanySchema().dump(result.company)
+    if result.keep:
+        dbmod.commit()
+        return jsonify(body)
+    # A bot, or an e-mail that has an account: the very answer a person would get, but
+    # nothing is kept (and the account's owner is told by mail, after the rollback).
+    dbmod.rollback()
+    if result.existing_email:
+        signup_service.notify_existing_account(result.existing_email)
         dbmod.commit()
     return jsonify(body)
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
+from flask_jwt_extended import current_user
 
 from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
 from whaticket.errors import AppError
-from whaticket.models import ContactList
+from whaticket.models import ContactList, ImportJob
 from whaticket.schemas.base import OkSchema
 from whaticket.schemas.contact_lists import (
     ContactListCreateSchema,
@@ -22,6 +23,7 @@ from whaticket.schemas.contact_lists import (
     ContactListSchema,
     ContactListUpdateSchema,
 )
+from whaticket.schemas.imports import ImportSchema
 from whaticket.security import auth_required, current_company_id, require_plan_feature
 from whaticket.services.campaigns import contact_lists as list_service
 from whaticket.services.campaigns import list_import
@@ -116,8 +118,15 @@ def delete_list(list_id: int) -> dict[str, str]:
 @auth_required
 @blp.doc(requestBody=_UPLOAD_BODY)
 @blp.response(200, ContactListImportSchema)
-def upload_items(list_id: int) -> dict[str, Any]:
-    """Import items from a CSV or XLSX file (multipart `file`; contact upload columns)."""
+@blp.alt_response(202, schema=ImportSchema, description="A big file, imported by a job")
+def upload_items(list_id: int) -> Any:
+    """Import items from a CSV or XLSX file (multipart `file`; contact upload columns).
+
+    Up to IMPORT_INLINE_MAX_ROWS data rows: imported now (200). More: 202 `{jobId,
+    status: "queued", rows}`, imported by a job that reports on `company-{cid}-import`
+    and fills the list's page batch by batch (`ContactListItem-{listId}` reload).
+    More than IMPORT_MAX_ROWS: 400 ERR_TOO_MANY_ROWS.
+    """
     max_bytes = int(
         current_app.config.get("CONTACTS_UPLOAD_MAX_BYTES") or contact_service.UPLOAD_MAX_BYTES
     )
@@ -127,7 +136,13 @@ def upload_items(list_id: int) -> dict[str, Any]:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise AppError("ERR_VALIDATION", 400, {"file": ["Missing data for required field."]})
-    result = list_import.import_items(current_company_id(), list_id, upload.filename, upload.stream)
+    result = list_import.upload(
+        current_company_id(), list_id, current_user.id, upload.filename, upload.stream
+    )
+    if isinstance(result, ImportJob):
+        body = ImportSchema().dump(result)  # before the commit: the job may run at once
+        dbmod.commit()
+        return jsonify(body), 202
     dbmod.commit()
     return result
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
+from flask_jwt_extended import current_user
 
 from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
 from whaticket.errors import AppError
-from whaticket.models import Contact
+from whaticket.models import Contact, ImportJob
 from whaticket.schemas.base import OkSchema
 from whaticket.schemas.contacts import (
     ContactCreateSchema,
@@ -25,6 +26,7 @@ from whaticket.schemas.contacts import (
     FindOrCreateArgsSchema,
     UploadResultSchema,
 )
+from whaticket.schemas.imports import ImportSchema
 from whaticket.security import admin_required, auth_required, current_company_id
 from whaticket.services.contacts import contacts as contact_service
 from whaticket.services.contacts import phone_contacts
@@ -56,12 +58,16 @@ _UPLOAD_BODY = {
 @auth_required
 @blp.arguments(ContactPageArgsSchema, location="query")
 @blp.response(200, ContactPageSchema)
-def list_contacts(args: dict) -> dict:
-    """A page of the company's contacts (30 per page, by name), searched on name or number."""
+def list_contacts(args: dict) -> Response:
+    """A page of the company's contacts (30 per page, by name), searched on name or number.
+
+    The rows are JSON already (built from the selected columns, in ContactPageSchema's
+    shape, which stays the documented one): returned as they are, not dumped again.
+    """
     rows, count, has_more = contact_service.list_contacts(
         current_company_id(), args["search_param"], args["page_number"]
     )
-    return {"contacts": rows, "count": count, "has_more": has_more}
+    return jsonify({"contacts": rows, "count": count, "hasMore": has_more})
 
 
 @blp.get("/list")
@@ -148,8 +154,14 @@ def delete_contact(contact_id: int) -> dict:
 @auth_required
 @blp.doc(requestBody=_UPLOAD_BODY)
 @blp.response(200, UploadResultSchema)
-def upload_contacts() -> dict[str, Any]:
-    """Import contacts from a CSV or XLSX file (multipart field `file`, at most 5 MiB)."""
+@blp.alt_response(202, schema=ImportSchema, description="A big file, imported by a job")
+def upload_contacts() -> Any:
+    """Import contacts from a CSV or XLSX file (multipart field `file`, at most 5 MiB).
+
+    Up to IMPORT_INLINE_MAX_ROWS data rows: imported now (200). More: 202 `{jobId,
+    status: "queued", rows}`, imported by a job that reports on `company-{cid}-import`
+    (`GET /imports/<jobId>` too). More than IMPORT_MAX_ROWS: 400 ERR_TOO_MANY_ROWS.
+    """
     max_bytes = int(
         current_app.config.get("CONTACTS_UPLOAD_MAX_BYTES") or contact_service.UPLOAD_MAX_BYTES
     )
@@ -159,7 +171,13 @@ def upload_contacts() -> dict[str, Any]:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise AppError("ERR_VALIDATION", 400, {"file": ["Missing data for required field."]})
-    result = contact_uploads.import_contacts(current_company_id(), upload.filename, upload.stream)
+    result = contact_uploads.upload(
+        current_company_id(), current_user.id, upload.filename, upload.stream
+    )
+    if isinstance(result, ImportJob):
+        body = ImportSchema().dump(result)  # before the commit: the job may run at once
+        dbmod.commit()
+        return jsonify(body), 202
     dbmod.commit()
     return result
 

@@ -1,8 +1,9 @@
 """The one place that renders every error body as {"error": "ERR_..."}, and the Api.
 
-`register_error_handlers` answers AppError, validation, integrity, HTTP and unexpected
-errors with our JSON contract; what a failed request undoes (and keeps) is handed in by
-the app factory (`rollback=`, `commit=`). `WhaticketApi` documents that body in OpenAPI.
+`register_error_handlers` answers AppError, validation, integrity, HTTP, outage (503 while
+the database or Redis is unreachable) and unexpected errors with our JSON contract; what a
+failed request undoes (and keeps) is handed in by the app factory (`rollback=`, `commit=`).
+`WhaticketApi` documents that body in OpenAPI.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any
 from flask import Flask, current_app, jsonify
 from flask_smorest import Api
 from marshmallow import ValidationError
-from sqlalchemy.exc import IntegrityError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from whaticket.errors import AppError
@@ -31,6 +34,16 @@ _HTTP_CODES = {
     415: "ERR_UNSUPPORTED_MEDIA_TYPE",
     429: "ERR_TOO_MANY_ATTEMPTS",
 }
+
+#: What an unreachable database or Redis raises: the request may succeed once it is back.
+#: (OperationalError also covers a lock wait timeout or deadlock: a retry is right there too.)
+OUTAGE_ERRORS = (
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    RedisConnectionError,
+    RedisTimeoutError,
+)
 
 
 def _flatten_messages(messages: Any) -> dict[str, list[str]]:
@@ -89,7 +102,8 @@ def http_error_response(error: HTTPException) -> Any:
 def register_error_handlers(
     app: Flask, *, rollback: Callable[[], None], commit: Callable[[], None]
 ) -> None:
-    """Register the HTTP-error, AppError, IntegrityError and last-resort 500 handlers.
+    """Register the HTTP-error, AppError, IntegrityError, outage (503) and last-resort 500
+    handlers.
 
     `rollback` undoes a failed request (its transaction and deferred side effects) and
     `commit` keeps the work of an error that asks for it (`keep_transaction`).
@@ -131,6 +145,15 @@ def register_error_handlers(
         _rollback()
         current_app.logger.info("integrity error: %s", err.orig)
         return jsonify({"error": "ERR_CONFLICT"}), 409
+
+    def _outage(err: Exception):
+        _rollback()
+        current_app.logger.warning("service unavailable: %s: %s", type(err).__name__, err)
+        retry = str(current_app.config.get("SERVICE_RETRY_AFTER_SECONDS") or 5)
+        return jsonify({"error": "ERR_SERVICE_UNAVAILABLE"}), 503, {"Retry-After": retry}
+
+    for outage in OUTAGE_ERRORS:
+        app.register_error_handler(outage, _outage)
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

@@ -47,7 +47,9 @@ class ExternalSendSchema(BaseSchema):
 )
 def send_message():
     """Send text or files to a number on the token's connection."""
-    conn = external_api.connection_for(request.headers.get("Authorization"))
+    conn = external_api.connection_for(
+        request.headers.get("Authorization"), request.remote_addr or "-"
+    )
     external_api.throttle(conn)
     files = request.files.getlist("medias")
     if files or request.mimetype == "multipart/form-data":

@@ -10,6 +10,7 @@ from whaticket.api.base import Blueprint
 from whaticket.errors import AppError
 from whaticket.jobs import outbound as outbound_jobs
 from whaticket.schemas.messages import (
+    BODY_MAX_CHARS,
     MessageCountArgsSchema,
     MessageCountSchema,
     MessageListArgsSchema,
@@ -35,18 +36,13 @@ count_blp = Blueprint(
 @blp.arguments(MessageListArgsSchema, location="query")
 @blp.response(200, MessagePageSchema)
 def list_messages(args: dict, ticket_id: int):
-    """20 messages per page, oldest to newest; marks the ticket read."""
-    page = message_history.list_messages(
+    """20 messages per page, oldest to newest; marks the ticket read.
+
+    The service builds the JSON from the selected columns (MessagePageSchema's shape, which
+    stays the documented one), so nothing is dumped or reloaded after the commit.
+    """
+    body = message_history.list_messages(
         current_company_id(), ticket_id, args["page_number"], current_user
-    )
-    # Serialised before the commit so the rows need no reload (the response is JSON already).
-    body = MessagePageSchema().dump(
-        {
-            "count": page.count,
-            "messages": page.messages,
-            "ticket": page.ticket,
-            "has_more": page.has_more,
-        }
     )
     dbmod.commit()
     return jsonify(body)
@@ -91,6 +87,10 @@ def send_message(ticket_id: int):
     files = request.files.getlist("medias")
     if files:
         captions = request.form.getlist("body")
+        if any(len(caption) > BODY_MAX_CHARS for caption in captions):
+            # A caption is the message's body: bounded like a text's (never a 500).
+            longer = f"Longer than maximum length {BODY_MAX_CHARS}."
+            raise AppError("ERR_VALIDATION", 400, {"body": [longer]})
         payload = [(f.read(), f.filename or "file", f.mimetype or "") for f in files]
         sent = message_replies.send_media(
             current_company_id(), ticket_id, payload, captions, current_user

@@ -1,7 +1,7 @@
 """Media files: `GET /public/<company_id>/<path>`, by signed URL or the company's token.
 
-Anything not allowed (bad signature, another company, traversal, missing file) is the
-same 404, so the endpoint never reveals whether a file exists.
+Anything not allowed (bad or expired signature, another company, traversal, missing file)
+is the same 404, so the endpoint never reveals whether a file exists.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ def _token_of_company(company_id: int) -> bool:
 @blp.get("/<int:company_id>/<path:rel>")
 @blp.doc(security=PUBLIC)
 def serve_media(company_id: int, rel: str) -> Response:
-    """Serve a stored file when `sig` signs it or the caller belongs to the company."""
-    allowed = signature_valid(company_id, rel, request.args.get("sig")) or _token_of_company(
-        company_id
-    )
+    """Serve a stored file when `sig` signs it until `exp` (not yet passed) or the caller
+    belongs to the company."""
+    signed = signature_valid(company_id, rel, request.args.get("exp"), request.args.get("sig"))
+    allowed = signed or _token_of_company(company_id)
     if not allowed:
         raise AppError("ERR_NOT_FOUND", 404)
     path = media_service.absolute_path(company_id, rel)

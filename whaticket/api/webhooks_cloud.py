@@ -9,7 +9,6 @@ durably (`inbound_events.record`) and processed by a job after the 200 answer.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from flask import Response, jsonify, request
@@ -20,6 +19,7 @@ from whaticket.models import Whatsapp
 from whaticket.security import PUBLIC
 from whaticket.services.inbound import deliveries as inbound_events
 from whaticket.services.inbound import webhook_routing as routing
+from whaticket.utils import strict_json
 from whaticket.whatsapp.cloud import phone_number_ids
 
 blp = Blueprint(
@@ -45,8 +45,9 @@ def _raw_payload() -> tuple[bytes, Any]:
     # MAX_CONTENT_LENGTH bounds the read.
     raw = request.get_data(cache=True)
     try:
-        return raw, json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        # Strict: a lone surrogate would reach the routing query (and fail there).
+        return raw, strict_json.loads(raw)
+    except ValueError:  # malformed, too deep, not valid Unicode (strict_json.InvalidJSONError)
         return raw, None
 
 

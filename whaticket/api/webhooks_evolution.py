@@ -9,7 +9,6 @@ turns it into messages, acks and session changes.
 from __future__ import annotations
 
 import hashlib
-import json
 
 from flask import Response, jsonify, request
 
@@ -18,6 +17,7 @@ from whaticket.api.base import Blueprint
 from whaticket.security import PUBLIC
 from whaticket.services.inbound import deliveries as inbound_events
 from whaticket.services.inbound import webhook_routing as routing
+from whaticket.utils import strict_json
 
 blp = Blueprint(
     "webhooks_evolution",
@@ -30,16 +30,18 @@ blp = Blueprint(
 @blp.post("/<int:whatsapp_id>/<secret>")
 @blp.doc(security=PUBLIC)
 def receive(whatsapp_id: int, secret: str) -> tuple[Response, int]:
-    """Store one Evolution delivery for the connection (public: the secret authenticates)."""
+    """Store one Evolution delivery for the connection (public: the secret authenticates).
+
+    An unknown connection and a wrong secret answer alike (401), so the URL tells a caller
+    nothing about which connection ids exist.
+    """
     conn = routing.connection(whatsapp_id, "evolution")
-    if conn is None:
-        return jsonify({"error": "ERR_NO_WAPP_FOUND"}), 404
-    if not routing.evolution_secret_matches(conn, secret):
+    if conn is None or not routing.evolution_secret_matches(conn, secret):
         return jsonify({"error": "ERR_INVALID_WEBHOOK_SECRET"}), 401
     raw = request.get_data()
     try:
-        payload = json.loads(raw)
-    except ValueError:
+        payload = strict_json.loads(raw)
+    except ValueError:  # malformed, too deep, a lone surrogate (strict_json.InvalidJSONError)
         return jsonify({"error": "ERR_INVALID_JSON"}), 400
     if not isinstance(payload, dict):
         return jsonify({"error": "ERR_INVALID_JSON"}), 400

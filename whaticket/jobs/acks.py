@@ -14,5 +14,8 @@ def apply_scheduled_ack(whatsapp_id: int, provider_id: str, ack: int) -> None:
     conn = db.session.get(Whatsapp, whatsapp_id)
     if conn is None:  # the connection was deleted meanwhile: nothing to update
         return
-    apply_ack(conn.company_id, conn.id, AckUpdate(provider_id=provider_id, ack=ack))
+    # Promised after the send's answer was stored: an unknown id means the message was
+    # deleted since, so there is nothing to keep the receipt for.
+    update = AckUpdate(provider_id=provider_id, ack=ack)
+    apply_ack(conn.company_id, conn.id, update, keep_early=False)
     dbmod.commit()

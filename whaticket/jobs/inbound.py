@@ -1,47 +1,58 @@
-"""Inbound jobs: drain a connection's stored webhook deliveries, retry one, each committing."""
+"""Inbound jobs: drain a connection's stored webhook deliveries (one drain per connection at a
+time, in arrival order), retry, and the periodic sweep; each committing between steps."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+import uuid
 
 from whaticket import db as dbmod
-from whaticket.db import savepoint, utcnow
+from whaticket.db import savepoint
 from whaticket.extensions import db
 from whaticket.models import InboundEvent
+from whaticket.services.inbound import acks as inbound_acks
 from whaticket.services.inbound import deliveries as inbound_events
+from whaticket.services.inbound import drains
 
 
 def drain(whatsapp_id: int, batch: int = 25) -> int:
-    """Process the connection's due deliveries, oldest first; return how many ran."""
+    """Apply the connection's due deliveries, oldest first; return how many ran.
+
+    Only the holder of the connection's lease drains: a drain started meanwhile leaves at
+    once, and the holder looks again after giving the lease back, so a delivery recorded
+    while it finished is not left for the periodic sweep.
+    """
     session = db.session()
     # One commit per batch keeps failures apart; not expiring on each commit keeps the
     # connection, contacts and tickets loaded across the batch instead of reloading them.
     previous, session.expire_on_commit = session.expire_on_commit, False
+    done = 0
     try:
-        return _drain(whatsapp_id, batch)
+        while True:
+            holder = uuid.uuid4().hex
+            taken = drains.acquire(whatsapp_id, holder)
+            dbmod.commit()
+            if not taken:
+                return done  # another drain runs: it will see our deliveries too
+            try:
+                done += _drain(whatsapp_id, batch, holder)
+            except Exception:
+                dbmod.rollback()
+                raise
+            finally:
+                drains.release(whatsapp_id, holder)
+                dbmod.commit()
+            if not drains.has_due(whatsapp_id):
+                return done
     finally:
         session.expire_on_commit = previous
 
 
-def _drain(whatsapp_id: int, batch: int) -> int:
+def _drain(whatsapp_id: int, batch: int, holder: str) -> int:
+    """Claim and apply batches until none is left (or the lease was lost)."""
     done = 0
     while True:
-        now = utcnow()
-        events = list(
-            db.session.scalars(
-                sa.select(InboundEvent)
-                .where(
-                    InboundEvent.whatsapp_id == whatsapp_id,
-                    InboundEvent.status == "pending",
-                    sa.or_(
-                        InboundEvent.next_attempt_at.is_(None),
-                        InboundEvent.next_attempt_at <= now,
-                    ),
-                )
-                .order_by(InboundEvent.id)
-                .limit(batch)
-            )
-        )
+        events = drains.claim_batch(whatsapp_id, holder, batch)
+        dbmod.commit()  # the claim is seen by any other drain before the work starts
         failures: list[tuple[int, Exception]] = []
         for event in events:
             # Each delivery in its own SAVEPOINT: one bad delivery is rolled back alone
@@ -49,46 +60,39 @@ def _drain(whatsapp_id: int, batch: int) -> int:
             mark = dbmod.pending_side_effects()
             try:
                 with savepoint():
-                    inbound_events.dispatch(event)
-                    inbound_events.mark_done(event)
+                    refused = inbound_events.dispatch(event)
+                    if refused:
+                        inbound_events.mark_refused(event, refused)
+                    else:
+                        inbound_events.mark_done(event)
             except Exception as exc:  # recorded on the row and retried with backoff
                 dbmod.drop_side_effects_after(mark)
                 failures.append((event.id, exc))
             done += 1
+        kept = drains.renew(whatsapp_id, holder)
         dbmod.commit()
         for event_id, exc in failures:
             inbound_events.mark_failed(event_id, exc)
             dbmod.commit()
-        if len(events) < batch:
+        if len(events) < batch or not kept:
             return done
 
 
-def process(event_id: int) -> None:
-    """Turn one stored delivery into messages, acks and session changes (safe to rerun)."""
+def retry_one(event_id: int) -> None:
+    """The scheduled retry of one delivery: due now, applied by its connection's drain."""
     event = db.session.get(InboundEvent, event_id)
     if event is None or event.status != "pending":
         return
-    if event.next_attempt_at is not None and event.next_attempt_at > utcnow():
-        return  # not due yet: its scheduled retry will come
-    try:
-        inbound_events.dispatch(event)
-        inbound_events.mark_done(event)
-    except Exception as exc:  # recorded on the row and retried with backoff
-        dbmod.rollback()
-        inbound_events.mark_failed(event_id, exc)
+    event.next_attempt_at = None
+    whatsapp_id = event.whatsapp_id
     dbmod.commit()
-
-
-def retry_one(event_id: int) -> None:
-    """The scheduled retry of one delivery."""
-    event = db.session.get(InboundEvent, event_id)
-    if event is not None and event.status == "pending":
-        event.next_attempt_at = None  # due now
-        process(event_id)
+    drain(whatsapp_id)
 
 
 def requeue_stale() -> int:
-    """Periodic: pending deliveries that no worker finished (one died) are queued again."""
+    """Periodic: pending deliveries that no worker finished (one died) are drained again,
+    and receipts whose message never came are forgotten."""
     count = inbound_events.requeue_stale()
+    inbound_acks.expire_pending()
     dbmod.commit()
     return count

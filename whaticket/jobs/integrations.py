@@ -9,6 +9,7 @@ from datetime import timedelta
 import requests
 from flask import current_app
 
+from whaticket import db as dbmod
 from whaticket import jobs
 from whaticket.extensions import db
 from whaticket.models import Message, QueueIntegration, Ticket
@@ -85,11 +86,15 @@ def _retry(integration_id: int, message_id: int, attempt: int, reason: str) -> N
         delay,
     )
     delivery = integration_webhook.delivery_id(integration_id, message_id)
-    # Submitted directly rather than through jobs.enqueue (which waits for a commit): this
-    # job writes nothing, so there is no transaction to wait for and nothing to commit.
-    jobs.get_backend().submit(
+    # Stored, so a retry survives Redis refusing it or a worker restart; this job writes
+    # nothing else, and commits the stored retry itself.
+    jobs.enqueue(
         deliver_webhook,
-        (integration_id, message_id, attempt + 1),
+        integration_id,
+        message_id,
+        attempt + 1,
         in_=timedelta(seconds=delay),
         job_id=f"whaticket-webhook-{delivery}-{attempt + 1}",
+        durable=True,
     )
+    dbmod.commit()

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from whaticket.jobs import automation, campaigns, inbound, invoices, outbound, schedules, users
+from whaticket.jobs import (
+    automation,
+    campaigns,
+    inbound,
+    invoices,
+    outbound,
+    pending,
+    retention,
+    schedules,
+    users,
+    webhooks,
+)
 from whaticket.jobs.backends import PeriodicJob
 
 PERIODIC_JOBS: list[PeriodicJob] = [
@@ -14,6 +25,11 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("campaign-watchdog", campaigns.watchdog, 30),
     PeriodicJob("scheduled-messages", schedules.send_due_schedules, 30),
     PeriodicJob("outbox-recover", outbound.recover_unsent, 60),
+    PeriodicJob("pending-jobs-recover", pending.recover, 60),
     PeriodicJob("invoice-generation", invoices.generate_invoices_job, 3600),
     PeriodicJob("password-reset-purge", users.purge_password_reset_tokens, 3600),
+    PeriodicJob("webhook-deliveries-sweep", webhooks.sweep, 60),
+    PeriodicJob("webhook-log-purge", webhooks.purge_log, 3600),
+    PeriodicJob("retention-rows", retention.purge_rows_periodic, 3600),
+    PeriodicJob("retention-orphan-files", retention.purge_files_periodic, 86400),
 ]

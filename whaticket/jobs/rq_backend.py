@@ -13,7 +13,7 @@ from rq.job import Job, JobStatus
 from whaticket.jobs.backends import JobBackend, JobFunc
 
 # Re-exported: the Redis client moved to a neutral module the adapters binding uses too.
-from whaticket.redis_store import app_redis, redis_connection
+from whaticket.redis_store import app_redis, key_prefix, redis_connection
 
 __all__ = ["RQBackend", "app_redis", "redis_connection"]
 
@@ -24,7 +24,10 @@ class RQBackend(JobBackend):
     def __init__(self, app: Flask) -> None:
         super().__init__(app)
         self.connection = redis_connection(app)
-        self.prefix = app.config.get("RQ_QUEUE_PREFIX", "whaticket")
+        #: This deployment's Redis keys (cron locks) start with it; queue names too,
+        #: unless RQ_QUEUE_PREFIX names others.
+        self.key_prefix = key_prefix(app.config)
+        self.prefix = app.config.get("RQ_QUEUE_PREFIX") or self.key_prefix
 
     def queue(self, name: str = "default") -> Queue:
         """The RQ queue called `name` (namespaced so several apps can share a Redis)."""

@@ -1,10 +1,11 @@
-"""User jobs: the stale-online sweep and the password-reset mail."""
+"""User jobs: the stale-online sweep, the password-reset mail and the sign-up notice."""
 
 from __future__ import annotations
 
 from flask import current_app
 
 from whaticket import db as dbmod
+from whaticket.services.billing import signup as signup_service
 from whaticket.services.platform import mailer
 from whaticket.services.team import password_reset as reset_service
 from whaticket.services.team import users as user_service
@@ -38,3 +39,16 @@ def purge_password_reset_tokens() -> int:
     removed = reset_service.purge_expired()
     dbmod.commit()
     return removed
+
+
+def send_signup_notice(email: str) -> bool:
+    """Tell the owner of `email` that someone tried to sign up with it; False (silently)
+    when no account has it any more."""
+    user = signup_service.existing_account(email)
+    if user is None:
+        return False
+    subject, text, html = signup_service.notice_mail(user)
+    to = user.email
+    dbmod.commit()  # end the read transaction: no mail is sent with one open
+    mailer.send(to, subject, text, html)
+    return True

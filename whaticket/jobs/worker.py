@@ -1,25 +1,42 @@
-"""`flask worker`: an RQ worker with its scheduler and the periodic sweeps, in an app context."""
+"""`flask worker`: an RQ worker with its scheduler and the periodic sweeps, in an app context.
+
+The process never gives up on an outage: when RQ's work loop ends on a Redis error (RQ
+quits on most of them) or cannot start, a new worker is started after a pause that
+doubles up to `WORKER_RETRY_MAX_SECONDS`; the scheduler and cron threads retry on their
+own. Only SIGTERM/SIGINT (or `--burst` running dry) end it.
+"""
 
 from __future__ import annotations
 
+import logging
+import signal
 import threading
+import time
+from types import FrameType
 from typing import Any
 
 from flask import Flask
+from redis import Redis
 from rq import SimpleWorker
-from rq.cron import CronScheduler
+from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.queue import Queue
 
 from whaticket import db as dbmod
 from whaticket.extensions import db
-from whaticket.jobs.periodic import PERIODIC_JOBS
 from whaticket.jobs.rq_backend import RQBackend
+from whaticket.jobs.scheduler import StandbyScheduler, build_cron, keep_running, start_thread
+
+log = logging.getLogger("whaticket.worker")
 
 
 class AppWorker(SimpleWorker):
     """Runs jobs in the worker's own process (no fork: the DB pool stays valid) and
     gives each job a clean session, so one job's failure never leaks into the next."""
+
+    def __init__(self, *args: Any, stop: threading.Event | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stop_event = stop or threading.Event()
 
     def execute_job(self, job: Job, queue: Queue) -> Any:
         """Run the job, then drop whatever it left in the session."""
@@ -28,53 +45,77 @@ class AppWorker(SimpleWorker):
         finally:
             try:
                 dbmod.rollback()
+            except Exception:  # the database is down: the next job reconnects (pre-ping)
+                log.warning("rollback after job %s failed", job.id, exc_info=True)
             finally:
                 db.session.remove()
 
-
-class SingleFireCronScheduler(CronScheduler):
-    """RQ's cron scheduler, safe to run in every worker process: a Redis lock per
-    job and period lets exactly one process enqueue each periodic run."""
-
-    def enqueue_jobs(self) -> list:
-        """Enqueue the due jobs whose lock this process wins."""
-        from rq.utils import now
-
-        enqueued = []
-        for job in self._cron_jobs:
-            if not job.should_run():
-                continue
-            lock = f"whaticket:cron:{job.name}"
-            if self.connection.set(
-                lock, self.name, nx=True, ex=max(int(job.interval or 60) - 1, 1)
-            ):
-                job.enqueue(self.connection)
-                enqueued.append(job)
-            job.set_enqueue_time(now())
-        return enqueued
-
-    def _install_signal_handlers(self) -> None:
-        """Signals belong to the worker in the main thread; the cron runs beside it."""
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        """SIGTERM/SIGINT: this is a stop, not an outage; no worker comes after this one."""
+        self.stop_event.set()
+        super().request_stop(signum, frame)
 
 
-def build_cron(backend: RQBackend) -> SingleFireCronScheduler:
-    """A cron scheduler with every periodic job registered."""
-    cron = SingleFireCronScheduler(connection=backend.connection)
-    for task in PERIODIC_JOBS:
-        cron.register(
-            task.func,
-            queue_name=backend.queue("default").name,
-            interval=task.interval,
-            name=task.name,
-        )
-    return cron
+def worker_connection(app: Flask) -> Redis:
+    """A Redis client of the worker loop's own: RQ stretches its socket timeout past the
+    blocking dequeue, which the app's client (rate limits, enqueues) must not inherit."""
+    return Redis.from_url(app.config["REDIS_URL"])
 
 
 def run_worker(app: Flask, queues: list[str], burst: bool = False, with_cron: bool = True) -> None:
     """Work the named queues until stopped (or until empty with `burst`)."""
     backend = RQBackend(app)
-    if with_cron and not burst:
+    names = [backend.queue(name).name for name in queues]
+    if burst:
+        # Tests and one-off drains: RQ's own scheduler moves what is due, once.
+        connection = worker_connection(app)
+        worker = AppWorker([Queue(n, connection=connection) for n in names], connection=connection)
+        worker.work(burst=True, with_scheduler=True)
+        return
+    retry_max = float(app.config["WORKER_RETRY_MAX_SECONDS"])
+    stop = threading.Event()
+    scheduler = StandbyScheduler(
+        names, connection=backend.connection, lock_ttl=app.config["SCHEDULER_LOCK_SECONDS"]
+    )
+    scheduler_thread = start_thread("whaticket-scheduler", lambda: scheduler.run(stop, retry_max))
+    if with_cron:
         cron = build_cron(backend)
-        threading.Thread(target=cron.start, name="whaticket-cron", daemon=True).start()
-    worker = AppWorker([backend.queue(name) for name in queues], connection=backend.connection)
-    worker.work(burst=burst, with_scheduler=True)
+        start_thread("whaticket-cron", lambda: keep_running(cron.start, stop, retry_max, log))
+    _supervise(app, names, stop, retry_max)
+    # A clean stop hands the scheduler's locks over at once instead of letting them expire.
+    scheduler_thread.join(timeout=5)
+
+
+def _supervise(app: Flask, names: list[str], stop: threading.Event, retry_max: float) -> None:
+    """Run RQ workers one after another until a stop signal; pause between failures."""
+    pause = 1.0
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            connection = worker_connection(app)
+            worker = AppWorker(
+                [Queue(n, connection=connection) for n in names], connection=connection, stop=stop
+            )
+            worker.work(burst=False, with_scheduler=False)
+        except StopRequested:
+            break  # a signal in the instant between RQ's loop and ours
+        except Exception:  # Redis (or anything else) failed the loop: never exit for it
+            log.warning("worker loop failed", exc_info=True)
+        if stop.is_set():
+            break
+        if time.monotonic() - started > retry_max:
+            pause = 1.0  # it had been working: this outage starts a new series
+        log.warning("worker loop ended without a stop request; restarting in %ss", pause)
+        _stop_on_signals(stop)  # the dead worker's handlers must not run during the pause
+        stop.wait(pause)
+        pause = min(pause * 2, retry_max)
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    """SIGTERM/SIGINT between two workers end the process."""
+
+    def _handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _handler)
+    signal.signal(signal.SIGINT, _handler)

@@ -1,6 +1,7 @@
 """Every model, imported here so Alembic, the shell and factories see them all."""
 
 from whaticket.models.announcement import Announcement
+from whaticket.models.api_token import API_SCOPES, ApiToken
 from whaticket.models.campaign import Campaign, CampaignSetting, CampaignShipping
 from whaticket.models.chat import Chat, ChatMessage, ChatUser
 from whaticket.models.company import Company
@@ -8,10 +9,12 @@ from whaticket.models.contact import Contact, ContactCustomField
 from whaticket.models.contact_list import ContactList, ContactListItem
 from whaticket.models.file_list import FileList, FileListOption
 from whaticket.models.help import Help
+from whaticket.models.import_job import ImportJob
 from whaticket.models.inbound_event import InboundEvent
 from whaticket.models.invoice import Invoice, Payment
 from whaticket.models.message import Message
 from whaticket.models.password_reset import PasswordResetToken
+from whaticket.models.pending_job import PendingJob
 from whaticket.models.plan import FEATURE_FLAGS, Plan
 from whaticket.models.prompt import Prompt
 from whaticket.models.queue import Queue, QueueOption, user_queues
@@ -20,17 +23,21 @@ from whaticket.models.quick_message import QuickMessage
 from whaticket.models.refresh_token import RefreshToken
 from whaticket.models.report_event import REPORT_KINDS, ReportDaily, ReportEvent
 from whaticket.models.schedule import Schedule
+from whaticket.models.search_index import PREFIX as SEARCH_PREFIX  # noqa: F401 - its DDL events
 from whaticket.models.setting import Setting
 from whaticket.models.tag import Tag
 from whaticket.models.ticket import Ticket, TicketTracking, UserRating, ticket_tags
 from whaticket.models.ticket_note import TicketNote
 from whaticket.models.user import User
+from whaticket.models.webhook import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from whaticket.models.whatsapp import ConnectionEvent, Whatsapp, whatsapp_queues
 
 __all__ = [
+    "API_SCOPES",
     "FEATURE_FLAGS",
     "REPORT_KINDS",
     "Announcement",
+    "ApiToken",
     "Campaign",
     "CampaignSetting",
     "CampaignShipping",
@@ -46,11 +53,13 @@ __all__ = [
     "FileList",
     "FileListOption",
     "Help",
+    "ImportJob",
     "InboundEvent",
     "Invoice",
     "Message",
     "PasswordResetToken",
     "Payment",
+    "PendingJob",
     "Plan",
     "Prompt",
     "Queue",
@@ -68,6 +77,9 @@ __all__ = [
     "TicketTracking",
     "User",
     "UserRating",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "Whatsapp",
     "ticket_tags",
     "user_queues",

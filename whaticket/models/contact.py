@@ -21,6 +21,8 @@ class Contact(CompanyScopedMixin, TimestampMixin, db.Model):
     __table_args__ = (
         sa.UniqueConstraint("company_id", "number"),
         sa.Index("ix_contacts_company_id_name", "company_id", "name"),
+        # The public API's change feed: a company's contacts by (updated_at, id).
+        sa.Index("ix_contacts_company_updated", "company_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

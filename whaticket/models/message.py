@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from whaticket.db import CompanyScopedMixin, TimestampMixin, UTCDateTime
@@ -21,6 +22,11 @@ ORIGINS = ("agent", "bot", "campaign", "api", "phone")
 #: Ack values of the SaaS frontend (Baileys WebMessageInfo.Status).
 ACK_ERROR, ACK_PENDING, ACK_SENT, ACK_DELIVERED, ACK_READ, ACK_PLAYED = range(6)
 
+#: Longest text of one message: WhatsApp's own limit. The body column must hold it in
+#: bytes (4 per character at worst, plus an agent's signature): MEDIUMTEXT on MariaDB,
+#: whose TEXT stops at 65,535 bytes.
+BODY_MAX_CHARS = 65536
+
 
 class Message(CompanyScopedMixin, TimestampMixin, db.Model):
     """A message; (company, connection, provider id) is unique so redeliveries are no-ops."""
@@ -33,12 +39,16 @@ class Message(CompanyScopedMixin, TimestampMixin, db.Model):
         sa.Index("ix_messages_company_created", "company_id", "created_at"),
         # The outbox sweep: our messages still pending (ack 1) are few among millions.
         sa.Index("ix_messages_ack_created", "ack", "created_at"),
+        # The public API's change feed: a company's messages by (updated_at, id).
+        sa.Index("ix_messages_company_updated", "company_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The provider's message id (null until a send returns it).
     provider_id: Mapped[str | None] = mapped_column(sa.String(191))
-    body: Mapped[str] = mapped_column(sa.Text, default="")
+    body: Mapped[str] = mapped_column(
+        sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb"), default=""
+    )
     #: 0 error, 1 pending, 2 sent, 3 delivered, 4 read, 5 played.
     ack: Mapped[int] = mapped_column(default=ACK_PENDING)
     #: Why a send failed (ack 0).

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from whaticket.db import CompanyScopedMixin, TimestampMixin, UTCDateTime
 from whaticket.extensions import db
@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from whaticket.models.whatsapp import Whatsapp
 
 TICKET_STATUSES = ("pending", "open", "closed")
+#: The last message is a preview for lists: cut here, it always fits its TEXT column
+#: (65,535 bytes on MariaDB) whatever the message's length.
+LAST_MESSAGE_MAX = 4096
 
 ticket_tags = sa.Table(
     "ticket_tags",
@@ -90,6 +93,12 @@ class Ticket(CompanyScopedMixin, TimestampMixin, db.Model):
     tags: Mapped[list[Tag]] = relationship(
         secondary=ticket_tags, lazy="selectin", order_by="Tag.id"
     )
+
+    @validates("last_message")
+    def _preview(self, _key: str, value: str | None) -> str:
+        """Every writer's last message cut to a preview (a long message stays whole)."""
+        value = value or ""
+        return value if len(value) <= LAST_MESSAGE_MAX else value[: LAST_MESSAGE_MAX - 1] + "…"
 
 
 class TicketTracking(CompanyScopedMixin, TimestampMixin, db.Model):

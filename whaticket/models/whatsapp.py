@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from whaticket.db import CompanyScopedMixin, TimestampMixin
 from whaticket.extensions import db
+from whaticket.utils.crypto import decrypt_str, digest, encrypt_str
 
 if TYPE_CHECKING:
     from whaticket.models.company import Company
@@ -54,8 +55,12 @@ class Whatsapp(CompanyScopedMixin, TimestampMixin, db.Model):
     #: (its credentials opened the session). Unique: an account belongs to one connection
     #: at a time, and another tenant typing the same id never takes its webhooks.
     account_claim: Mapped[str | None] = mapped_column(sa.String(130), unique=True)
-    #: Bearer token of the external send API (/api/messages/send).
-    token: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    #: SHA-256 (hex) of the external send API's bearer token (/api/messages/send): the
+    #: lookup key. Unique and indexed; the token itself is never stored in clear.
+    token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    #: The same token encrypted at rest (utils/crypto.py): admins read it back to copy it
+    #: into the third-party system, as the SaaS connection modal shows it.
+    token_encrypted: Mapped[str | None] = mapped_column(sa.Text)
     qrcode: Mapped[str | None] = mapped_column(sa.Text)
     retries: Mapped[int] = mapped_column(default=0)
     #: Auto-transfer of queue-less pending tickets after `time_to_transfer` minutes.
@@ -82,6 +87,20 @@ class Whatsapp(CompanyScopedMixin, TimestampMixin, db.Model):
     queues: Mapped[list[Queue]] = relationship(
         secondary=whatsapp_queues, lazy="select", order_by="Queue.order_queue, Queue.id"
     )
+
+    @property
+    def token(self) -> str | None:
+        """The external-API token in clear (None when unset or encrypted under another key)."""
+        try:
+            return decrypt_str(self.token_encrypted)
+        except ValueError:
+            return None
+
+    @token.setter
+    def token(self, value: str | None) -> None:
+        """Store a token as its lookup digest and its encrypted copy (None or "" clears it)."""
+        self.token_hash = digest(value) if value else None
+        self.token_encrypted = encrypt_str(value) if value else None
 
 
 class ConnectionEvent(CompanyScopedMixin, TimestampMixin, db.Model):

@@ -1,4 +1,5 @@
-"""Socket.IO handlers: token check on connect, company-scoped join*/leave* rooms, userStatus."""
+"""Socket.IO handlers: token check on connect and on every later event, company-scoped
+join*/leave* rooms, userStatus."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ from typing import Any
 
 from flask import request, session
 from flask_jwt_extended import decode_token
-from flask_socketio import SocketIO, join_room, leave_room
+from flask_socketio import SocketIO, disconnect, join_room, leave_room
 from flask_socketio import emit as socket_emit
 
 from whaticket import db as dbmod
 from whaticket.extensions import db
 from whaticket.models import Ticket, User
-from whaticket.realtime import rooms
+from whaticket.realtime import kick, rooms
+from whaticket.security import resolve_access_token, session_ended, token_user
 from whaticket.services.team import users as user_service
 from whaticket.services.tickets.lookup import can_see
 
@@ -33,8 +35,8 @@ def _token_from(auth: Any) -> str | None:
     return token or None
 
 
-def authenticate(auth: Any) -> User:
-    """Resolve the connecting user, or raise ConnectionRefusedError."""
+def authenticate(auth: Any) -> tuple[User, dict[str, Any]]:
+    """Resolve the connecting user and the token's claims, or raise ConnectionRefusedError."""
     token = _token_from(auth)
     if not token:
         raise ConnectionRefusedError("ERR_SESSION_EXPIRED")
@@ -42,18 +44,27 @@ def authenticate(auth: Any) -> User:
         data = decode_token(token)
     except Exception as exc:  # any decode failure is a refused connection
         raise ConnectionRefusedError("ERR_INVALID_TOKEN") from exc
-    if data.get("type") != "access":
+    # What a REST request's token passes: expiring, of a live login, of a user who may act.
+    user = resolve_access_token(data)
+    if user is None:
         raise ConnectionRefusedError("ERR_INVALID_TOKEN")
-    user = db.session.get(User, int(data["sub"]))
-    if user is None or user.token_version != data.get("tv", 0):
-        raise ConnectionRefusedError("ERR_INVALID_TOKEN")
-    return user
+    return user, data
 
 
 def _current_user() -> User | None:
-    """The socket's user, reloaded so role and queue changes apply at once."""
+    """The socket's user, reloaded so role and queue changes apply at once; None once its
+    session ended (user deleted, company deactivated, tokens or login revoked).
+
+    The token's expiry is not checked again: the frontend keeps its socket across access
+    token refreshes, which keep the login (the family) alive.
+    """
     uid = session.get("uid")
-    return db.session.get(User, uid) if uid else None
+    if not uid:
+        return None
+    claims = {"sub": uid, "tv": session.get("tv", 0), "fam": session.get("fam")}
+    if session_ended(claims):
+        return None
+    return token_user(claims)
 
 
 def _join(room: str) -> None:
@@ -118,14 +129,23 @@ def ticket_room_for(user: User, ticket_id: Any) -> str | None:
 def register_socket_handlers(socketio: SocketIO) -> None:
     """Attach the connect, disconnect and join/leave handlers to `socketio`."""
 
+    # Kicks published by the other web processes reach this one's sockets.
+    kick.listen(socketio.server)
+
     @socketio.on("connect")
     def _connect(auth: Any = None) -> None:
-        user = authenticate(auth)
+        user, claims = authenticate(auth)
         session["uid"] = user.id
         session["cid"] = user.company_id
+        # What each later event re-checks (see _current_user).
+        session["tv"] = claims.get("tv", 0)
+        session["fam"] = claims.get("fam")
         session["rooms"] = {}
+        # The rooms a kick names (realtime/kick.py): company, user, login.
         join_room(rooms.mainchannel(user.company_id))
         join_room(rooms.user_room(user.id))
+        if claims.get("fam"):
+            join_room(rooms.session_room(str(claims["fam"])))
         # Super-admin content (announcements, helps) is for every company's users.
         join_room(rooms.announcements())
         if user.super:
@@ -143,6 +163,9 @@ def register_socket_handlers(socketio: SocketIO) -> None:
             def handler(*args: Any) -> Ack:
                 user = _current_user()
                 if user is None:
+                    # The session ended while the socket stayed open: it joins nothing
+                    # more, and goes (a kick may have been missed or be on its way).
+                    disconnect()
                     return {"error": "ERR_SESSION_EXPIRED"}
                 return fn(user, *args)
 

@@ -15,6 +15,11 @@ def user_room(user_id: int) -> str:
     return f"user-{user_id}"
 
 
+def session_room(family: str) -> str:
+    """Every socket of one login (the refresh-token family its access tokens carry)."""
+    return f"session-{family}"
+
+
 def status_room(company_id: int, status: str) -> str:
     """Admins watching tickets of one status."""
     return f"company-{company_id}-{status}"

@@ -6,11 +6,10 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
-from whaticket.schemas.base import BaseSchema, PageArgsSchema
+from whaticket.schemas.base import ID_MAX, BaseSchema, PageArgsSchema
 from whaticket.schemas.contacts import OptionalEmail
 from whaticket.schemas.fields import Timestamp
 
-ID_MAX = 2**31 - 1
 _id = validate.Range(min=1, max=ID_MAX)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from whaticket.models.message import BODY_MAX_CHARS
 from whaticket.schemas.base import BaseSchema
 from whaticket.schemas.fields import Timestamp
 from whaticket.schemas.tickets import TicketSchema
@@ -90,7 +91,8 @@ class MessagePageSchema(BaseSchema):
 class MessageSendSchema(BaseSchema):
     """`POST /messages/<ticketId>` (JSON): {body, quotedMsg?}."""
 
-    body = fields.String(required=True, validate=validate.Length(min=1, max=65536))
+    #: WhatsApp's longest text; the body column holds it whatever the characters' bytes.
+    body = fields.String(required=True, validate=validate.Length(min=1, max=BODY_MAX_CHARS))
     quoted_msg = fields.Raw(allow_none=True)
 
 

@@ -6,13 +6,12 @@ from typing import Any
 
 from marshmallow import ValidationError, fields
 
-from whaticket.schemas.base import BaseSchema
+from whaticket.schemas.base import ID_MAX, BaseSchema
 from whaticket.schemas.fields import Timestamp
 from whaticket.schemas.queues import OptionalText, media_url
 
 TITLE_MAX = 255
 OPTION_MAX = 20
-ID_MAX = 2**31 - 1
 
 
 class StrippedString(fields.String):

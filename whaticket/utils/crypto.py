@@ -59,3 +59,12 @@ def mask(secret: str | None) -> str | None:
     if not secret:
         return secret
     return "*" * max(len(secret) - 4, 4) + secret[-4:]
+
+
+def digest(secret: str) -> str:
+    """SHA-256 of a high-entropy secret, hex: what is stored to look it up without keeping it.
+
+    Exact (a different case is a different digest), so the lookup is case-sensitive on
+    every database whatever the column's collation.
+    """
+    return hashlib.sha256(secret.encode()).hexdigest()

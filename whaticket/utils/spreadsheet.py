@@ -50,7 +50,16 @@ def _read_csv(content: bytes) -> Iterator[list[str]]:
         # One column, or too irregular to sniff: the header line decides.
         header = text.splitlines()[0] if text else ""
         delimiter = max(";,\t", key=header.count)
-    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    return _checked(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+
+
+def _checked(reader: Iterator[list[str]]) -> Iterator[list[str]]:
+    """The reader's rows; a row csv cannot read (a field over its 128 KiB limit, a quote
+    never closed before a NUL) is a 400 naming the file, not a 500."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise AppError("ERR_VALIDATION", 400, {"file": [f"Unreadable CSV: {exc}."]}) from exc
 
 
 def _read_xlsx(content: bytes) -> Iterator[list[Any]]:
@@ -81,10 +90,15 @@ def _read_xlsx(content: bytes) -> Iterator[list[Any]]:
 
 
 def records(
-    rows: Iterator[list[Any]], headers: dict[str, set[str]], required: str = "number"
+    rows: Iterator[list[Any]],
+    headers: dict[str, set[str]],
+    required: str = "number",
+    max_rows: int = UPLOAD_MAX_ROWS,
 ) -> Iterator[tuple[int, dict[str, str]]]:
-    """(spreadsheet row number, {name, number, email}) for each non-blank data row."""
+    """(spreadsheet row number, {name, number, email}) for each non-blank data row; more
+    than `max_rows` of them is a 400 ERR_TOO_MANY_ROWS naming the cap."""
     columns: dict[str, int] | None = None
+    count = 0
     for row_number, row in enumerate(rows, start=1):
         cells = [_cell(v) for v in row]
         if not any(cells):
@@ -103,19 +117,23 @@ def records(
                     "ERR_VALIDATION", 400, {"file": [f"No {required} column ({aliases})."]}
                 )
             continue
-        if row_number > UPLOAD_MAX_ROWS + 1:
-            raise AppError("ERR_TOO_MANY_ROWS", 400)
+        count += 1
+        if count > max_rows:
+            raise AppError("ERR_TOO_MANY_ROWS", 400, {"file": [f"At most {max_rows} rows."]})
         record = {f: cells[i] if i < len(cells) else "" for f, i in columns.items()}
         yield row_number, record
 
 
 def parse_upload(
-    filename: str, content: bytes, headers: dict[str, set[str]]
+    filename: str,
+    content: bytes,
+    headers: dict[str, set[str]],
+    max_rows: int = UPLOAD_MAX_ROWS,
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Records of an uploaded file, its type taken from the extension and checked on content."""
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if ext == "csv":
-        return records(_read_csv(content), headers)
+        return records(_read_csv(content), headers, max_rows=max_rows)
     if ext == "xlsx":
-        return records(_read_xlsx(content), headers)
+        return records(_read_xlsx(content), headers, max_rows=max_rows)
     raise AppError("ERR_UNSUPPORTED_MEDIA_TYPE", 415)

@@ -155,6 +155,15 @@ class CallEvent:
     is_video: bool = False
 
 
+@dataclass(frozen=True)
+class RejectedEvent:
+    """A part of a delivery a parser refused (malformed or beyond what can be stored), and
+    why: the caller keeps the delivery as failed with this reason instead of retrying it."""
+
+    reason: str
+    provider_id: str = ""
+
+
 GatewayEvent = (
     InboundMessage
     | AckUpdate
@@ -163,6 +172,7 @@ GatewayEvent = (
     | MessageEdited
     | MessageRevoked
     | CallEvent
+    | RejectedEvent
 )
 
 

@@ -10,6 +10,7 @@ from whaticket import jobs
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Company, Plan, User
+from whaticket.realtime import kick
 from whaticket.services.billing.invoices import on_company_billing_change
 from whaticket.services.team import settings as settings_service
 from whaticket.services.team import users as user_service
@@ -60,7 +61,7 @@ def update_schedules(actor: User, company_id: int, data: dict[str, Any]) -> Comp
     if "timezone" in data and data["timezone"] != company.timezone:
         company.timezone = data["timezone"]
         # Reports count per local day: the days of past events move with the zone.
-        jobs.enqueue("reports.rebuild_rollup", company.id, queue="low")
+        jobs.enqueue("reports.rebuild_rollup", company.id, queue="low", durable=True)
     if "closed_dates" in data:
         company.closed_dates = sorted({day.isoformat() for day in data["closed_dates"]})
     db.session.flush()
@@ -130,6 +131,10 @@ def update_company(company_id: int, data: dict[str, Any]) -> Company:
     for key in _COMPANY_FIELDS:
         if key in data:
             setattr(company, key, data[key])
+    if "status" in data and not data["status"]:
+        # A deactivated company's users are signed out: tokens are refused (security.
+        # token_user) and, after the commit, their open sockets disconnected.
+        kick.disconnect_company(company.id)
     if data.get("campaigns_enabled") is not None:
         settings_service.update_setting(
             company.id, "campaignsEnabled", "true" if data["campaigns_enabled"] else "false"
@@ -188,3 +193,4 @@ def delete_company(company_id: int, *, actor: User, force: bool) -> None:
             db.session.execute(stmt)
     db.session.execute(sa.delete(Company).where(Company.id == company.id))
     db.session.expire_all()
+    kick.disconnect_company(company_id)

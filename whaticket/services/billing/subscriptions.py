@@ -208,7 +208,7 @@ def enqueue_notifications(provider: str, txids: Iterable[str]) -> int:
     """Check each notified charge in a job after commit; return how many were queued."""
     count = 0
     for txid in txids:
-        jobs.enqueue("invoices.process_payment_notification", provider, txid)
+        jobs.enqueue("invoices.process_payment_notification", provider, txid, durable=True)
         count += 1
     return count
 

@@ -109,7 +109,9 @@ def schedule(ticket: Ticket, message: Message) -> None:
     """
     if billing.sending_blocked(ticket.company_id) or not is_text(message):
         return
-    jobs.enqueue("ai.answer", ticket.id, message.id, job_id=f"whaticket-ai-{message.id}")
+    jobs.enqueue(
+        "ai.answer", ticket.id, message.id, job_id=f"whaticket-ai-{message.id}", durable=True
+    )
 
 
 # -- the request ---------------------------------------------------------------------------

@@ -33,6 +33,7 @@ def schedule(integration: QueueIntegration, ticket: Ticket, message: Message) ->
         message.id,
         1,
         job_id=f"whaticket-webhook-{delivery_id(integration.id, message.id)}-1",
+        durable=True,
     )
 
 

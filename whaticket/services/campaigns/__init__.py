@@ -9,8 +9,9 @@ modules listed before it):
 * `dispatch` - `send_claimed`, `mark_sent`, `recover_stale` (what jobs/campaigns.py runs);
 * `report` - `report`, `with_detail`, `emit` and `emit_progress` (the live event);
 * `replies` - `on_reply` (listens to `bus.inbound_message`, first);
-* `contact_lists` (CRUD and events), `number_check` (`check_items`), `list_import`
-  (`import_items`, `fill_from_tag`, `build_from_tag`), `contact_list_items`, `file_lists`;
+* `contact_lists` (CRUD and events), `number_check` (`check_items`, `ask`), `list_import`
+  (`upload`, `import_batch` for big files' jobs, `fill_from_tag`, `build_from_tag`),
+  `contact_list_items`, `file_lists`;
 * `campaigns` - CRUD and the status machine: `start_campaign`, `cancel_campaign`...;
 * `schedules` - scheduled messages' CRUD and `arm`; `schedule_delivery` - `claim`,
   `deliver`, `mark_failed` (what jobs/schedules.py runs).

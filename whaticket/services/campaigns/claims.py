@@ -12,6 +12,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from whaticket import bus
 from whaticket.extensions import db
 from whaticket.models import Campaign, CampaignShipping
 
@@ -109,6 +110,7 @@ def finish_if_done(campaign: Campaign, now: datetime) -> bool:
     campaign.status = "FINALIZADA"
     campaign.completed_at = now
     db.session.flush()
+    bus.campaign_finished.publish(campaign=campaign)
     return True
 
 

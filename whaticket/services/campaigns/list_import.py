@@ -1,7 +1,8 @@
 """Filling contact lists: a CSV/XLSX import, or the contacts of a tag's tickets.
 
 Items are found or created by normalised number; refused rows are reported with their
-spreadsheet row number, and new or unchecked numbers are checked on WhatsApp after.
+spreadsheet row number, and new or unchecked numbers are checked on WhatsApp after. A big
+file is imported by a job (`services/platform/imports`) with `import_batch`.
 """
 
 from __future__ import annotations
@@ -16,15 +17,26 @@ from sqlalchemy.exc import IntegrityError
 from whaticket.db import savepoint
 from whaticket.errors import AppError
 from whaticket.extensions import db
-from whaticket.models import Contact, ContactList, ContactListItem, Ticket, ticket_tags
+from whaticket.models import (
+    Contact,
+    ContactList,
+    ContactListItem,
+    ImportJob,
+    Ticket,
+    ticket_tags,
+)
 from whaticket.services.campaigns.contact_lists import clip, create_list, emit_reload, get_list
-from whaticket.services.campaigns.number_check import check_items, region
+from whaticket.services.campaigns.number_check import apply_answers, ask, check_items, region
 from whaticket.services.contacts import contacts as contact_service
+from whaticket.services.platform import imports
+from whaticket.services.platform.imports import BatchResult
 from whaticket.services.tickets import tags as tag_service
 from whaticket.utils import spreadsheet
 from whaticket.utils.phone import is_group_id, normalize_number
 
 _IN_CHUNK = 500
+#: ImportJob.kind of a contact-list upload.
+IMPORT_KIND = "contact-list"
 _EMAIL = validate.Email()
 
 
@@ -101,12 +113,13 @@ def _upsert(
     return created, updated, unchanged
 
 
-def _read_rows(filename: str, content: bytes) -> list[tuple[int, dict[str, str]]]:
-    """Every record of the file, read up front so a bad file changes nothing (400)."""
+def read_rows(filename: str, content: bytes) -> list[tuple[int, dict[str, str]]]:
+    """Every record of the file, read up front so a bad file changes nothing (400); at
+    most IMPORT_MAX_ROWS of them."""
     try:
         # The contact upload's column aliases, so both imports read the same files.
         headers = contact_service._HEADERS
-        return list(spreadsheet.parse_upload(filename, content, headers))
+        return list(spreadsheet.parse_upload(filename, content, headers, imports.max_rows()))
     except AppError as exc:
         if exc.code == "ERR_TOO_MANY_ROWS":
             raise
@@ -114,8 +127,11 @@ def _read_rows(filename: str, content: bytes) -> list[tuple[int, dict[str, str]]
         raise AppError("ERR_INVALID_SPREADSHEET", 400, {"file": message}) from exc
 
 
-def import_items(company_id: int, list_id: int, filename: str, stream: IO[bytes]) -> dict:
-    """Import a CSV/XLSX into a list: {created, updated, invalid: [{row, reason}], records}.
+def upload(
+    company_id: int, list_id: int, user_id: int | None, filename: str, stream: IO[bytes]
+) -> dict[str, Any] | ImportJob:
+    """Import a CSV/XLSX into a list: in the request up to IMPORT_INLINE_MAX_ROWS data
+    rows ({created, updated, invalid: [{row, reason}], records}), else as a job (its row).
 
     Items are found or created by normalised number (a repeated number: its later
     non-blank values win); refused rows are reported with their spreadsheet row number.
@@ -129,9 +145,64 @@ def import_items(company_id: int, list_id: int, filename: str, stream: IO[bytes]
     content = stream.read(max_bytes + 1)
     if len(content) > max_bytes:
         raise AppError("ERR_FILE_TOO_LARGE", 413)
+    rows = read_rows(filename or "", content)
+    if not imports.runs_inline(len(rows)):
+        return imports.start(
+            company_id, user_id, IMPORT_KIND, filename, content, len(rows), target_id=list_id
+        )
+    invalid, wanted = _wanted(rows)
+    created, updated, unchanged = _upsert(company_id, list_id, wanted)
+    check_items(
+        company_id, created + [i for i in updated + unchanged if i.is_whatsapp_valid is None]
+    )
+    records = sorted(created + updated, key=lambda i: i.id)
+    emit_reload(company_id, list_id, records)
+    return {
+        "created": len(created),
+        "updated": len(updated),
+        "invalid": invalid,
+        "records": records,
+    }
+
+
+def import_batch(
+    company_id: int, list_id: int, rows: list[tuple[int, dict[str, str]]]
+) -> BatchResult:
+    """One batch of an import job: its items found or created, and announced to the list's
+    page (`ContactListItem-{listId}` reload with this batch's items, so an open page fills
+    as the job goes); the numbers to check on WhatsApp once the batch is committed."""
+    get_list(company_id, list_id)
+    invalid, wanted = _wanted(rows)
+    created, updated, unchanged = _upsert(company_id, list_id, wanted)
+    records = sorted(created + updated, key=lambda i: i.id)
+    emit_reload(company_id, list_id, records)
+    unchecked = created + [i for i in updated + unchanged if i.is_whatsapp_valid is None]
+    return BatchResult(
+        created=len(created),
+        updated=len(updated),
+        existing=len(unchanged),
+        errors=[{"row": e["row"], "error": e["reason"]} for e in invalid],
+        to_check=[i.number for i in unchecked],
+    )
+
+
+def apply_checks(company_id: int, list_id: int, numbers: list[str]) -> None:
+    """Check a committed batch's numbers on WhatsApp and store the answers.
+
+    The provider is asked with no write pending (`number_check.ask` only reads), then the
+    answers are written; the caller commits.
+    """
+    answers = ask(company_id, numbers)
+    apply_answers(list_id, answers)
+
+
+def _wanted(
+    rows: list[tuple[int, dict[str, str]]],
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """(refused rows [{row, reason}], {normalised number: {name, email}}) of these rows."""
     invalid: list[dict[str, Any]] = []
     wanted: dict[str, dict[str, Any]] = {}
-    for row, rec in _read_rows(filename or "", content):
+    for row, rec in rows:
         raw = rec.get("number", "")
         if not raw:
             invalid.append({"row": row, "reason": "ERR_MISSING_NUMBER"})
@@ -157,18 +228,7 @@ def import_items(company_id: int, list_id: int, filename: str, stream: IO[bytes]
             earlier["email"] = email or earlier["email"]
             continue
         wanted[number] = {"name": name or number, "email": email}
-    created, updated, unchanged = _upsert(company_id, list_id, wanted)
-    check_items(
-        company_id, created + [i for i in updated + unchanged if i.is_whatsapp_valid is None]
-    )
-    records = sorted(created + updated, key=lambda i: i.id)
-    emit_reload(company_id, list_id, records)
-    return {
-        "created": len(created),
-        "updated": len(updated),
-        "invalid": invalid,
-        "records": records,
-    }
+    return invalid, wanted
 
 
 def _tagged_contacts(company_id: int, tag_id: int) -> list[Contact]:

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from whaticket import jobs
+from whaticket import bus, jobs
 from whaticket.extensions import db
 from whaticket.models import Campaign, CampaignShipping, ContactListItem, Message
 from whaticket.models.message import ACK_DELIVERED, ACK_READ
@@ -162,6 +162,9 @@ def emit(campaign: Campaign, action: str) -> None:
     `emit_progress`.
     """
     company_id, campaign_id = campaign.company_id, campaign.id
+    if action == "update" and campaign.status == "EM_ANDAMENTO":
+        # Sends (throttled by emit_progress), pauses and the trailing event of a window.
+        bus.campaign_progress.publish(campaign=campaign)
 
     def _frame() -> tuple[dict[str, Any], list[str]] | None:
         current = db.session.scalar(

@@ -1,6 +1,7 @@
 """The external send API (`POST /api/messages/send`): a connection's token sends as it.
 
-The bearer is `Whatsapp.token`; it identifies the connection and, through it, the company.
+The bearer is `Whatsapp.token` (stored as its SHA-256 and encrypted); it identifies the
+connection and, through it, the company. Wrong tokens are throttled per client IP.
 Messages are stored with origin "api" and go out on that connection (not the default one,
 unlike the SaaS, so a third party picks the number it sends from by the token it holds).
 """
@@ -40,11 +41,23 @@ class SendOutcome:
     ticket: Ticket
 
 
-def connection_for(authorization: str | None) -> Whatsapp:
-    """The connection of `Authorization: Bearer <token>`; 401 ERR_INVALID_TOKEN otherwise."""
+def connection_for(authorization: str | None, ip: str) -> Whatsapp:
+    """The connection of `Authorization: Bearer <token>`; 401 ERR_INVALID_TOKEN otherwise.
+
+    Past EXTERNAL_API_MAX_FAILURES_PER_IP refused tokens from `ip` in the window, every
+    call from it is 429 ERR_TOO_MANY_ATTEMPTS, a right token included: checked before the
+    lookup, or the one answer that differs would tell a guesser it found a token.
+    """
+    cfg = current_app.config
+    window = int(cfg["EXTERNAL_API_FAILURE_WINDOW_SECONDS"])
+    bucket = f"external-api-fail:{ip}"
+    if ratelimit.count(bucket) >= int(cfg["EXTERNAL_API_MAX_FAILURES_PER_IP"]):
+        retry = ratelimit.retry_after(bucket, window)
+        raise AppError("ERR_TOO_MANY_ATTEMPTS", 429, headers={"Retry-After": str(retry)})
     scheme, _, token = (authorization or "").partition(" ")
     conn = whatsapp_service.by_token(token.strip()) if scheme.lower() == "bearer" else None
     if conn is None:
+        ratelimit.hit(bucket, window)
         raise AppError("ERR_INVALID_TOKEN", 401)
     return conn
 

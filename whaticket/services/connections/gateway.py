@@ -29,7 +29,7 @@ from whaticket.db import utcnow
 from whaticket.errors import AppError
 from whaticket.jobs import enqueue
 from whaticket.models import Whatsapp
-from whaticket.redis_store import app_redis
+from whaticket.redis_store import app_redis, key_prefix
 from whaticket.services.messages import store as message_store
 from whaticket.services.platform import media as media_service
 from whaticket.utils.crypto import decrypt_json
@@ -133,6 +133,7 @@ def fake_store() -> FakeStore:
     return FakeStore(
         redis=app_redis(),
         namespace=str(namespace),
+        key_prefix=key_prefix(cfg),
         outbox_max=int(cfg.get("FAKE_GATEWAY_OUTBOX_MAX") or 500),
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from whaticket import bus
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Whatsapp
@@ -35,7 +36,8 @@ def apply_state(
 ) -> Whatsapp:
     """Store a session state on the row, record a status change, emit whatsappSession."""
     conn = whatsapp_service.get_connection(company_id, whatsapp_id)
-    changed = conn.status != state.status
+    old_status = conn.status
+    changed = old_status != state.status
     conn.status = state.status
     # A QR code is only meaningful while waiting for a scan.
     conn.qrcode = (state.qrcode or "") if state.status == "qrcode" else ""
@@ -58,6 +60,8 @@ def apply_state(
         "whatsappSession",
         {"action": "update", "session": whatsapp_service.payload(conn)},
     )
+    if changed:
+        bus.connection_status_changed.publish(connection=conn, old_status=old_status)
     return conn
 
 

@@ -31,6 +31,7 @@ from whaticket.services.connections.provider_settings import (
     resolve_provider,
     updated_provider,
 )
+from whaticket.utils.crypto import digest
 from whaticket.utils.queries import find_owned, get_owned, value_taken
 from whaticket.whatsapp.base import GatewayError
 
@@ -52,6 +53,10 @@ _NUMBER_FIELDS = {
 }
 
 EVENTS_PAGE_SIZE = 50
+#: Random bytes of a generated external-API token (43 URL-safe characters).
+TOKEN_BYTES = 32
+#: The shortest external-API token a client may choose.
+MIN_TOKEN_LENGTH = 32
 
 
 def list_connections(company_id: int) -> list[Whatsapp]:
@@ -69,10 +74,13 @@ def get_connection(company_id: int, whatsapp_id: int) -> Whatsapp:
 
 
 def by_token(token: str) -> Whatsapp | None:
-    """The connection whose external-API token this is (None for an empty or unknown one)."""
+    """The connection whose external-API token this is (None for an empty or unknown one).
+
+    Looked up by the token's SHA-256: exact, so case matters on MariaDB too.
+    """
     if not token:
         return None
-    return db.session.scalar(sa.select(Whatsapp).where(Whatsapp.token == token))
+    return db.session.scalar(sa.select(Whatsapp).where(Whatsapp.token_hash == digest(token)))
 
 
 def default_connection(company_id: int) -> Whatsapp:
@@ -141,14 +149,21 @@ def _check_transfer_queue(company_id: int, queue_id: int | None) -> None:
 
 
 def _token(value: str | None, exclude_id: int | None) -> str:
-    """The external-API token: the given one when free, else a fresh random one."""
+    """The external-API token: a fresh random one when none is given, else the given one
+    (at least MIN_TOKEN_LENGTH characters, and free)."""
     token = (value or "").strip()
     if not token:
-        return secrets.token_urlsafe(24)
+        return secrets.token_urlsafe(TOKEN_BYTES)
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise _invalid("token", f"At least {MIN_TOKEN_LENGTH} characters.")
     where = (Whatsapp.id != exclude_id,) if exclude_id is not None else ()
-    taken = db.session.scalar(sa.select(Whatsapp.id).where(Whatsapp.token == token, *where))
+    taken = db.session.scalar(
+        sa.select(Whatsapp.id).where(Whatsapp.token_hash == digest(token), *where)
+    )
     if taken is not None:
-        raise AppError("ERR_DUPLICATED_WAPP_TOKEN", 400, {"token": ["Already in use."]})
+        # The generic conflict, never "that token is in use": that would confirm a
+        # secret of another connection (maybe another company's) to whoever typed it.
+        raise AppError("ERR_CONFLICT", 409)
     return token
 
 
@@ -286,8 +301,12 @@ def update_connection(company_id: int, whatsapp_id: int, data: dict[str, Any]) -
         conn.prompt_id = company_prompt_id(company_id, data["prompt_id"], "promptId")
     if "queue_ids" in data:
         conn.queues = _queues(company_id, data["queue_ids"] or [])
-    if "token" in data and (data["token"] or "") != (conn.token or ""):
-        conn.token = _token(data["token"], conn.id)
+    if "token" in data:
+        given = (data["token"] or "").strip()
+        # The modal sends back the token it showed: unchanged, even a short legacy one.
+        # An empty field asks for a new random token (how an admin rotates it).
+        if not given or given != conn.token:
+            conn.token = _token(given, conn.id)
     # isDefault false is ignored: the company must always keep one default connection,
     # which changes only when another one is made the default.
     if data.get("is_default"):

@@ -23,7 +23,8 @@ from whaticket.extensions import db
 from whaticket.models import Contact, ContactCustomField
 from whaticket.realtime.emit import emit_to_company
 from whaticket.schemas.contacts import ContactSchema
-from whaticket.utils.pagination import like_pattern, paginate, search_filter
+from whaticket.services.contacts import rows as contact_rows
+from whaticket.utils.pagination import like_pattern, search_filter
 from whaticket.utils.phone import is_group_id, normalize_group_id, normalize_number
 from whaticket.utils.queries import get_owned
 
@@ -63,6 +64,13 @@ def payload(contact: Contact) -> dict[str, Any]:
     return ContactSchema().dump(contact)
 
 
+def _announce(contact: Contact, action: str) -> None:
+    """A contact was created or updated: the company's sockets and the bus hear of it."""
+    emit_to_company(contact.company_id, "contact", {"action": action, "contact": payload(contact)})
+    topic = bus.contact_created if action == "create" else bus.contact_updated
+    topic.publish(contact=contact)
+
+
 def _by_number(company_id: int, number: str, *, lock: bool = False) -> Contact | None:
     """The company's contact with `number`.
 
@@ -95,9 +103,14 @@ def clip(text: str | None, size: int = 255) -> str:
 
 def list_contacts(
     company_id: int, search: str, page_number: int
-) -> tuple[list[Contact], int, bool]:
-    """A page of 30 contacts ordered by name, searched on name or number."""
-    stmt = sa.select(Contact).where(Contact.company_id == company_id)
+) -> tuple[list[dict[str, Any]], int, bool]:
+    """A page of 30 contacts (their JSON rows) ordered by name, searched on name or number.
+
+    Two statements whatever the page or data size: the COUNT, then the page of ids
+    (sorted and cut on the (company, name) index) joined to the contacts and their custom
+    fields.
+    """
+    base = sa.select(Contact.id, Contact.name).where(Contact.company_id == company_id)
     search = (search or "").strip()
     if search:
         cond = search_filter(search, Contact.name, Contact.number)
@@ -105,8 +118,14 @@ def list_contacts(
         if digits and digits != search:
             # "(11) 98765-4321" should find 5511987654321: match the digits too.
             cond = sa.or_(cond, Contact.number.like(like_pattern(digits), escape="\\"))
-        stmt = stmt.where(cond)
-    return paginate(stmt.order_by(Contact.name, Contact.id), page_number, PAGE_SIZE)
+        base = base.where(cond)
+    count = db.session.scalar(base.with_only_columns(sa.func.count())) or 0
+    offset = (max(int(page_number or 1), 1) - 1) * PAGE_SIZE
+    if count <= offset:
+        return [], count, False
+    page = base.order_by(Contact.name, Contact.id).limit(PAGE_SIZE).offset(offset).subquery("page")
+    rows = contact_rows.group(db.session.execute(contact_rows.select_page(page)))
+    return rows, count, count > offset + len(rows)
 
 
 def list_all(company_id: int, name: str = "") -> list[Contact]:
@@ -149,7 +168,7 @@ def create_contact(company_id: int, data: dict[str, Any]) -> Contact:
     )
     if not insert(contact):  # lost a race with a concurrent insert of the same number
         raise AppError("ERR_DUPLICATED_CONTACT", 409)
-    emit_to_company(company_id, "contact", {"action": "create", "contact": payload(contact)})
+    _announce(contact, "create")
     return contact
 
 
@@ -220,7 +239,7 @@ def update_contact(company_id: int, contact_id: int, data: dict[str, Any]) -> Co
             db.session.flush()
     except IntegrityError as exc:  # the new number was taken concurrently
         raise AppError("ERR_DUPLICATED_CONTACT", 409) from exc
-    emit_to_company(company_id, "contact", {"action": "update", "contact": payload(contact)})
+    _announce(contact, "update")
     return contact
 
 
@@ -252,7 +271,7 @@ def find_or_create(company_id: int, number: str, name: str | None = None) -> tup
         if found is None:  # the constraint that fired was not the number's
             raise AppError("ERR_CONFLICT", 409)
         return found, False
-    emit_to_company(company_id, "contact", {"action": "create", "contact": payload(contact)})
+    _announce(contact, "create")
     return contact, True
 
 
@@ -308,9 +327,7 @@ def find_or_create_for_inbound(
             extra_info=[],
         )
         if insert(contact):
-            emit_to_company(
-                company_id, "contact", {"action": "create", "contact": payload(contact)}
-            )
+            _announce(contact, "create")
             return contact, True
         found = _by_number(company_id, canonical, lock=True)
         if found is None:
@@ -325,5 +342,5 @@ def find_or_create_for_inbound(
         changed = True
     if changed:
         db.session.flush()
-        emit_to_company(company_id, "contact", {"action": "update", "contact": payload(contact)})
+        _announce(contact, "update")
     return contact, False

@@ -1,7 +1,8 @@
 """Contact uploads: a CSV/XLSX of name, number and e-mail turned into new contacts.
 
 New numbers are created, existing ones left as they are; a bad row is reported with its
-spreadsheet row number and never stops the good ones.
+spreadsheet row number and never stops the good ones. A big file is imported by a job
+(`services/platform/imports`), in batches, with this module's `import_batch`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from whaticket.db import savepoint
 from whaticket.errors import AppError
 from whaticket.extensions import db
-from whaticket.models import Contact
+from whaticket.models import Contact, ImportJob
 from whaticket.realtime.emit import emit_to_company
 from whaticket.services.contacts.contacts import (
     _HEADERS,
@@ -26,10 +27,14 @@ from whaticket.services.contacts.contacts import (
     payload,
     region,
 )
+from whaticket.services.platform import imports
+from whaticket.services.platform.imports import BatchResult
 from whaticket.utils import spreadsheet
 from whaticket.utils.phone import is_group_id, normalize_number
 
 _IN_CHUNK = 500
+#: ImportJob.kind of a contacts upload.
+IMPORT_KIND = "contacts"
 _EMAIL = validate.Email()
 
 
@@ -55,20 +60,46 @@ def _existing_numbers(company_id: int, numbers: list[str]) -> set[str]:
     return found
 
 
-def import_contacts(company_id: int, filename: str, stream: IO[bytes]) -> dict[str, Any]:
-    """Import a CSV/XLSX of contacts: {created: [Contact], existing: n, errors: [...]}.
+def upload(
+    company_id: int, user_id: int | None, filename: str, stream: IO[bytes]
+) -> dict[str, Any] | ImportJob:
+    """Import a CSV/XLSX of contacts: in the request up to IMPORT_INLINE_MAX_ROWS data
+    rows ({created: [Contact], existing: n, errors: [...]}), else as a job (its row).
 
-    New numbers are created, existing ones left as they are; a bad row is reported with
-    its spreadsheet row number and never stops the good ones.
+    More than IMPORT_MAX_ROWS rows is a 400 ERR_TOO_MANY_ROWS, before anything changes.
     """
     max_bytes = int(current_app.config.get("CONTACTS_UPLOAD_MAX_BYTES") or UPLOAD_MAX_BYTES)
     content = stream.read(max_bytes + 1)
     if len(content) > max_bytes:
         raise AppError("ERR_FILE_TOO_LARGE", 413)
+    rows = read_rows(filename or "", content)
+    if imports.runs_inline(len(rows)):
+        return import_rows(company_id, rows)
+    return imports.start(company_id, user_id, IMPORT_KIND, filename, content, len(rows))
+
+
+def read_rows(filename: str, content: bytes) -> list[tuple[int, dict[str, str]]]:
+    """Every data row of the file, at most IMPORT_MAX_ROWS of them."""
+    return list(spreadsheet.parse_upload(filename, content, _HEADERS, imports.max_rows()))
+
+
+def import_batch(company_id: int, rows: list[tuple[int, dict[str, str]]]) -> BatchResult:
+    """One batch of an import job: the rows' contacts created, counted, announced."""
+    result = import_rows(company_id, rows)
+    errors = [{"row": e["row"], "error": e["error"]} for e in result["errors"]]
+    return BatchResult(created=len(result["created"]), existing=result["existing"], errors=errors)
+
+
+def import_rows(company_id: int, rows: list[tuple[int, dict[str, str]]]) -> dict[str, Any]:
+    """Create the contacts of these rows: {created: [Contact], existing: n, errors: [...]}.
+
+    New numbers are created, existing ones left as they are; a bad row is reported with
+    its spreadsheet row number and never stops the good ones.
+    """
     errors: list[dict[str, Any]] = []
     wanted: dict[str, Contact] = {}
     existing = 0
-    for row, rec in spreadsheet.parse_upload(filename or "", content, _HEADERS):
+    for row, rec in rows:
         raw_number = rec.get("number", "")
         if not raw_number:
             errors.append({"row": row, "error": "ERR_MISSING_NUMBER", "value": None})

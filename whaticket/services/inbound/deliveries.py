@@ -1,4 +1,9 @@
-"""Durable inbound: store each webhook delivery before answering; jobs/inbound.py applies it."""
+"""Durable inbound: store each webhook delivery before answering; jobs/inbound.py applies it.
+
+A delivery ends `done`, or `failed` with the reason (`last_error`) the company's admins
+see (`list_events`): at once when the parser refused part of it or it can never be
+stored (not JSON, a value no column holds), else after its retries with backoff.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import defer
 
 from whaticket import jobs
 from whaticket.db import savepoint, utcnow
@@ -17,12 +23,24 @@ from whaticket.models import InboundEvent, Whatsapp
 from whaticket.services.connections import sessions
 from whaticket.services.connections.gateway import gateway_for
 from whaticket.services.inbound import acks as messages_ack
+from whaticket.services.inbound import drains, provider_events
 from whaticket.services.inbound import messages as inbound
-from whaticket.services.inbound import provider_events
-from whaticket.whatsapp.base import AckUpdate, ConnectionUpdate, InboundMessage
+from whaticket.utils.pagination import paginate
+from whaticket.utils.queries import get_owned
+from whaticket.whatsapp.base import AckUpdate, ConnectionUpdate, InboundMessage, RejectedEvent
 
 #: Seconds before retry n (1-based); after the last one the event is marked failed.
 BACKOFF = (5, 30, 120, 600, 1800)
+#: The stored body is a MEDIUMTEXT on MariaDB: a larger delivery is kept as failed, empty.
+PAYLOAD_MAX_BYTES = 16 * 1024 * 1024 - 1
+#: Longest reason kept on a row (a TEXT column; 4 bytes per character fit).
+REASON_MAX = 2000
+#: Rows per page of the admins' list.
+PAGE_SIZE = 20
+
+
+class UnreadableDeliveryError(Exception):
+    """The stored delivery can never be applied (its body is not a JSON object)."""
 
 
 def record(
@@ -31,7 +49,9 @@ def record(
     """Store one delivery for `conn` and queue its processing; None when it was seen before.
 
     The key defaults to a hash of the raw body: a provider redelivering the same bytes
-    creates nothing new. The caller commits and then answers 2xx.
+    creates nothing new. The caller commits and then answers 2xx. A body too large to
+    store is kept as a failed row without it, so the provider stops sending it and the
+    admins see that it came.
     """
     key = dedupe_key or hashlib.sha256(raw_body).hexdigest()
     existing = db.session.scalar(
@@ -41,13 +61,17 @@ def record(
     )
     if existing is not None:
         return None
+    payload = raw_body.decode("utf-8", "replace")
+    size = len(payload.encode("utf-8"))
+    too_large = size > PAYLOAD_MAX_BYTES
     event = InboundEvent(
         company_id=conn.company_id,
         whatsapp_id=conn.id,
         provider=conn.provider,
         dedupe_key=key,
-        payload=raw_body.decode("utf-8", "replace"),
-        status="pending",
+        payload="" if too_large else payload,
+        status="failed" if too_large else "pending",
+        last_error=f"delivery of {size} bytes, over {PAYLOAD_MAX_BYTES}" if too_large else None,
     )
     try:
         with savepoint():
@@ -55,12 +79,21 @@ def record(
             db.session.flush()
     except sa.exc.IntegrityError:
         return None  # a concurrent delivery of the same bytes won
-    # One drain job per connection processes its deliveries in arrival order; a job id
-    # keeps a burst of deliveries from queueing a burst of jobs.
-    jobs.enqueue(
-        "inbound.drain", conn.id, queue="high", job_id=f"whaticket-inbound-drain-{conn.id}"
-    )
+    if not too_large:
+        enqueue_drain(conn.id)
     return event
+
+
+def enqueue_drain(whatsapp_id: int) -> None:
+    """Queue the connection's drain after the commit (one job per connection while queued).
+
+    The job id keeps a burst of deliveries from queueing a burst of jobs; a drain that
+    starts while another runs leaves at once (the lease, `drains`), and the running one
+    looks for new deliveries before it ends.
+    """
+    jobs.enqueue(
+        "inbound.drain", whatsapp_id, queue="high", job_id=f"whaticket-inbound-drain-{whatsapp_id}"
+    )
 
 
 def mark_done(event: InboundEvent) -> None:
@@ -69,7 +102,35 @@ def mark_done(event: InboundEvent) -> None:
     event.status = "done"
     event.processed_at = utcnow()
     event.last_error = None
+    event.next_attempt_at = None
+    drains.unclaim(event)
     db.session.flush()
+
+
+def mark_refused(event: InboundEvent, reasons: list[str]) -> None:
+    """Parts of the delivery were refused (the rest applied): failed for good, with why."""
+    event.attempts += 1
+    event.status = "failed"
+    event.processed_at = utcnow()
+    event.next_attempt_at = None
+    event.last_error = "; ".join(reasons)[:REASON_MAX]
+    drains.unclaim(event)
+    current_app.logger.warning("inbound event %s refused: %s", event.id, event.last_error)
+    db.session.flush()
+
+
+def reason_of(exc: Exception) -> str:
+    """Why an attempt failed, in words an admin can read: a database error's own message,
+    not the statement and its (possibly huge) parameters."""
+    detail = str(exc.orig) if isinstance(exc, sa.exc.StatementError) else str(exc)
+    return f"{type(exc).__name__}: {detail}"[:REASON_MAX]
+
+
+def is_permanent(exc: Exception) -> bool:
+    """Whether trying again cannot help: the same bytes fail the same way every time."""
+    if isinstance(exc, UnreadableDeliveryError | sa.exc.DataError | UnicodeError):
+        return True
+    return isinstance(exc, sa.exc.StatementError) and isinstance(exc.orig, UnicodeError)
 
 
 def mark_failed(event_id: int, exc: Exception) -> None:
@@ -78,9 +139,10 @@ def mark_failed(event_id: int, exc: Exception) -> None:
     if event is None:
         return
     event.attempts = (event.attempts or 0) + 1
-    event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    event.last_error = reason_of(exc)
+    drains.unclaim(event)
     current_app.logger.warning("inbound event %s failed: %s", event_id, event.last_error)
-    if event.attempts > len(BACKOFF):
+    if is_permanent(exc) or event.attempts > len(BACKOFF):
         event.status = "failed"
         event.next_attempt_at = None
     else:
@@ -90,14 +152,21 @@ def mark_failed(event_id: int, exc: Exception) -> None:
     db.session.flush()
 
 
-def dispatch(event: InboundEvent) -> None:
-    """Apply every normalised event of one delivery, in order."""
+def dispatch(event: InboundEvent) -> list[str]:
+    """Apply every normalised event of one delivery, in order; the reasons of the parts the
+    parser refused (the others are applied all the same)."""
     conn = db.session.get(Whatsapp, event.whatsapp_id)
     if conn is None:
-        return
-    payload: Any = json.loads(event.payload)
+        return []
+    try:
+        payload: Any = json.loads(event.payload)
+    except (ValueError, RecursionError) as exc:
+        raise UnreadableDeliveryError("the delivery is not valid JSON") from exc
+    refused: list[str] = []
     for item in gateway_for(conn).parse_webhook(conn, payload, {}):
-        if isinstance(item, InboundMessage):
+        if isinstance(item, RejectedEvent):
+            refused.append(item.reason)
+        elif isinstance(item, InboundMessage):
             inbound.handle_inbound(conn.company_id, conn.id, item)
         elif isinstance(item, AckUpdate):
             messages_ack.apply_ack(conn.company_id, conn.id, item)
@@ -105,6 +174,7 @@ def dispatch(event: InboundEvent) -> None:
             sessions.apply_state(conn.company_id, conn.id, item.state)
         else:
             provider_events.apply(conn, item)
+    return refused
 
 
 def retry_failed(company_id: int | None = None) -> int:
@@ -113,22 +183,29 @@ def retry_failed(company_id: int | None = None) -> int:
     if company_id is not None:
         stmt = stmt.where(InboundEvent.company_id == company_id)
     count = 0
-    for event in db.session.scalars(stmt):
+    connections: set[int] = set()
+    for event in db.session.scalars(stmt.options(defer(InboundEvent.payload))):
         event.status = "pending"
         event.attempts = 0
         event.next_attempt_at = None
-        jobs.enqueue("inbound.retry_one", event.id, queue="high")
+        drains.unclaim(event)
+        connections.add(event.whatsapp_id)
         count += 1
     db.session.flush()
+    for whatsapp_id in sorted(connections):
+        enqueue_drain(whatsapp_id)
     return count
 
 
 def requeue_stale(older_than: timedelta = timedelta(minutes=5)) -> int:
-    """Periodic safety net: pending events nobody processed (a worker died) run again."""
+    """Periodic safety net: pending events nobody processed (a worker died) run again.
+
+    One drain per connection takes them; returns how many events wait.
+    """
     cutoff = utcnow() - older_than
     stale = list(
-        db.session.scalars(
-            sa.select(InboundEvent.id).where(
+        db.session.execute(
+            sa.select(InboundEvent.id, InboundEvent.whatsapp_id).where(
                 InboundEvent.status == "pending",
                 sa.or_(
                     InboundEvent.next_attempt_at.is_(None),
@@ -138,9 +215,26 @@ def requeue_stale(older_than: timedelta = timedelta(minutes=5)) -> int:
             )
         )
     )
-    for event_id in stale:
-        jobs.enqueue("inbound.retry_one", event_id, queue="high")
+    for whatsapp_id in sorted({row.whatsapp_id for row in stale}):
+        enqueue_drain(whatsapp_id)
     return len(stale)
+
+
+def list_events(
+    company_id: int, status: str, whatsapp_id: int | None, page_number: int
+) -> tuple[list[InboundEvent], int, bool]:
+    """A page of the company's deliveries in one status (newest first), without bodies;
+    of one connection when `whatsapp_id` is given (404 unless it is the company's)."""
+    stmt = (
+        sa.select(InboundEvent)
+        .options(defer(InboundEvent.payload))
+        .where(InboundEvent.company_id == company_id, InboundEvent.status == status)
+        .order_by(InboundEvent.id.desc())
+    )
+    if whatsapp_id is not None:
+        get_owned(Whatsapp, whatsapp_id, company_id, "ERR_NO_WAPP_FOUND")
+        stmt = stmt.where(InboundEvent.whatsapp_id == whatsapp_id)
+    return paginate(stmt, page_number, PAGE_SIZE)
 
 
 def payload_of(event: InboundEvent) -> dict[str, Any]:

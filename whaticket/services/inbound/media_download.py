@@ -32,7 +32,7 @@ def media_ref(message: Message) -> str | None:
 
 def schedule(message: Message, delay: float | None = None) -> None:
     """Download this message's media on the worker once the transaction commits."""
-    jobs.enqueue("media.download", message.id, in_=delay, queue="default")
+    jobs.enqueue("media.download", message.id, in_=delay, queue="default", durable=True)
 
 
 def fetch(message_id: int, attempt: int = 1) -> None:
@@ -49,7 +49,9 @@ def fetch(message_id: int, attempt: int = 1) -> None:
     except GatewayError as exc:
         message.media_error = exc.code[:500]
         if exc.retryable and attempt <= len(BACKOFF):
-            jobs.enqueue("media.download", message_id, attempt + 1, in_=BACKOFF[attempt - 1])
+            jobs.enqueue(
+                "media.download", message_id, attempt + 1, in_=BACKOFF[attempt - 1], durable=True
+            )
         _emit(message)
         return
     except AppError as exc:  # too large, refused type

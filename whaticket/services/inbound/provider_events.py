@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from whaticket import bus
 from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import Message, Ticket, Whatsapp
@@ -33,6 +34,7 @@ def apply(conn: Whatsapp, item: Any) -> Message | None:
     message = message_store.find_by_provider_id(conn.company_id, conn.id, item.provider_id)
     if message is None:
         return None
+    change = None
     if isinstance(item, ReactionUpdate):
         _react(message, item)
     elif isinstance(item, MessageEdited):
@@ -43,16 +45,20 @@ def apply(conn: Whatsapp, item: Any) -> Message | None:
         message.edit_history = history
         message.body = item.body
         message.is_edited = True
+        change = "edited"
     elif isinstance(item, MessageRevoked):
         if message.is_deleted:
             return message
         message.is_deleted = True
+        change = "deleted"
     else:
         return None
     db.session.flush()
     ticket = db.session.get(Ticket, message.ticket_id)
     if ticket is not None:
         events.emit_message_update(message, ticket)
+        if change is not None:
+            bus.message_updated.publish(ticket=ticket, message=message, change=change)
     return message
 
 

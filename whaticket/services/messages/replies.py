@@ -39,8 +39,10 @@ def send_text(
     actor: User,
     *,
     quoted_msg_id: int | None = None,
+    origin: str = "agent",
 ) -> Message:
-    """An agent's text reply, rendered and queued; the ticket is marked read.
+    """An agent's text reply (or the public API's: `origin="api"`), rendered and queued;
+    the ticket is marked read.
 
     The SaaS frontend posts the accept greeting itself after accepting; when the server
     already sent it, that message is answered instead (the customer reads it once).
@@ -56,7 +58,7 @@ def send_text(
         ticket_service.mark_read(ticket)
         return echo
     text = render_for(ticket, body)
-    message = queue_text(ticket, text, origin="agent", quoted=quoted, autosend=False)
+    message = queue_text(ticket, text, origin=origin, quoted=quoted, autosend=False)
     ticket_service.mark_read(ticket)
     return message
 
@@ -66,13 +68,15 @@ def send_template(
     ticket_id: int,
     template: dict[str, Any],
     actor: User,
+    *,
+    origin: str = "agent",
 ) -> Message:
     """An approved template (the Cloud API's only way to write after 24 hours of silence)."""
     ticket = _visible_ticket(company_id, ticket_id, actor)
     conn = _connection(ticket)
     if not hasattr(gateway_for(conn), "send_template"):
         raise AppError("ERR_TEMPLATES_NOT_SUPPORTED", 400)
-    message = queue_template(ticket, template, origin="agent")
+    message = queue_template(ticket, template, origin=origin)
     ticket_service.mark_read(ticket)
     return message
 
@@ -83,9 +87,11 @@ def send_media(
     files: list[tuple[bytes, str, str]],
     captions: list[str],
     actor: User,
+    *,
+    origin: str = "agent",
 ) -> list[Message]:
     """An agent's files: one queued message per file (data, filename, declared mimetype)."""
     ticket = _visible_ticket(company_id, ticket_id, actor)
-    queued = queue_media(ticket, files, captions, origin="agent", autosend=False)
+    queued = queue_media(ticket, files, captions, origin=origin, autosend=False)
     ticket_service.mark_read(ticket)
     return queued

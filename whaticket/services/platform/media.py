@@ -150,8 +150,17 @@ def save(
     """Store `data` for the company after checking limits; return where and what it is."""
     if not _SUBDIR_RE.match(subdir):
         raise ValueError(f"invalid media subdir {subdir!r}")
-    effective = validate(data, mimetype)
-    name = sanitize_filename(filename, effective)
+    return write(company_id, data, filename, validate(data, mimetype), subdir)
+
+
+def write(
+    company_id: int, data: bytes, filename: str | None, mimetype: str, subdir: str
+) -> StoredMedia:
+    """Store `data` as it is, its limits checked by the caller (`save` checks the upload
+    limits; an import keeps the spreadsheet it has already read)."""
+    if not _SUBDIR_RE.match(subdir):
+        raise ValueError(f"invalid media subdir {subdir!r}")
+    name = sanitize_filename(filename, mimetype)
     now = utcnow()
     rel = f"{subdir}/{now:%Y}/{now:%m}/{uuid.uuid4().hex}-{name}"
     root = company_root(company_id)
@@ -164,8 +173,8 @@ def save(
     return StoredMedia(
         path=rel,
         name=name,
-        mimetype=effective,
-        media_type=media_type_of(effective),
+        mimetype=mimetype,
+        media_type=media_type_of(mimetype),
         size=len(data),
     )
 

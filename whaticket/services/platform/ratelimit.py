@@ -8,14 +8,16 @@ import time
 from flask import current_app
 
 from whaticket.errors import AppError
-from whaticket.redis_store import app_redis
+from whaticket.redis_store import app_redis, key_prefix
 
 _memory: dict[str, tuple[int, float]] = {}
 _lock = threading.Lock()
 
 
 def _key(bucket: str) -> str:
-    return f"whaticket:rl:{current_app.config.get('RATELIMIT_NAMESPACE', 'default')}:{bucket}"
+    """The counter's key: the deployment's REDIS_KEY_PREFIX, then the app's namespace."""
+    cfg = current_app.config
+    return f"{key_prefix(cfg)}:rl:{cfg.get('RATELIMIT_NAMESPACE', 'default')}:{bucket}"
 
 
 def hit(bucket: str, window: int) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,10 +15,12 @@ from whaticket.db import utcnow
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import RefreshToken, Setting, User
+from whaticket.realtime import kick
 from whaticket.realtime.emit import emit_to_user
 from whaticket.security import (
     decode_refresh_token,
     encode_refresh_token,
+    hash_password,
     refresh_lifetime,
     verify_password,
 )
@@ -61,21 +64,54 @@ def _issue(user: User, family: str) -> Session:
     refresh = encode_refresh_token(user, jti, family, expires_at)
     return Session(
         user=user,
-        access_token=create_access_token(identity=user),
+        # The family ties the access token to this login: ending it (logout, a replayed
+        # refresh token) refuses the token at once (security.session_ended).
+        access_token=create_access_token(identity=user, additional_claims={"fam": family}),
         refresh_token=refresh,
         settings=settings_service.list_settings(user.company_id, include_secrets=user.is_admin),
     )
 
 
+def _failures_bucket(email: str, ip: str) -> str:
+    """The failed-login counter of one (client IP, e-mail) pair.
+
+    Never of the e-mail alone: then anyone could lock an owner out with five wrong
+    passwords. Guessing from many addresses is bounded by each one's LOGIN_MAX_PER_IP.
+    """
+    return f"login-fail:{ip}:{email}"
+
+
 def _throttle(email: str, ip: str) -> None:
-    """429 ERR_TOO_MANY_ATTEMPTS past the per-IP or per-e-mail budget."""
+    """429 ERR_TOO_MANY_ATTEMPTS past the per-IP or the per-(IP, e-mail) budget."""
     cfg = current_app.config
     window = cfg["LOGIN_WINDOW_SECONDS"]
     ratelimit.enforce(f"login-ip:{ip}", window, cfg["LOGIN_MAX_PER_IP"])
-    email_bucket = f"login-fail:{email}"
-    if ratelimit.count(email_bucket) >= cfg["LOGIN_MAX_FAILURES_PER_EMAIL"]:
-        retry = ratelimit.retry_after(email_bucket, window)
+    bucket = _failures_bucket(email, ip)
+    if ratelimit.count(bucket) >= cfg["LOGIN_MAX_FAILURES_PER_IP_EMAIL"]:
+        retry = ratelimit.retry_after(bucket, window)
         raise AppError("ERR_TOO_MANY_ATTEMPTS", 429, headers={"Retry-After": str(retry)})
+
+
+def clear_login_failures(email: str, ip: str) -> None:
+    """Forget the failed logins of `email` from `ip` (its owner proved who they are)."""
+    ratelimit.reset(_failures_bucket(email.strip().lower(), ip))
+
+
+#: bcrypt hashes of a random password, one per cost, made once per process.
+_DUMMY_HASHES: dict[int, str] = {}
+
+
+def dummy_password_hash() -> str:
+    """A bcrypt hash at the configured cost that no password matches.
+
+    An unknown e-mail is checked against it, so that it costs the same bcrypt work as a
+    known one and the answer's timing does not tell whether an account exists.
+    """
+    rounds = int(current_app.config["BCRYPT_ROUNDS"])
+    found = _DUMMY_HASHES.get(rounds)
+    if found is None:
+        found = _DUMMY_HASHES.setdefault(rounds, hash_password(secrets.token_urlsafe(32)))
+    return found
 
 
 def login(email: str, password: str, ip: str) -> Session:
@@ -84,12 +120,15 @@ def login(email: str, password: str, ip: str) -> Session:
     _throttle(email, ip)
     # E-mails are stored lower-cased, so the unique index serves this lookup.
     user = db.session.scalar(sa.select(User).where(User.email == email))
-    if user is None or not verify_password(password, user.password_hash):
-        ratelimit.hit(f"login-fail:{email}", current_app.config["LOGIN_WINDOW_SECONDS"])
+    # One bcrypt check whether or not the account exists (see dummy_password_hash).
+    stored = user.password_hash if user is not None else None
+    valid = verify_password(password, stored or dummy_password_hash())
+    if user is None or not valid:
+        ratelimit.hit(_failures_bucket(email, ip), current_app.config["LOGIN_WINDOW_SECONDS"])
         raise AppError("ERR_INVALID_CREDENTIALS", 401)
     if not user.company.status:
         raise AppError("ERR_COMPANY_INACTIVE", 401)
-    ratelimit.reset(f"login-fail:{email}")
+    ratelimit.reset(_failures_bucket(email, ip))
     user_service.touch_online(user)
     session = _issue(user, family=uuid.uuid4().hex)
     # Other open sessions of this user listen for this and log out.
@@ -137,26 +176,42 @@ def refresh(token: str | None) -> Session:
 
 
 def revoke_family(family: str) -> None:
-    """Revoke every still-valid refresh token descending from one login."""
+    """End one login: revoke its still-valid refresh tokens (and so its access tokens, see
+    security.session_ended) and, after the commit, disconnect its sockets."""
     db.session.execute(
         sa.update(RefreshToken)
         .where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+    kick.disconnect_session(family)
 
 
-def logout(user: User, token: str | None) -> None:
-    """Mark the user offline and revoke the session of the presented refresh cookie."""
+def logout(user: User, token: str | None, access_family: str | None = None) -> None:
+    """Mark the user offline and end the login of the presented access token and refresh
+    cookie: their refresh tokens, access tokens and sockets stop working.
+
+    `access_family` is the `fam` claim of the access token the request came with. An
+    access token without one (issued by no login) can only be revoked with every other
+    token of the user, which is what happens then.
+    """
     user_service.set_offline(user)
-    if not token:
-        return
-    try:
-        data = decode_refresh_token(token)
-    except AppError:
-        return
-    record = db.session.scalar(sa.select(RefreshToken).where(RefreshToken.jti == data["jti"]))
-    if record is not None and record.user_id == user.id:
-        revoke_family(record.family)
+    families = {access_family} if access_family else set()
+    if token:
+        try:
+            data = decode_refresh_token(token)
+        except AppError:
+            data = None
+        record = (
+            db.session.scalar(sa.select(RefreshToken).where(RefreshToken.jti == data["jti"]))
+            if data is not None
+            else None
+        )
+        if record is not None and record.user_id == user.id:
+            families.add(record.family)
+    for family in sorted(families):
+        revoke_family(family)
+    if not access_family:
+        user_service.end_sessions(user)
 
 
 def purge_expired_tokens() -> int:

@@ -32,6 +32,7 @@ from whaticket.models import PasswordResetToken, RefreshToken, User
 from whaticket.security import hash_password
 from whaticket.services.platform import ratelimit
 from whaticket.services.team import auth as auth_service
+from whaticket.services.team import users as user_service
 
 #: The one answer of forgot-password.
 REQUESTED = "If the e-mail belongs to an account, a reset link and code have been sent to it."
@@ -80,7 +81,7 @@ def request_reset(email: str, ip: str) -> str:
         ratelimit.hit(f"pwreset-email:{email}", cfg["PASSWORD_RESET_WINDOW_SECONDS"])
         <= cfg["PASSWORD_RESET_MAX_PER_EMAIL"]
     ):
-        jobs.enqueue("users.send_password_reset", email)
+        jobs.enqueue("users.send_password_reset", email, durable=True)
     return REQUESTED
 
 
@@ -202,7 +203,7 @@ def reset_password(token: str, password: str, ip: str) -> User:
     user = db.session.get(User, row.user_id) if row is not None else None
     if user is None or not user.company.status:
         raise AppError(INVALID, 400)
-    _set_password(user, password, now)
+    _set_password(user, password, now, ip)
     return user
 
 
@@ -254,15 +255,17 @@ def reset_password_with_code(email: str, code: str, password: str, ip: str) -> U
     )
     if claimed.rowcount != 1:
         raise AppError(INVALID, 400)
-    _set_password(user, password, now)
+    _set_password(user, password, now, ip)
     return user
 
 
-def _set_password(user: User, password: str, now: datetime) -> None:
-    """The new password, and every session of the old one ended (tokens, cookies, tabs)."""
+def _set_password(user: User, password: str, now: datetime, ip: str) -> None:
+    """The new password, and every session of the old one ended (tokens, cookies, tabs).
+
+    The failed logins of this e-mail from `ip`, where the owner just proved who they
+    are, are forgotten (failures are counted per IP and e-mail).
+    """
     user.password_hash = hash_password(password)
-    # Every access token, refresh cookie and socket of the old password stops working.
-    user.token_version += 1
     db.session.execute(
         sa.update(RefreshToken)
         .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
@@ -275,9 +278,12 @@ def _set_password(user: User, password: str, now: datetime) -> None:
         )
     )
     db.session.flush()
-    ratelimit.reset(f"login-fail:{user.email}")
+    auth_service.clear_login_failures(user.email, ip)
     # Open tabs listen for this and log out.
     auth_service.notify_sessions(user)
+    # Every access token, refresh cookie and socket of the old password stops working;
+    # the sockets are disconnected after the commit, once they have heard the above.
+    user_service.end_sessions(user)
 
 
 def purge_expired() -> int:

@@ -14,6 +14,7 @@ from whaticket.db import utcnow
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Queue, User, Whatsapp
+from whaticket.realtime import kick
 from whaticket.realtime.emit import emit_to_company
 from whaticket.schemas.users import UserEventSchema
 from whaticket.security import hash_password
@@ -191,12 +192,15 @@ def update_user(company_id: int, user_id: int, data: dict[str, Any], *, actor: U
         user.whatsapp_id = data["whatsapp_id"]
     if "queue_ids" in data and data["queue_ids"] is not None:
         user.queues = _company_queues(company_id, data["queue_ids"])
-    if data.get("password"):
+    new_password = bool(data.get("password"))
+    if new_password:
         user.password_hash = hash_password(data["password"])
-        # A new password ends every session of the user, on every device.
-        user.token_version += 1
     db.session.flush()
     emit_to_company(company_id, "user", {"action": "update", "user": payload(user)})
+    if new_password:
+        # A new password ends every session of the user, on every device (registered
+        # after the emit: side effects run in order, and a kicked socket hears nothing).
+        end_sessions(user)
     return user
 
 
@@ -222,6 +226,15 @@ def delete_user(company_id: int, user_id: int, *, actor: User) -> None:
     db.session.delete(user)
     db.session.flush()
     emit_to_company(company_id, "user", {"action": "delete", "userId": user_id})
+    # Their open sockets would go on receiving the company's events.
+    kick.disconnect_user(user_id)
+
+
+def end_sessions(user: User) -> None:
+    """End every session of the user: their access and refresh tokens stop working (token
+    version) and, after the commit, their sockets on every web process are disconnected."""
+    user.token_version = (user.token_version or 0) + 1
+    kick.disconnect_user(user.id)
 
 
 def touch_online(user: User) -> None:

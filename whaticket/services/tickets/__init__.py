@@ -4,7 +4,8 @@ Entry points, lowest first: `events.emit_*` (socket frames); `episodes.open_trac
 `finish_episode`; `lookup.get_ticket`, `can_see`, `find_or_create_for_inbound`,
 `find_or_create_quiet`; `notices` (accept greeting, transfer notice); `ratings.ask_rating`;
 `lifecycle.accept`, `transfer`, `close`, `reopen`, `return_to_pending`, `update_ticket` (the
-SaaS PUT), `create_ticket`, `mark_read`; `listing.list_tickets`; `tags`, `ticket_notes`;
+SaaS PUT), `create_ticket`, `mark_read`; `listing.list_tickets` (JSON rows built by `rows`,
+no ORM objects: the hot list); `tags`, `ticket_notes`;
 `automation` (auto-close, auto-transfer).
 What the lifecycle does is published on `whaticket.bus`; this package imports no listener.
 """

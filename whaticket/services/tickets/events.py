@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import defaultload
 
+from whaticket import bus
 from whaticket.db import commit_scope
 from whaticket.extensions import db
 from whaticket.models import Message, Ticket, User
@@ -95,6 +96,12 @@ def _fresh(ticket_id: int) -> Ticket | None:
     return fresh[ticket_id]
 
 
+def fresh_ticket(ticket_id: int) -> Ticket | None:
+    """The ticket as the transaction leaves it, for code building payloads at the commit
+    (read once per commit with every ticket that has a frame waiting; None if deleted)."""
+    return _fresh(ticket_id)
+
+
 def _update_rooms(ticket: Ticket, old_user_id: int | None) -> list[str]:
     """Where an update of the ticket in its current state goes."""
     cid = ticket.company_id
@@ -113,7 +120,11 @@ def emit_ticket_update(
     old_user_id: int | None = None,
     old_queue_id: int | None = None,
 ) -> None:
-    """`delete` to the rooms it left, if it moved; `update` to the rooms of its final state."""
+    """`delete` to the rooms it left, if it moved; `update` to the rooms of its final state.
+
+    Every change of a ticket comes through here, so the bus hears of it here too.
+    """
+    _announce(ticket, old_status, old_user_id, old_queue_id)
     cid = ticket.company_id
     event = f"company-{cid}-ticket"
     moved = (
@@ -143,6 +154,21 @@ def emit_ticket_update(
     emit_later(event, _frame)
 
 
+def _announce(
+    ticket: Ticket, old_status: str | None, old_user_id: int | None, old_queue_id: int | None
+) -> None:
+    """Publish the change on the bus: updated, and status changed or assigned when so."""
+    bus.ticket_updated.publish(
+        ticket=ticket, old_status=old_status, old_user_id=old_user_id, old_queue_id=old_queue_id
+    )
+    if old_status is None:
+        return  # the caller did not say what it was: nothing to compare
+    if old_status != ticket.status:
+        bus.ticket_status_changed.publish(ticket=ticket, old_status=old_status)
+    if ticket.user_id is not None and ticket.user_id != old_user_id:
+        bus.ticket_assigned.publish(ticket=ticket, old_user_id=old_user_id)
+
+
 def emit_ticket_delete(ticket: Ticket) -> None:
     """A deleted ticket disappears from every list it was in."""
     cid = ticket.company_id
@@ -153,11 +179,15 @@ def emit_ticket_delete(ticket: Ticket) -> None:
 
 def emit_unread(ticket: Ticket) -> None:
     """The ticket's unread counter changed."""
-    cid = ticket.company_id
+    emit_unread_of(ticket.company_id, ticket.id)
+
+
+def emit_unread_of(company_id: int, ticket_id: int) -> None:
+    """The unread counter of ticket `ticket_id` changed (for callers holding no Ticket)."""
     emit(
-        f"company-{cid}-ticket",
-        {"action": "updateUnread", "ticketId": ticket.id},
-        rooms.mainchannel(cid),
+        f"company-{company_id}-ticket",
+        {"action": "updateUnread", "ticketId": ticket_id},
+        rooms.mainchannel(company_id),
     )
 
 
@@ -167,6 +197,7 @@ def emit_message_create(message: Message, ticket: Ticket) -> None:
     Built at the commit: a customer's first message reaches the queue the bot then routed
     the ticket to, with that queue in its ticket (agents' lists ignore queue-less frames).
     """
+    bus.message_created.publish(ticket=ticket, message=message)
     cid = ticket.company_id
     ticket_id = _want(ticket)
 

@@ -17,7 +17,7 @@ from whaticket import bus
 from whaticket.db import after_commit, utcnow
 from whaticket.errors import AppError
 from whaticket.extensions import db
-from whaticket.models import Message, Queue, Ticket, TicketTracking, User, Whatsapp
+from whaticket.models import Message, Queue, QueueOption, Ticket, TicketTracking, User, Whatsapp
 from whaticket.services.connections.gateway import gateway_for
 from whaticket.services.contacts.contacts import get_contact
 from whaticket.services.tickets import episodes, events, lookup, notices, ratings
@@ -66,6 +66,15 @@ def _check_queue(company_id: int, queue_id: int | None) -> None:
         return
     if find_owned(Queue, queue_id, company_id) is None:
         raise AppError("ERR_VALIDATION", 400, {"queueId": ["Unknown queue."]})
+
+
+def _check_queue_option(company_id: int, option_id: int | None) -> None:
+    # The bot reads the ticket's option as its place in a menu tree: another company's
+    # (or a missing) option must never be stored there.
+    if option_id is None:
+        return
+    if find_owned(QueueOption, option_id, company_id) is None:
+        raise AppError("ERR_VALIDATION", 400, {"queueOptionId": ["Unknown option."]})
 
 
 def _check_user(company_id: int, user_id: int | None) -> None:
@@ -224,6 +233,8 @@ def update_ticket(company_id: int, ticket_id: int, data: dict[str, Any], actor: 
         _check_queue(company_id, data["queue_id"])
     if "user_id" in data:
         _check_user(company_id, data["user_id"])
+    if "queue_option_id" in data:
+        _check_queue_option(company_id, data["queue_option_id"])
     if whatsapp_id != ticket.whatsapp_id:
         _connection_for(company_id, actor, whatsapp_id)
     if (old_status == "closed" and status != "closed") or whatsapp_id != ticket.whatsapp_id:

@@ -6,52 +6,15 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager, joinedload, lazyload, load_only
 
-from whaticket.models import Contact, Message, Queue, Ticket, User, Whatsapp, ticket_tags
-from whaticket.utils.pagination import like_pattern, paginate
+from whaticket.extensions import db
+from whaticket.models import Contact, Message, Tag, Ticket, User, ticket_tags
+from whaticket.services.tickets import rows as ticket_rows
+from whaticket.utils.pagination import like_pattern
 from whaticket.utils.queries import company_zone, day_start
 from whaticket.whatsapp.formats import LOCATION_TYPE
 
 PAGE_SIZE = 40
-
-
-#: The contact columns a list row shows.
-_CONTACT_COLUMNS = (
-    Contact.name,
-    Contact.number,
-    Contact.email,
-    Contact.profile_pic_url,
-    Contact.is_group,
-)
-
-
-def _select(args: dict[str, Any]) -> sa.Select:
-    """SELECT tickets with only what a list row shows.
-
-    Every eager join is a LEFT OUTER JOIN so MariaDB drives the query from the tickets
-    index (company, status, updated_at) and stops after one page; an INNER JOIN let it
-    start from contacts and sort every match. Contacts join the FROM clause only when the
-    search needs them, so the COUNT stays on the tickets index. The agent's company,
-    plan and queues are never loaded for a row.
-    """
-    contact_columns = (load_only(*_CONTACT_COLUMNS), lazyload(Contact.extra_info))
-    related = (
-        joinedload(Ticket.user).options(
-            load_only(User.id, User.name), lazyload(User.queues), lazyload(User.company)
-        ),
-        joinedload(Ticket.whatsapp).load_only(Whatsapp.id, Whatsapp.name),
-        joinedload(Ticket.queue).load_only(Queue.id, Queue.name, Queue.color),
-    )
-    if args.get("search_param"):
-        return (
-            sa.select(Ticket)
-            .outerjoin(Contact, Contact.id == Ticket.contact_id)
-            .options(contains_eager(Ticket.contact).options(*contact_columns), *related)
-        )
-    return sa.select(Ticket).options(
-        joinedload(Ticket.contact, innerjoin=False).options(*contact_columns), *related
-    )
 
 
 def _visibility(user: User, args: dict[str, Any]) -> sa.ColumnElement[bool]:
@@ -123,16 +86,45 @@ def ticket_filters(company_id: int, user: User, args: dict[str, Any]) -> list[An
     return conds
 
 
+def _page(
+    company_id: int, user: User, args: dict[str, Any], conds: list[Any], page_size: int
+) -> tuple[list[dict[str, Any]], int, bool]:
+    """(ticket JSON rows, total, has_more) of one page, most recently active first.
+
+    Two statements whatever the page or data size: the COUNT, then the page. The page is
+    a derived table of ids, sorted and cut on the tickets index alone (contacts join it
+    only when the search needs them), that the ticket, its related rows and its tags are
+    joined to.
+    """
+    base = sa.select(Ticket.id, Ticket.updated_at)
+    if args.get("search_param"):
+        base = base.select_from(Ticket).outerjoin(Contact, Contact.id == Ticket.contact_id)
+    base = base.where(*ticket_filters(company_id, user, args), *conds)
+    count_stmt = base.with_only_columns(sa.func.count(), maintain_column_froms=True)
+    count = db.session.scalar(count_stmt) or 0
+    offset = (max(int(args.get("page_number") or 1), 1) - 1) * page_size
+    if count <= offset:
+        return [], count, False
+    page = (
+        base.order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+        .limit(page_size)
+        .offset(offset)
+        .subquery("page")
+    )
+    stmt = (
+        sa.select(*ticket_rows.COLUMNS)
+        .select_from(ticket_rows.joined(page, page.c.id, extra_info=False))
+        .order_by(page.c.updated_at.desc(), page.c.id.desc(), Tag.id)
+    )
+    rows = ticket_rows.group(db.session.execute(stmt))
+    return rows, count, count > offset + len(rows)
+
+
 def list_tickets(
     company_id: int, user: User, args: dict[str, Any]
-) -> tuple[list[Ticket], int, bool]:
-    """A page of 40 tickets, most recently active first."""
-    stmt = (
-        _select(args)
-        .where(*ticket_filters(company_id, user, args))
-        .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
-    )
-    return paginate(stmt, args.get("page_number", 1), PAGE_SIZE)
+) -> tuple[list[dict[str, Any]], int, bool]:
+    """A page of 40 tickets (their JSON rows), most recently active first."""
+    return _page(company_id, user, args, [], PAGE_SIZE)
 
 
 #: The board asks for one page only and draws every card it gets, so a page holds a
@@ -140,12 +132,9 @@ def list_tickets(
 KANBAN_PAGE_SIZE = 400
 
 
-def kanban(company_id: int, user: User, args: dict[str, Any]) -> tuple[list[Ticket], int, bool]:
+def kanban(
+    company_id: int, user: User, args: dict[str, Any]
+) -> tuple[list[dict[str, Any]], int, bool]:
     """A page of open and pending tickets for the Kanban board (same filters as the list)."""
     args = {k: v for k, v in args.items() if k != "status"}
-    stmt = (
-        _select(args)
-        .where(*ticket_filters(company_id, user, args), Ticket.status.in_(("pending", "open")))
-        .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
-    )
-    return paginate(stmt, args.get("page_number", 1), KANBAN_PAGE_SIZE)
+    return _page(company_id, user, args, [Ticket.status.in_(("pending", "open"))], KANBAN_PAGE_SIZE)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from whaticket import bus
 from whaticket.db import savepoint
 from whaticket.errors import AppError
 from whaticket.extensions import db
@@ -74,6 +75,7 @@ def find_or_create_for_inbound(
         if ticket is None:
             raise
         return ticket, False
+    bus.ticket_created.publish(ticket=ticket)
     episodes.open_tracking(ticket)
     return ticket, True
 
@@ -114,6 +116,7 @@ def find_or_create_quiet(
             )
             db.session.add(ticket)
             db.session.flush()
+        bus.ticket_created.publish(ticket=ticket)
         return ticket.id, "closed", None
     except sa.exc.IntegrityError:
         # An inbound message created it meanwhile (one ticket per company/connection/contact).

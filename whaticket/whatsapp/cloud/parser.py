@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from whaticket.whatsapp import formats
@@ -23,6 +23,7 @@ from whaticket.whatsapp.base import (
     InboundMessage,
     ReactionUpdate,
 )
+from whaticket.whatsapp.bounds import bound_events, ident, items, obj, text, when
 from whaticket.whatsapp.cloud.settings import CloudSettings
 
 #: Status webhook values to acks; "failed" is terminal.
@@ -56,24 +57,28 @@ def phone_number_ids(payload: Any) -> set[str]:
 
 
 def parse_webhook(payload: Any, settings: CloudSettings) -> list[GatewayEvent]:
-    """Normalise the changes of a delivery addressed to this connection's number."""
+    """Normalise the changes of a delivery addressed to this connection's number.
+
+    Every field is read for the type it should have (anything else counts as absent), and
+    the events are bounded to what can be stored (`whatsapp/bounds.py`).
+    """
     mine = settings.webhook_number_id
     events: list[GatewayEvent] = []
     for value in _values(payload):
-        if str(_metadata(value).get("phone_number_id")) != mine:
+        if text(_metadata(value).get("phone_number_id"), None) != mine:
             continue  # another number of the same app: its own connection handles it
         names = {
-            str(c.get("wa_id")): (c.get("profile") or {}).get("name")
-            for c in value.get("contacts") or []
+            text(c.get("wa_id"), None): text(obj(c.get("profile")).get("name"), None)
+            for c in items(value.get("contacts"))
             if isinstance(c, dict)
         }
-        for msg in value.get("messages") or []:
+        for msg in items(value.get("messages")):
             if isinstance(msg, dict):
                 events.append(_message(msg, names))
-        for status in value.get("statuses") or []:
-            if isinstance(status, dict) and status.get("status") in STATUS_ACKS:
+        for status in items(value.get("statuses")):
+            if isinstance(status, dict) and text(status.get("status"), None) in STATUS_ACKS:
                 events.append(_status(status))
-    return events
+    return bound_events(events)
 
 
 def digits(value: Any) -> str:
@@ -90,12 +95,10 @@ def _metadata(value: dict[str, Any]) -> dict[str, Any]:
 def _values(payload: Any) -> list[dict[str, Any]]:
     """The `value` objects of every entry/change (tolerating malformed parts)."""
     out: list[dict[str, Any]] = []
-    if not isinstance(payload, dict):
-        return out
-    for entry in payload.get("entry") or []:
+    for entry in items(obj(payload).get("entry")):
         if not isinstance(entry, dict):
             continue
-        for change in entry.get("changes") or []:
+        for change in items(entry.get("changes")):
             value = change.get("value") if isinstance(change, dict) else None
             if isinstance(value, dict):
                 out.append(value)
@@ -104,54 +107,51 @@ def _values(payload: Any) -> list[dict[str, Any]]:
 
 def _when(timestamp: Any) -> datetime | None:
     """A webhook timestamp (string of Unix seconds) as an aware UTC datetime."""
-    try:
-        return datetime.fromtimestamp(int(timestamp), UTC)
-    except (TypeError, ValueError, OverflowError):
-        return None
+    return when(timestamp)
 
 
 def _message(msg: dict[str, Any], names: dict[str, Any]) -> GatewayEvent:
     """One inbound `messages[]` item as an InboundMessage (or a ReactionUpdate)."""
-    kind = str(msg.get("type") or "unsupported")
-    sender = digits(msg.get("from"))
-    content = msg.get(kind) if isinstance(msg.get(kind), dict) else {}
+    kind = text(msg.get("type"), 40) or "unsupported"
+    sender = digits(text(msg.get("from"), None))
+    content = obj(msg.get(kind))
     if kind == "reaction":
         return ReactionUpdate(
-            provider_id=str(content.get("message_id") or ""),
-            emoji=str(content.get("emoji") or ""),
+            provider_id=ident(content.get("message_id")),
+            emoji=text(content.get("emoji")),
             from_number=sender,
         )
     body = ""
     media_type = "chat"
     media_ref = None
     if kind == "text":
-        body = str(content.get("body") or "")
+        body = text(content.get("body"))
     elif kind in MEDIA_TYPES:
         media_type = MEDIA_TYPES[kind]
-        media_ref = str(content.get("id") or "") or None
-        body = str(content.get("caption") or content.get("filename") or "")
+        media_ref = text(content.get("id"), None) or None
+        body = text(content.get("caption")) or text(content.get("filename"))
     elif kind == "location":
         body, media_type = _location(content)
     elif kind == "contacts":
-        body, media_type = _vcards(msg.get("contacts") or [])
+        body, media_type = _vcards(items(msg.get("contacts")))
     elif kind == "interactive":
-        reply = content.get(str(content.get("type"))) or {}
-        body = str(reply.get("title") or reply.get("body") or reply.get("id") or "")
+        reply = obj(content.get(text(content.get("type"), 40)))
+        body = next((text(reply.get(k)) for k in ("title", "body", "id") if text(reply.get(k))), "")
     elif kind == "button":
-        body = str(content.get("text") or content.get("payload") or "")
-    else:
-        # unsupported, order, system, request_welcome...: kept visible, never dropped.
+        body = text(content.get("text")) or text(content.get("payload"))
+    if kind not in ("text", "location", "contacts", *MEDIA_TYPES) and not body:
+        # unsupported, order, system, request_welcome, or a reply we cannot read: kept
+        # visible, never dropped.
         body = f"[unsupported message type: {kind}]"
         media_type = "unsupported"
-    context = msg.get("context") or {}
     return InboundMessage(
-        provider_id=str(msg.get("id") or ""),
+        provider_id=ident(msg.get("id")),
         chat_id=sender,
         body=body,
-        push_name=names.get(str(msg.get("from"))) or None,
+        push_name=names.get(text(msg.get("from"), None)) or None,
         media_ref=media_ref,
         media_type=media_type,
-        quoted_provider_id=context.get("id") or None,
+        quoted_provider_id=ident(obj(msg.get("context")).get("id")) or None,
         timestamp=_when(msg.get("timestamp")),
         raw=msg,
     )
@@ -164,12 +164,15 @@ def _location(loc: dict[str, Any]) -> tuple[str, str]:
     the link opens the point on the map and the description is the place's name/address.
     """
     body = formats.location_body(
-        loc.get("latitude"), loc.get("longitude"), name=loc.get("name"), address=loc.get("address")
+        loc.get("latitude"),
+        loc.get("longitude"),
+        name=text(loc.get("name"), 1000),
+        address=text(loc.get("address"), 1000),
     )
     if body is not None:
         return body, formats.LOCATION_TYPE
     # Coordinates Meta never sends malformed; if it did, keep the words as text.
-    label = " ".join(str(loc[k]) for k in ("name", "address", "url") if loc.get(k))
+    label = " ".join(text(loc.get(k), 1000) for k in ("name", "address", "url") if text(loc.get(k)))
     return label or "[unsupported message type: location]", "chat" if label else "unsupported"
 
 
@@ -183,15 +186,15 @@ def _vcards(contacts: list[Any]) -> tuple[str, str]:
     for card in contacts:
         if not isinstance(card, dict):
             continue
-        name = (card.get("name") or {}).get("formatted_name") or ""
-        lines = ["BEGIN:VCARD", "VERSION:3.0", f"FN:{' '.join(str(name).split())}"]
-        for phone in card.get("phones") or []:
+        name = text(obj(card.get("name")).get("formatted_name"), 1000)
+        lines = ["BEGIN:VCARD", "VERSION:3.0", f"FN:{' '.join(name.split())}"]
+        for phone in items(card.get("phones")):
             if not isinstance(phone, dict):
                 continue
-            wa_id = digits(phone.get("wa_id"))
+            wa_id = digits(text(phone.get("wa_id"), 40))
             waid = f";waid={wa_id}" if wa_id else ""
-            kind = re.sub(r"[^A-Za-z0-9-]", "", str(phone.get("type") or "")) or "CELL"
-            value = " ".join(str(phone.get("phone") or "").split())
+            kind = re.sub(r"[^A-Za-z0-9-]", "", text(phone.get("type"), 40)) or "CELL"
+            value = " ".join(text(phone.get("phone"), 100).split())
             lines.append(f"TEL;type={kind}{waid}:{value}")
         lines.append("END:VCARD")
         cards.append("\n".join(lines))
@@ -201,15 +204,13 @@ def _vcards(contacts: list[Any]) -> tuple[str, str]:
 def _status(status: dict[str, Any]) -> AckUpdate:
     """One `statuses[]` item as an AckUpdate (a failure carries Meta's reason)."""
     error = None
-    if status.get("status") == "failed":
-        first = (status.get("errors") or [{}])[0] or {}
-        details = (first.get("error_data") or {}).get("details")
-        parts = [
-            str(p) for p in (first.get("code"), first.get("title") or first.get("message")) if p
-        ]
+    state = text(status.get("status"), None)
+    if state == "failed":
+        first = obj((items(status.get("errors")) or [{}])[0])
+        details = text(obj(first.get("error_data")).get("details"), 300)
+        title = text(first.get("title"), 200) or text(first.get("message"), 200)
+        parts = [p for p in (text(first.get("code"), 20), title) if p]
         error = " ".join(parts) or "failed"
         if details:
             error = f"{error}: {details}"
-    return AckUpdate(
-        provider_id=str(status.get("id") or ""), ack=STATUS_ACKS[status["status"]], error=error
-    )
+    return AckUpdate(provider_id=ident(status.get("id")), ack=STATUS_ACKS[state], error=error)

@@ -12,7 +12,7 @@ import binascii
 import hashlib
 import json
 import mimetypes
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from whaticket.whatsapp import formats
@@ -30,6 +30,7 @@ from whaticket.whatsapp.base import (
     ReactionUpdate,
     SessionState,
 )
+from whaticket.whatsapp.bounds import bound_events, ident, items, obj, text, when
 from whaticket.whatsapp.evolution.wire import STATE_STATUS, ack_of, digits, group_id, phone_jid
 
 #: Media message kinds → Message.media_type when the mimetype says nothing better.
@@ -47,7 +48,7 @@ _META_KEYS = {"messageContextInfo", "base64", "mediaUrl", "contextInfo"}
 
 def _event_name(payload: dict[str, Any]) -> str:
     """`MESSAGES_UPSERT` and `messages.upsert` both become `messages.upsert`."""
-    return str(payload.get("event") or "").strip().lower().replace("_", ".")
+    return text(payload.get("event"), 100).strip().lower().replace("_", ".")
 
 
 def _items(data: Any) -> list[dict[str, Any]]:
@@ -65,17 +66,22 @@ def _timestamp(value: Any) -> datetime | None:
     """Unix seconds (number, numeric string or Long-ish dict) → aware UTC datetime."""
     if isinstance(value, dict):  # protobuf Long serialised as {low, high}
         value = value.get("low")
-    try:
-        seconds = int(value)
-    except (TypeError, ValueError):
-        return None
-    return datetime.fromtimestamp(seconds, UTC) if seconds > 0 else None
+    return when(value)
 
 
 def parse_webhook(payload: Any) -> list[GatewayEvent]:
-    """Turn one Evolution delivery into normalised events (unknown events: none)."""
+    """Turn one Evolution delivery into normalised events (unknown events: none).
+
+    Every field is read for the type it should have (anything else counts as absent), and
+    the events are bounded to what can be stored (`whatsapp/bounds.py`).
+    """
     if not isinstance(payload, dict):
         return []
+    return bound_events(_parse(payload))
+
+
+def _parse(payload: dict[str, Any]) -> list[GatewayEvent]:
+    """The events of one delivery, before bounding."""
     event = _event_name(payload)
     data = payload.get("data")
     if event in ("messages.upsert", "messages.edited"):
@@ -88,31 +94,32 @@ def parse_webhook(payload: Any) -> list[GatewayEvent]:
     if event == "send.message":
         # Our own API sends echoed back: the send answer already stored them.
         return [
-            AckUpdate(provider_id=str(pid), ack=ACK_SENT)
-            for pid in (_key(item).get("id") for item in _items(data))
+            AckUpdate(provider_id=pid, ack=ACK_SENT)
+            for pid in (ident(_key(item).get("id")) for item in _items(data))
             if pid
         ]
     if event == "messages.update":
         return _parse_updates(_items(data))
     if event == "messages.delete":
         return [
-            MessageRevoked(provider_id=str(pid))
-            for pid in (_key(item).get("id") or item.get("keyId") for item in _items(data))
+            MessageRevoked(provider_id=pid)
+            for pid in (
+                ident(_key(item).get("id")) or ident(item.get("keyId")) for item in _items(data)
+            )
             if pid
         ]
     if event == "connection.update":
-        state = (data or {}).get("state") if isinstance(data, dict) else None
-        status = STATE_STATUS.get(str(state or ""))
+        status = STATE_STATUS.get(text(obj(data).get("state"), 40))
         return [ConnectionUpdate(SessionState(status))] if status else []
     if event == "qrcode.updated":
-        qr = (data or {}).get("qrcode") if isinstance(data, dict) else None
-        code = (qr.get("code") or qr.get("base64")) if isinstance(qr, dict) else None
+        qr = obj(obj(data).get("qrcode"))
+        code = text(qr.get("code"), None) or text(qr.get("base64"), None)
         # QR limit reached ({message, statusCode: 500}): the bridge gave up.
         if not code:
             return [ConnectionUpdate(SessionState("DISCONNECTED"))]
-        return [ConnectionUpdate(SessionState("qrcode", qrcode=str(code)))]
+        return [ConnectionUpdate(SessionState("qrcode", qrcode=code))]
     if event == "call":
-        return [_parse_call(item) for item in _items(data) if item.get("id")]
+        return [_parse_call(item) for item in _items(data) if ident(item.get("id"))]
     return []
 
 
@@ -130,34 +137,34 @@ def _parse_updates(items: list[dict[str, Any]]) -> list[GatewayEvent]:
     out: list[GatewayEvent] = []
     for item in items:
         update = item.get("update") if isinstance(item.get("update"), dict) else item
-        provider_id = item.get("keyId") or _key(item).get("id")
+        provider_id = ident(item.get("keyId")) or ident(_key(item).get("id"))
         ack = ack_of(update.get("status"))
         if not provider_id or ack is None:
             continue  # DELETED / edit notices carry no ack
         error = "failed" if ack == ACK_ERROR else None
-        out.append(AckUpdate(provider_id=str(provider_id), ack=ack, error=error))
+        out.append(AckUpdate(provider_id=provider_id, ack=ack, error=error))
     return out
 
 
 def _parse_call(item: dict[str, Any]) -> CallEvent:
     """A Baileys call item (`{id, from, status, isVideo, ...}`) → CallEvent."""
-    sender = phone_jid(item.get("from"), item.get("chatId")) or item.get("from")
+    sender = phone_jid(item.get("from"), item.get("chatId")) or text(item.get("from"), None)
     return CallEvent(
-        provider_id=str(item["id"]),
+        provider_id=ident(item.get("id")),
         from_number=digits(sender),
-        status=str(item.get("status") or "offer"),
-        is_video=bool(item.get("isVideo")),
+        status=text(item.get("status"), 20) or "offer",
+        is_video=item.get("isVideo") is True,
     )
 
 
 def _message_type(message: dict[str, Any], declared: Any) -> str:
     """The Baileys message kind: `messageType`, else the first non-metadata key."""
     if isinstance(declared, str) and declared and declared in message:
-        return declared
+        return declared[:60]
     for name in message:
         if name not in _META_KEYS:
-            return name
-    return str(declared or "unknown")
+            return str(name)[:60]
+    return text(declared, 60) or "unknown"
 
 
 def _unwrap(message: dict[str, Any]) -> dict[str, Any]:
@@ -183,10 +190,10 @@ def _unwrap(message: dict[str, Any]) -> dict[str, Any]:
 def _sender_ids(item: dict[str, Any]) -> tuple[str, bool, str | None, str]:
     """(chat_id, is_group, participant digits, remoteJid) with @lid resolved when possible."""
     key = _key(item)
-    remote = str(key.get("remoteJid") or "")
+    remote = text(key.get("remoteJid"), None)
     if remote.endswith("@g.us"):
-        raw_part = key.get("participant") or item.get("participant")
-        if str(raw_part or "").endswith("@lid"):
+        raw_part = text(key.get("participant"), None) or text(item.get("participant"), None)
+        if raw_part.endswith("@lid"):
             raw_part = (
                 phone_jid(
                     key.get("participantAlt"),
@@ -217,26 +224,25 @@ def _context(item: dict[str, Any], content: Any) -> dict[str, Any]:
 def _parse_message(item: dict[str, Any]) -> GatewayEvent | None:
     """One messages.upsert item → an inbound message, reaction, edit or revoke."""
     key = _key(item)
-    remote = str(key.get("remoteJid") or "")
+    remote = text(key.get("remoteJid"), None)
     if not remote or remote.endswith(("@broadcast", "@newsletter")):
         return None  # status stories, broadcast lists and channels are not conversations
     message = item.get("message") if isinstance(item.get("message"), dict) else {}
     message = _unwrap(message)
     kind = _message_type(message, item.get("messageType"))
     content = message.get(kind)
-    from_me = bool(key.get("fromMe"))
+    from_me = key.get("fromMe") is True
     chat_id, is_group, participant, remote_jid = _sender_ids(item)
 
     if kind == "reactionMessage" and isinstance(content, dict):
-        target = content.get("key") or {}
         who = "me" if from_me else participant or chat_id
         return ReactionUpdate(
-            provider_id=str(target.get("id") or ""),
-            emoji=str(content.get("text") or ""),
+            provider_id=ident(obj(content.get("key")).get("id")),
+            emoji=text(content.get("text")),
             from_number=who,
         )
     if kind == "protocolMessage" and isinstance(content, dict):
-        target = str((content.get("key") or {}).get("id") or "")
+        target = ident(obj(content.get("key")).get("id"))
         ptype = content.get("type")
         if ptype in ("REVOKE", 0) and target:
             return MessageRevoked(provider_id=target)
@@ -247,14 +253,14 @@ def _parse_message(item: dict[str, Any]) -> GatewayEvent | None:
         inner = content.get("message") if isinstance(content.get("message"), dict) else content
         proto = inner.get("protocolMessage") if isinstance(inner, dict) else None
         if isinstance(proto, dict):
-            target = str((proto.get("key") or {}).get("id") or "")
+            target = ident(obj(proto.get("key")).get("id"))
             if target:
                 return MessageEdited(provider_id=target, body=_text_of(proto.get("editedMessage")))
         return None
 
-    body, media_type, media_ref, media = _content(kind, content, message, str(key.get("id") or ""))
+    provider_id = ident(key.get("id")) or ident(item.get("messageId"))
+    body, media_type, media_ref, media = _content(kind, content, message, provider_id)
     ctx = _context(item, content)
-    provider_id = key.get("id") or item.get("messageId")
     if not provider_id:
         # Some captures carry an empty id: a stable hash keeps redeliveries idempotent.
         provider_id = (
@@ -264,24 +270,28 @@ def _parse_message(item: dict[str, Any]) -> GatewayEvent | None:
             ]
         )
     raw = {
-        "key": {k: key.get(k) for k in ("remoteJid", "fromMe", "id", "participant") if k in key},
-        "remoteJid": remote_jid,
+        "key": {
+            k: text(key.get(k), 200) if k != "fromMe" else from_me
+            for k in ("remoteJid", "fromMe", "id", "participant")
+            if k in key
+        },
+        "remoteJid": remote_jid[:200],
         "messageType": kind,
     }
     if remote_jid.endswith("@lid"):
-        raw["lid"] = remote_jid
+        raw["lid"] = remote_jid[:200]
     return InboundMessage(
-        provider_id=str(provider_id),
+        provider_id=provider_id,
         chat_id=chat_id,
         body=body,
         from_me=from_me,
-        push_name=None if from_me else (item.get("pushName") or None),
+        push_name=None if from_me else (text(item.get("pushName"), None) or None),
         is_group=is_group,
         participant=participant,
         media=media,
         media_ref=media_ref,
         media_type=media_type,
-        quoted_provider_id=ctx.get("stanzaId") or None,
+        quoted_provider_id=ident(ctx.get("stanzaId")) or None,
         timestamp=_timestamp(item.get("messageTimestamp")),
         raw=raw,
     )
@@ -291,14 +301,14 @@ def _text_of(message: Any) -> str:
     """The text of a (possibly edited) message body: conversation or extended text."""
     if not isinstance(message, dict):
         return ""
-    if message.get("conversation"):
-        return str(message["conversation"])
+    if text(message.get("conversation")):
+        return text(message["conversation"])
     ext = message.get("extendedTextMessage")
     if isinstance(ext, dict):
-        return str(ext.get("text") or "")
+        return text(ext.get("text"))
     for kind in ("imageMessage", "videoMessage", "documentMessage"):
         if isinstance(message.get(kind), dict):
-            return str(message[kind].get("caption") or "")
+            return text(message[kind].get("caption"))
     return ""
 
 
@@ -308,14 +318,14 @@ def _content(
     """(body, media_type, media_ref, inline media) of a message's content."""
     info = content if isinstance(content, dict) else {}
     if kind == "conversation":
-        return str(content or ""), "chat", None, None
+        return text(content), "chat", None, None
     if kind == "extendedTextMessage":
-        return str(info.get("text") or ""), "chat", None, None
+        return text(info.get("text")), "chat", None, None
     if kind in _MEDIA_KINDS:
-        mimetype = str(info.get("mimetype") or "").split(";")[0].strip()
+        mimetype = text(info.get("mimetype"), 200).split(";")[0].strip()
         major = mimetype.split("/", 1)[0]
         media_type = major if major in ("image", "video", "audio") else _MEDIA_KINDS[kind]
-        body = str(info.get("caption") or info.get("fileName") or "")
+        body = text(info.get("caption")) or text(info.get("fileName"))
         media = None
         encoded = message.get("base64")
         if isinstance(encoded, str) and encoded:
@@ -326,7 +336,7 @@ def _content(
                 data = b""
             if data:
                 ext = mimetypes.guess_extension(mimetype or "") or ""
-                name = str(info.get("fileName") or f"{provider_id}{ext}")
+                name = text(info.get("fileName"), None) or f"{provider_id}{ext}"
                 media = Media(
                     data=data, mimetype=mimetype or "application/octet-stream", filename=name
                 )
@@ -336,36 +346,36 @@ def _content(
         body = formats.location_body(
             info.get("degreesLatitude"),
             info.get("degreesLongitude"),
-            name=info.get("name") or info.get("caption"),
-            address=info.get("address"),
+            name=text(info.get("name"), 1000) or text(info.get("caption"), 1000),
+            address=text(info.get("address"), 1000),
             thumbnail=info.get("jpegThumbnail"),
         )
         if body is not None:
             return body, formats.LOCATION_TYPE, None, None
         # No usable coordinates: keep what was said as text, else the placeholder below.
-        label = " ".join(str(v) for v in (info.get("name"), info.get("address")) if v)
+        label = " ".join(t for t in (text(info.get("name")), text(info.get("address"))) if t)
         if label:
             return label, "chat", None, None
     if kind == "contactMessage":
-        card = info.get("vcard") or formats.simple_vcard(info.get("displayName"))
-        body, media_type = formats.vcard_body([str(card)])
+        card = text(info.get("vcard")) or formats.simple_vcard(text(info.get("displayName"), 1000))
+        body, media_type = formats.vcard_body([card])
         return body, media_type, None, None
     if kind == "contactsArrayMessage":
         cards = [
-            str(c.get("vcard") or formats.simple_vcard(c.get("displayName")))
-            for c in info.get("contacts") or []
+            text(c.get("vcard")) or formats.simple_vcard(text(c.get("displayName"), 1000))
+            for c in items(info.get("contacts"))
             if isinstance(c, dict)
         ]
         body, media_type = formats.vcard_body(cards)
         return body, media_type, None, None
     if kind == "buttonsResponseMessage":
-        text = info.get("selectedDisplayText") or info.get("selectedButtonId")
-        return str(text or ""), "chat", None, None
+        reply = text(info.get("selectedDisplayText")) or text(info.get("selectedButtonId"))
+        return reply, "chat", None, None
     if kind == "listResponseMessage":
-        single = info.get("singleSelectReply") or {}
-        text = info.get("title") or single.get("selectedRowId")
-        return str(text or ""), "chat", None, None
+        single = obj(info.get("singleSelectReply"))
+        reply = text(info.get("title")) or text(single.get("selectedRowId"))
+        return reply, "chat", None, None
     if kind == "templateButtonReplyMessage":
-        return str(info.get("selectedDisplayText") or ""), "chat", None, None
+        return text(info.get("selectedDisplayText")), "chat", None, None
     # Never drop what we cannot render: a placeholder keeps the conversation complete.
     return f"[unsupported message type: {kind}]", "unsupported", None, None

@@ -22,11 +22,13 @@ from whaticket.whatsapp.base import (
     InboundMessage,
     Media,
     PhoneContact,
+    RejectedEvent,
     SendResult,
     SessionNotConnectedError,
     SessionState,
     media_type,
 )
+from whaticket.whatsapp.bounds import bound_events, ident, text
 from whaticket.whatsapp.fake.store import (
     FakeStore,
     digits,
@@ -329,26 +331,33 @@ class FakeGateway(Gateway[FakeSettings]):
     def parse_webhook(
         self, settings: FakeSettings, payload: dict[str, Any], headers: dict[str, str]
     ) -> list[GatewayEvent]:
-        """The fake's JSON: an inbound message `{from, ...}` or an ack `{id, status}`."""
+        """The fake's JSON: an inbound message `{from, ...}` or an ack `{id, status}`.
+
+        Fields of another type count as absent; the events are bounded like a real
+        provider's (`whatsapp/bounds.py`).
+        """
         if not isinstance(payload, dict):
             raise GatewayError("ERR_FAKE_BAD_PAYLOAD", "a JSON object is expected")
-        if payload.get("from"):
-            return [
-                inbound_event(
-                    str(payload["from"]),
-                    name=payload.get("name"),
-                    body=str(payload.get("body") or ""),
-                    provider_id=payload.get("id") or None,
-                    from_me=bool(payload.get("fromMe", False)),
-                    is_group=bool(payload.get("isGroup", False)),
-                    group_name=payload.get("groupName"),
-                    participant=payload.get("participant"),
-                    raw=payload,
-                    timestamp=settings.clock(),
-                )
-            ]
-        if payload.get("id") and payload.get("status"):
-            return [ack_event(str(payload["id"]), str(payload["status"]))]
+        sender = text(payload.get("from"), None)
+        if sender:
+            event = inbound_event(
+                sender,
+                name=text(payload.get("name"), None) or None,
+                body=text(payload.get("body")),
+                provider_id=ident(payload.get("id")) or None,
+                from_me=payload.get("fromMe") is True,
+                is_group=payload.get("isGroup") is True,
+                group_name=text(payload.get("groupName"), None) or None,
+                participant=text(payload.get("participant"), None) or None,
+                raw=payload,
+                timestamp=settings.clock(),
+            )
+            if not event.chat_id:
+                return [RejectedEvent(f"message {event.provider_id}: no sender digits")]
+            return bound_events([event])
+        provider_id, status = ident(payload.get("id")), text(payload.get("status"), 40)
+        if provider_id and status:
+            return bound_events([ack_event(provider_id, status)])
         raise GatewayError("ERR_FAKE_BAD_PAYLOAD", "neither an inbound message nor a status")
 
     # -- helpers for the HTTP face and tests --

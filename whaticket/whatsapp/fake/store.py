@@ -1,7 +1,7 @@
 """The fake provider's shared state: each connection's outbox and phone address book.
 
 With a Redis client in the `FakeStore` they are Redis keys (a list and a hash per
-connection, `whaticket:fake:outbox:[<namespace>:]<whatsapp_id>` and `...:contacts:...`),
+connection, `<prefix>:fake:outbox:[<namespace>:]<whatsapp_id>` and `...:contacts:...`),
 so web processes and workers all see the same ones; without Redis they live in this
 process's memory, guarded by a lock. Only the newest `outbox_max` sends are kept.
 """
@@ -14,8 +14,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-_KEY_PREFIX = "whaticket:fake:outbox:"
-_CONTACTS_PREFIX = "whaticket:fake:contacts:"
+_KEY_PREFIX = ":fake:outbox:"
+_CONTACTS_PREFIX = ":fake:contacts:"
 _memory: dict[str, list[dict[str, Any]]] = {}
 _refs: dict[str, dict[str, str]] = {}
 _books: dict[str, dict[str, str]] = {}
@@ -24,11 +24,13 @@ _lock = threading.Lock()
 
 @dataclass(frozen=True)
 class FakeStore:
-    """Where the fake keeps its state: a Redis client (None: process memory) and a key
-    namespace (tests give each app its own, so reused ids never see old sends)."""
+    """Where the fake keeps its state: a Redis client (None: process memory), the
+    deployment's key prefix (REDIS_KEY_PREFIX) and a key namespace (tests give each app
+    its own, so reused ids never see old sends)."""
 
     redis: Any = field(default=None, compare=False)
     namespace: str = ""
+    key_prefix: str = "whaticket"
     outbox_max: int = 500
 
 
@@ -40,7 +42,8 @@ def digits(value: Any) -> str:
 def outbox_key(store: FakeStore, whatsapp_id: int) -> str:
     """The outbox key of a connection (namespaced when the store has a namespace)."""
     ns = store.namespace
-    return f"{_KEY_PREFIX}{ns}:{int(whatsapp_id)}" if ns else f"{_KEY_PREFIX}{int(whatsapp_id)}"
+    head = f"{store.key_prefix}{_KEY_PREFIX}"
+    return f"{head}{ns}:{int(whatsapp_id)}" if ns else f"{head}{int(whatsapp_id)}"
 
 
 def record(store: FakeStore, whatsapp_id: int, entry: dict[str, Any]) -> None:

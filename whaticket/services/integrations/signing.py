@@ -1,0 +1,71 @@
+"""Signing webhook deliveries: secrets, the X-Whaticket-* headers and their check.
+
+Every attempt is a POST of the stored JSON body with:
+  X-Whaticket-Event      the event type ("ticket.created", "ping");
+  X-Whaticket-Delivery   the delivery's id, the same on every retry and redelivery;
+  X-Whaticket-Timestamp  unix seconds of this attempt;
+  X-Whaticket-Signature  "sha256=" + hex HMAC-SHA256(secret, "<timestamp>.<raw body>").
+A receiver recomputes the signature over the raw bytes and refuses stale timestamps
+(docs/integrations.md has a reference receiver).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+#: A secret reads as what it is wherever it is pasted.
+SECRET_PREFIX = "whsec_"
+#: Seconds a receiver should accept between a timestamp and its clock (either way).
+TOLERANCE_SECONDS = 300
+USER_AGENT = "whaticket-webhooks/1"
+
+
+def new_secret() -> str:
+    """A fresh signing secret (256 bits)."""
+    return SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+def hint(secret: str) -> str:
+    """What admins see of a secret once it was shown: its last four characters."""
+    return secret[-4:]
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """The X-Whaticket-Signature value of `body` sent at `timestamp`."""
+    signed = str(timestamp).encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def headers(
+    secret: str, event_type: str, delivery_uuid: str, timestamp: int, body: bytes
+) -> dict[str, str]:
+    """The headers of one attempt."""
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Whaticket-Event": event_type,
+        "X-Whaticket-Delivery": delivery_uuid,
+        "X-Whaticket-Timestamp": str(timestamp),
+        "X-Whaticket-Signature": signature(secret, timestamp, body),
+    }
+
+
+def verify(
+    secret: str,
+    timestamp: str,
+    body: bytes,
+    given: str,
+    now: float,
+    tolerance: int = TOLERANCE_SECONDS,
+) -> bool:
+    """Whether `given` signs `body` at `timestamp` with `secret`, within `tolerance` of `now`
+    (what a receiver checks; the tests check our deliveries with it)."""
+    try:
+        sent = int(timestamp)
+    except (TypeError, ValueError):
+        return False
+    if abs(now - sent) > tolerance:
+        return False
+    return hmac.compare_digest(signature(secret, sent, body), given or "")
