@@ -146,7 +146,12 @@ class Proxy:
         except OSError:
             pass
         finally:
+            # shutdown() first: a plain close() from this thread does not wake the other
+            # pump blocked in recv(), and the socket (with MariaDB's transaction and its
+            # locks) would stay open, which no real client death does.
             for sock in (src, dst):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
                 with contextlib.suppress(OSError):
                     sock.close()
 
@@ -248,6 +253,7 @@ def campaign_run(args, redis: RedisServer, db_url: str, fault: str, log) -> dict
     workers = [process(worker_cmd(), env, log)]
     time.sleep(3)
     recoveries: list[float | None] = []
+    before: Counter = Counter()
     with app.app_context():
         campaign_settings.save_settings(
             company_id,
@@ -288,6 +294,9 @@ def campaign_run(args, redis: RedisServer, db_url: str, fault: str, log) -> dict
                     workers.append(process(worker_cmd(), env, log))
                     recoveries.append(wait_progress(sent, sent(), args.timeout))
                 else:
+                    # The fake provider's outbox lives in this Redis: count it before the
+                    # outage wipes it (a real provider would still know what it sent).
+                    before.update(e["to"] for e in fake.read_outbox(conn_id) if e["type"] == "text")
                     redis.stop()
                     time.sleep(args.redis_down)
                     redis.start()
@@ -298,7 +307,7 @@ def campaign_run(args, redis: RedisServer, db_url: str, fault: str, log) -> dict
                 break
             time.sleep(0.3)
         alive = all(w.poll() is None for w in workers[-1:])
-        counts = Counter(e["to"] for e in fake.read_outbox(conn_id) if e["type"] == "text")
+        counts = before + Counter(e["to"] for e in fake.read_outbox(conn_id) if e["type"] == "text")
         final_sent = sent()
     stop(workers)
     return {
@@ -447,7 +456,6 @@ def main() -> None:
     args = parser.parse_args()
     if not args.database_url.startswith("mysql"):
         raise SystemExit("the chaos runs need MariaDB (a database several processes share)")
-    ensure_database(args.database_url)
     host_port = args.database_url.split("@", 1)[-1].split("/", 1)[0]
     host, _, port = host_port.partition(":")
     proxy = Proxy((host or "127.0.0.1", int(port or 3306)))
@@ -464,19 +472,26 @@ def main() -> None:
     )
     try:
         with log_path.open("wb") as log:
-            via = proxied(args.database_url, proxy)
+            # Each run its own database: a run's leftovers never lock the next one's schema.
+            def run_db(name: str) -> str:
+                url = f"{args.database_url}_{name}"
+                ensure_database(url)
+                return url
+
+            # The campaign runs reach MariaDB directly: a killed worker's connections then
+            # close as they would in production (the proxy is for the database outage).
             if "kill" in only:
-                res = campaign_run(args, redis, via, "kill", log)
+                res = campaign_run(args, redis, run_db("kill"), "kill", log)
                 report(f"campaign {args.contacts}, worker kill -9 x3", res)
             if "redis" in only:
-                res = campaign_run(args, redis, via, "redis", log)
+                res = campaign_run(args, redis, run_db("redis"), "redis", log)
                 report(f"campaign {args.contacts}, Redis down {args.redis_down:.0f} s", res)
             if "inbound" in only:
-                res = inbound_run(args, redis, proxy, args.database_url, args.messages, 0, log)
+                res = inbound_run(args, redis, proxy, run_db("inbound"), args.messages, 0, log)
                 report(f"{args.messages} inbound x1-3 at c={args.concurrency}", res)
             if "db" in only:
                 res = inbound_run(
-                    args, redis, proxy, args.database_url, args.messages // 2, args.db_down, log
+                    args, redis, proxy, run_db("db"), args.messages // 2, args.db_down, log
                 )
                 report(f"{args.messages // 2} inbound, database down {args.db_down:.0f} s", res)
     finally:

@@ -10,7 +10,8 @@ werkzeug in a thread on a free loopback port, and runs schemathesis over `openap
 per role with `--max-examples` cases per operation and only the "not a server error" check.
 Before each case the role's user is put back as seeded (a fuzzed request may have demoted or
 deleted it) and a fresh token is minted. Prints the operations run, the cases sent, the
-statuses and every 5xx found; exits 1 on any 5xx. Several databases run side by side.
+statuses and every 5xx found; exits 1 on any 5xx. Each (database, role) runs in a child
+process of its own, all side by side.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def parse_args() -> argparse.Namespace:
         "--database-url",
         action="append",
         help="database to create, fuzz and drop; 'sqlite' (the default) is a temporary file. "
-        "Given more than once, the databases are fuzzed side by side in child processes",
+        "Several databases or roles are fuzzed side by side, one child process each",
     )
     parser.add_argument("--redis-url", default=None, help="Redis for rate limits (default: none)")
     parser.add_argument("--max-examples", type=int, default=5, help="cases per operation")
@@ -333,27 +334,31 @@ def fuzz_database(url: str, args: argparse.Namespace, workdir: str) -> bool:
     return clean
 
 
-def fan_out(args: argparse.Namespace) -> int:
-    """Fuzz each database in a child process of its own, side by side (two cores: about
-    the time of one); print each child's output when it ends; 1 when any failed."""
-    children = []
-    rest = [a for a in sys.argv[1:] if a not in args.database_url and a != "--database-url"]
-    for url in args.database_url:
-        argv = [sys.executable, __file__, "--database-url", url, *rest]
-        children.append((url, Popen(argv, stdout=PIPE, stderr=STDOUT)))
+def fan_out(args: argparse.Namespace, roles: list[str]) -> int:
+    """Fuzz each (database, role) in a child process, all side by side (each mostly waits on
+    its server); print their tallies; 1 when any failed. A MySQL name gets the role added."""
+    children, started = [], time.monotonic()
+    for url, role in [(url, role) for url in args.database_url for role in roles]:
+        argv = [sys.executable, __file__, "--roles", role, "--phases", args.phases]
+        argv += ["--database-url", url if url.startswith("sqlite") else f"{url}_{role}"]
+        for flag, value in vars(args).items():
+            if flag in {"max_examples", "redis_url", "seed", "include_path_regex"} and value:
+                argv += ["--" + flag.replace("_", "-"), str(value)]
+        children.append((f"{url} as {role}", Popen(argv, stdout=PIPE, stderr=STDOUT)))
     # Stopped (CI's `timeout`), stop the children too: each drops its own database.
     signal.signal(signal.SIGTERM, lambda *_: [c.terminate() for _, c in children])
     failed = False
-    for url, child in children:
-        out, _ = child.communicate()
-        text = out.decode("utf-8", "replace")
+    for what, child in children:
+        text = child.communicate()[0].decode("utf-8", "replace")
         if child.returncode:
             failed = True
-            print(f"---- fuzz of {url}: FAILED (exit {child.returncode}), its whole output ----")
+            print(f"---- fuzz of {what}: FAILED (exit {child.returncode}), its whole output ----")
             print(text)
         else:
             # Only the tally: schemathesis's progress and the app's logs are noise here.
             print("\n".join(line for line in text.splitlines() if line.startswith(("fuzz", "  "))))
+    verdict = "FAILED" if failed else "passed"
+    print(f"fuzz {verdict}: {len(children)} runs side by side, {time.monotonic() - started:.0f} s")
     return 1 if failed else 0
 
 
@@ -369,8 +374,9 @@ class Stopped(BaseException):
 def main() -> int:
     """Fuzz the database(s) given; exit 1 when a 5xx was found."""
     args = parse_args()
-    if len(args.database_url) > 1:
-        return fan_out(args)
+    roles = [r.strip() for r in args.roles.split(",") if r.strip()]
+    if len(args.database_url) * len(roles) > 1:
+        return fan_out(args, roles)
     # `timeout` (CI) sends SIGTERM: unwind (past schemathesis), so the database is dropped.
     signal.signal(signal.SIGTERM, Stopped.throw)
     started = time.monotonic()

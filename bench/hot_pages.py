@@ -7,7 +7,9 @@ history and the contacts page, with an optional pyinstrument profile of each.
 Generates one company (3,000 tickets, 1,500 contacts with custom fields, 30,000 messages,
 some quoting others, tags, queues and agents by default) through Core inserts, then sends
 `--requests` requests of each page through the Flask test client on a fresh session each
-(as a server request has). It prints figures only.
+(as a server request has), after `GET /auth/me` (the floor: authentication and the
+framework alone). CPU is this process's (the test client's share included, the same for
+every page), so a page's own cost is its CPU less the floor's. It prints figures only.
 """
 
 from __future__ import annotations
@@ -197,6 +199,7 @@ def generate(n_tickets: int) -> None:
 def pages(ticket_id: int) -> list[tuple[str, str]]:
     """(label, path) of each measured page."""
     return [
+        ("floor GET /auth/me", "/api/auth/me"),
         ("GET /tickets?status=open", "/api/tickets?status=open&pageNumber=1&showAll=true"),
         ("GET /tickets?pending+queues", "/api/tickets?status=pending&queueIds=[1,2]"),
         ("GET /tickets?searchParam", "/api/tickets?searchParam=cliente%2000012&showAll=true"),

@@ -162,6 +162,7 @@ def main() -> None:
     receiver = Receiver(args.port)
     host = receiver.url.split("/")[2]
     Redis.from_url(args.redis_url).flushdb()  # a spare Redis database: start empty
+    batch = int(os.environ.get("WEBHOOK_BATCH_SIZE") or 50)
     settings = {
         "SQLALCHEMY_DATABASE_URI": url,
         "REDIS_URL": args.redis_url,
@@ -208,9 +209,8 @@ def main() -> None:
         worker.terminate()
         worker.wait(timeout=10)
     backend = url.split("@")[-1] if "@" in url else "SQLite file"
-    print(
-        f"{os.cpu_count()} CPUs | {backend} | Redis {args.redis_url.rsplit('/', 1)[-1]} | 1 worker"
-    )
+    redis_db = args.redis_url.rsplit("/", 1)[-1]
+    print(f"{os.cpu_count()} CPUs | {backend} | Redis db {redis_db} | 1 worker, batch {batch}")
     print(
         f"throughput: {args.events} deliveries in {span:.2f} s = {per_second:.0f} deliveries/s "
         f"from one worker (committing them took {commit_secs:.2f} s)"

@@ -218,7 +218,9 @@ def start_server(url: str, port: int) -> Server:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
-            raise SystemExit(f"server on port {port} exited:\n{server.tail()}")
+            tail = server.tail()
+            server.log.unlink(missing_ok=True)
+            raise SystemExit(f"server on port {port} exited:\n{tail}")
         try:
             if requests.get(f"http://127.0.0.1:{port}{WARMUP_PATH}", timeout=2).ok:
                 return server

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Self
 
 import pytest
+import sqlalchemy as sa
 from redis import Redis
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -222,3 +223,8 @@ def app_on_redis(app, url: str) -> Iterator[None]:
         app.extensions.pop("whaticket_redis", None)
         if saved is not None:
             app.extensions["whaticket_redis"] = saved
+
+
+def default_port(url: sa.engine.URL) -> int:
+    """The server's port when the URL names none (PostgreSQL 5432, MariaDB 3306)."""
+    return 5432 if url.get_backend_name().startswith("postgres") else 3306

@@ -2,16 +2,57 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
+from flask import Flask
 
 from tests.stubs.webhook_receiver import WebhookReceiver
 from whaticket import db as dbmod
+from whaticket import jobs
 from whaticket.extensions import db
 from whaticket.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from whaticket.models.webhook import WEBHOOK_EVENTS
+from whaticket.services.contacts import contacts as contact_service
 from whaticket.services.integrations import subscriptions
+
+#: When the frozen clock of the delivery tests starts.
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    """The app's frozen time (FROZEN_NOW), moved by the test."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock(app: Flask, receiver: WebhookReceiver) -> Clock:
+    """The app's clock frozen at T0 (and the receiver's with it), moved by the test."""
+    clk = Clock(T0)
+    app.config["FROZEN_NOW"] = clk
+    receiver.clock = lambda: clk.now.timestamp()
+    return clk
+
+
+_numbers = iter(range(11900000000, 11999999999))
+
+
+def contact_event(company: Any) -> None:
+    """One contact.created, committed (its delivery is sent right after)."""
+    contact_service.create_contact(company.id, {"name": "Cliente", "number": str(next(_numbers))})
+    dbmod.commit()
+
+
+def run_due(at: datetime) -> int:
+    """Run the delayed jobs due at `at` (the inline backend); how many ran."""
+    return jobs.get_backend().run_due(at)
 
 
 def subscribe(

@@ -223,6 +223,8 @@ class Config:
     WEBHOOK_LOG_RETENTION_DAYS = _int("WEBHOOK_LOG_RETENTION_DAYS", 30)
     #: Subscriptions per company (each event is one delivery per subscription).
     WEBHOOK_MAX_SUBSCRIPTIONS = _int("WEBHOOK_MAX_SUBSCRIPTIONS", 20)
+    #: Deliveries one job sends at most: its own, and the due idle ones of its subscription.
+    WEBHOOK_BATCH_SIZE = _int("WEBHOOK_BATCH_SIZE", 50)
     #: Seconds a delivery being sent is left to its worker before it is presumed dead...
     WEBHOOK_CLAIM_LEASE_SECONDS = _int("WEBHOOK_CLAIM_LEASE_SECONDS", 120)
     #: ...and seconds a due one may wait for its job before the sweep sends it.
@@ -308,9 +310,9 @@ class Config:
     #: Seconds one dispatcher run lasts before handing over to a fresh job.
     CAMPAIGN_DISPATCH_BUDGET = _int("CAMPAIGN_DISPATCH_BUDGET", 120)
     #: Seconds after which a claimed contact is presumed left behind by a dead worker.
-    CAMPAIGN_CLAIM_STALE = _int("CAMPAIGN_CLAIM_STALE", 300)
+    CAMPAIGN_CLAIM_STALE = _int("CAMPAIGN_CLAIM_STALE", 120)
     #: Seconds a running campaign may go without a dispatcher before the watchdog acts.
-    CAMPAIGN_STALL = _int("CAMPAIGN_STALL", 120)
+    CAMPAIGN_STALL = _int("CAMPAIGN_STALL", 20)
     #: Most shipping rows (and list contacts) `GET /campaigns/<id>` embeds for the report page.
     CAMPAIGN_DETAIL_ROWS_MAX = _int("CAMPAIGN_DETAIL_ROWS_MAX", 50000)
     #: Seconds between two progress events (`company-{cid}-campaign`, every row of the

@@ -94,7 +94,10 @@ def savepoint() -> Iterator[Any]:
     if conn.dialect.name == "sqlite":
         raw = conn.connection.dbapi_connection
         if raw is not None and not raw.in_transaction:
-            raw.execute("BEGIN")
+            # IMMEDIATE: take the write lock now. A deferred transaction that read before
+            # its first write (an insert whose triggers keep the FTS5 search tables does)
+            # cannot upgrade its lock while another writer commits: "database is locked".
+            raw.execute("BEGIN IMMEDIATE")
     with db.session.begin_nested() as nested:
         yield nested
 

@@ -61,9 +61,6 @@ def downgrade():
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.drop_index('ix_contacts_company_updated')
 
-    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_api_tokens_created_by_id'))
-        batch_op.drop_index(batch_op.f('ix_api_tokens_company_id'))
-
+    # Its indexes go with the table (MariaDB refuses to drop one a foreign key needs).
     op.drop_table('api_tokens')
     # ### end Alembic commands ###

@@ -93,20 +93,8 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('webhook_attempts', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_webhook_attempts_delivery_id'))
-
-    op.drop_table('webhook_attempts')
-    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
-        batch_op.drop_index('ix_webhook_deliveries_subscription')
-        batch_op.drop_index('ix_webhook_deliveries_status_next')
-        batch_op.drop_index('ix_webhook_deliveries_ordering')
-        batch_op.drop_index('ix_webhook_deliveries_created')
-        batch_op.drop_index(batch_op.f('ix_webhook_deliveries_company_id'))
-
-    op.drop_table('webhook_deliveries')
-    with op.batch_alter_table('webhook_subscriptions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_webhook_subscriptions_company_id'))
-        batch_op.drop_index('ix_webhook_subscriptions_company_active')
-
-    op.drop_table('webhook_subscriptions')
+    # Dropping a table drops its indexes; dropping an index first is refused on MariaDB
+    # while a foreign key still needs it.
+    op.drop_table("webhook_attempts")
+    op.drop_table("webhook_deliveries")
+    op.drop_table("webhook_subscriptions")

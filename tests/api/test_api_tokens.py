@@ -86,6 +86,7 @@ def test_scopes_and_expiry_are_validated(client, prefix, auth, admin):
         {"expiresAt": "2001-01-01T00:00:00Z"},
         {"expiresAt": (datetime.now(UTC) + timedelta(days=5000)).isoformat()},
         {"name": ""},
+        {"name": "   "},
     ):
         resp = _create(client, prefix, headers, **body)
         assert resp.status_code == 400, body

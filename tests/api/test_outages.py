@@ -16,7 +16,7 @@ from flask import Flask
 
 from tests import factories, outages
 from tests.factories import PASSWORD
-from tests.outages import TcpProxy, app_on_redis
+from tests.outages import TcpProxy, app_on_redis, default_port
 from whaticket import create_app
 from whaticket.config import TestingConfig
 from whaticket.extensions import db
@@ -65,7 +65,7 @@ def test_a_job_redis_refuses_after_the_commit_does_not_fail_the_request(
 def proxied_app(app: Flask) -> Iterator[tuple[Flask, TcpProxy]]:
     """A second app on the test's database, reached through a proxy the test controls."""
     url = sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 3306).start()
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or default_port(url)).start()
     config = type("ProxiedConfig", (TestingConfig,), {})
     config.SQLALCHEMY_DATABASE_URI = url.set(host="127.0.0.1", port=proxy.port).render_as_string(
         hide_password=False

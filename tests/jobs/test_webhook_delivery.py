@@ -1,65 +1,32 @@
 """Sending company webhooks to a local receiver: signatures, the retry schedule on a frozen
 clock, final answers, the attempt log, switching off a subscription failing for a day,
-ordering per ticket, the sweep of lost jobs, the retention purge, refused addresses."""
+ordering per ticket, refused addresses (backlogs, the sweep and the purge:
+test_webhook_backlog.py)."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from tests import factories
+from tests import factories, webhooks
 from tests.stubs import webhook_receiver as receivers
 from tests.stubs.base import TRUSTED
-from tests.webhooks import attempts, deliveries, fresh, subscribe
+from tests.webhooks import T0, attempts, contact_event, deliveries, fresh, run_due, subscribe
 from whaticket import db as dbmod
 from whaticket import jobs
 from whaticket.extensions import db
-from whaticket.jobs import webhooks as webhook_jobs
-from whaticket.models import Message, WebhookAttempt
-from whaticket.services.contacts import contacts as contact_service
-from whaticket.services.integrations import outbox, signing
+from whaticket.models import Message
+from whaticket.services.integrations import signing
 from whaticket.services.tickets import events as ticket_events
 
 receiver = receivers.receiver
+clock = webhooks.clock
 untrusted_receiver = receivers.untrusted_receiver
 
-T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 SCHEDULE = (60, 300, 1800, 7200, 21600, 54000)
-
-
-class Clock:
-    """The app's frozen time (FROZEN_NOW), moved by the test."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock(app, receiver) -> Clock:
-    clk = Clock(T0)
-    app.config["FROZEN_NOW"] = clk
-    receiver.clock = lambda: clk.now.timestamp()  # the receiver's clock is frozen too
-    return clk
-
-
-_numbers = iter(range(11900000000, 11999999999))
-
-
-def _event(company) -> None:
-    """One contact.created, committed (its delivery is sent right after)."""
-    contact_service.create_contact(company.id, {"name": "Cliente", "number": str(next(_numbers))})
-    dbmod.commit()
-
-
-def _run_due(at: datetime) -> int:
-    return jobs.get_backend().run_due(at)
 
 
 # -- signing -----------------------------------------------------------------------------------
@@ -67,7 +34,7 @@ def _run_due(at: datetime) -> int:
 
 def test_every_delivery_is_signed_over_its_timestamp_and_raw_body(company, receiver):
     subscription = subscribe(company.id, receiver, ["contact.created"])
-    _event(company)
+    contact_event(company)
     (got,) = receiver.events()
     assert got.verified
     (row,) = deliveries(subscription.id)
@@ -91,14 +58,14 @@ def test_every_delivery_is_signed_over_its_timestamp_and_raw_body(company, recei
 
 
 def test_the_reference_receiver_in_the_docs_verifies_our_deliveries(company, receiver, monkeypatch):
-    text = Path("docs/integrations.md").read_text(encoding="utf-8")
+    text = (Path(__file__).parents[2] / "docs" / "integrations.md").read_text(encoding="utf-8")
     snippet = text.split("```python\n", 1)[1].split("```", 1)[0]
     assert len(snippet.strip().splitlines()) <= 25  # a snippet, not a program
     subscribe(company.id, receiver, ["contact.created"])
     monkeypatch.setenv("WHATICKET_WEBHOOK_SECRET", receiver.secret)
     namespace: dict = {"__name__": "reference_receiver"}
     exec(compile(snippet, "docs/integrations.md", "exec"), namespace)  # run as a receiver would
-    _event(company)
+    contact_event(company)
     (got,) = receiver.events()
     reference = namespace["app"].test_client()
     headers = {
@@ -119,7 +86,7 @@ def test_the_reference_receiver_in_the_docs_verifies_our_deliveries(company, rec
 def test_failures_are_retried_on_the_schedule_then_the_delivery_fails(company, receiver, clock):
     subscribe(company.id, receiver, ["contact.created"])
     receiver.answer_next(*[500] * 7)
-    _event(company)
+    contact_event(company)
     (row,) = deliveries()
     assert (row.status, row.attempts) == ("pending", 1)
     at = T0
@@ -127,9 +94,9 @@ def test_failures_are_retried_on_the_schedule_then_the_delivery_fails(company, r
         due = at + timedelta(seconds=wait)
         assert fresh(row).next_attempt_at == due
         clock.now = due - timedelta(seconds=1)
-        assert _run_due(clock.now) == 0 and len(receiver.events()) == number - 1
+        assert run_due(clock.now) == 0 and len(receiver.events()) == number - 1
         clock.now = due
-        assert _run_due(due) == 1 and len(receiver.events()) == number
+        assert run_due(due) == 1 and len(receiver.events()) == number
         assert receiver.events()[-1].verified  # signed afresh at each attempt
         at = due
     row = fresh(row)
@@ -148,21 +115,21 @@ def test_failures_are_retried_on_the_schedule_then_the_delivery_fails(company, r
 def test_a_final_answer_is_not_retried(company, receiver, clock, status):
     subscribe(company.id, receiver, ["contact.created"])
     receiver.answer_next(status)
-    _event(company)
+    contact_event(company)
     (row,) = deliveries()
     assert (row.status, row.attempts, row.response_code) == ("failed", 1, status)
     assert jobs.get_backend().scheduled == []
     clock.now = T0 + timedelta(days=2)
-    assert _run_due(clock.now) == 0 and len(receiver.events()) == 1
+    assert run_due(clock.now) == 0 and len(receiver.events()) == 1
 
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503])
 def test_timeouts_rate_limits_and_server_errors_are_retried(company, receiver, clock, status):
     subscribe(company.id, receiver, ["contact.created"])
     receiver.answer_next(status)
-    _event(company)
+    contact_event(company)
     clock.now = T0 + timedelta(seconds=60)
-    assert _run_due(clock.now) == 1
+    assert run_due(clock.now) == 1
     (row,) = deliveries()
     assert (row.status, row.attempts, row.response_code) == ("succeeded", 2, 200)
 
@@ -174,10 +141,10 @@ def test_each_attempt_is_logged_with_code_answer_duration_and_error(app, company
     subscribe(company.id, receiver, ["contact.created"])
     receiver.answer_body = json.dumps({"error": "x" * 2000})
     receiver.answer_next(503)
-    _event(company)
+    contact_event(company)
     clock.now = T0 + timedelta(seconds=60)
     receiver.answer_body = '{"received": true}'
-    _run_due(clock.now)
+    run_due(clock.now)
     (row,) = deliveries()
     first, second = attempts(row.id)
     assert (first.status, first.response_code, first.error) == ("failed", 503, "HTTP 503")
@@ -194,7 +161,7 @@ def test_an_unreachable_receiver_is_logged_and_retried(app, company, receiver, c
     receiver.stop()
     # Still an allowed host (the operator allowed it), but nothing listens there now.
     app.config["OUTBOUND_ALLOWED_HOSTS"] = {*TRUSTED, host}
-    _event(company)
+    contact_event(company)
     (row,) = deliveries()
     (attempt,) = attempts(row.id)
     assert attempt.status == "failed" and attempt.response_code is None
@@ -211,10 +178,10 @@ def test_no_delivery_to_an_internal_address_unless_the_operator_allows_it(
     host = untrusted_receiver.url.split("/")[2]
     app.config["OUTBOUND_ALLOWED_HOSTS"] = {*TRUSTED, host}
     subscribe(company.id, untrusted_receiver, ["contact.created"])
-    _event(company)
+    contact_event(company)
     assert len(untrusted_receiver.events()) == 1  # allowed: delivered
     app.config["OUTBOUND_ALLOWED_HOSTS"] = TRUSTED  # the operator takes it back
-    _event(company)
+    contact_event(company)
     assert len(untrusted_receiver.events()) == 1
     row = deliveries()[-1]
     assert row.status == "failed" and row.last_error.startswith("Refused address")
@@ -230,18 +197,18 @@ def test_a_day_of_failures_switches_the_subscription_off_and_tells_its_admins(
     subscription = subscribe(company.id, receiver, ["contact.created"])
     admin_socket, agent_socket = socket_client(admin), socket_client(agent)
     receiver.answer_next(*[500] * 20)
-    _event(company)
+    contact_event(company)
     clock.now = T0 + timedelta(hours=12)
-    _run_due(clock.now)
-    _event(company)
+    run_due(clock.now)
+    contact_event(company)
     assert fresh(subscription).status == "failing"
     assert fresh(subscription).failing_since == T0
     clock.now = T0 + timedelta(hours=23, minutes=59)
-    _event(company)
+    contact_event(company)
     assert fresh(subscription).active is True
     admin_socket.get_received()
     clock.now = T0 + timedelta(hours=24)
-    _event(company)
+    contact_event(company)
     subscription = fresh(subscription)
     assert (subscription.active, subscription.status) == (False, "disabled")
     assert subscription.disabled_at == clock.now
@@ -256,9 +223,9 @@ def test_a_day_of_failures_switches_the_subscription_off_and_tells_its_admins(
     assert not [e for e in agent_socket.get_received() if "webhookSubscription" in e["name"]]
     # Switched off: no new delivery, and the retries waiting fail without a request.
     sent = len(receiver.events())
-    _event(company)
+    contact_event(company)
     clock.now = T0 + timedelta(days=3)
-    _run_due(clock.now)
+    run_due(clock.now)
     assert len(receiver.events()) == sent
     assert {r.status for r in deliveries()} == {"failed"}
     assert "switched off" in deliveries()[0].last_error
@@ -267,13 +234,13 @@ def test_a_day_of_failures_switches_the_subscription_off_and_tells_its_admins(
 def test_a_success_clears_the_failures(company, receiver, clock):
     subscription = subscribe(company.id, receiver, ["contact.created"])
     receiver.answer_next(500)
-    _event(company)
+    contact_event(company)
     clock.now = T0 + timedelta(hours=12)
-    _event(company)  # answered 200
+    contact_event(company)  # answered 200
     assert (fresh(subscription).status, fresh(subscription).failing_since) == ("healthy", None)
     receiver.answer_next(*[500] * 20)
     clock.now = T0 + timedelta(hours=25)
-    _event(company)
+    contact_event(company)
     subscription = fresh(subscription)
     assert subscription.active and subscription.failing_since == clock.now
 
@@ -298,7 +265,7 @@ def test_an_ordered_subscription_sends_one_ticket_at_a_time_in_order(company, re
     bodies = [r.json()["data"]["message"]["body"] for r in receiver.events()]
     assert bodies == ["A1", "B1"]
     clock.now = T0 + timedelta(seconds=60)
-    _run_due(clock.now)  # A1 succeeds, then A2 follows it
+    run_due(clock.now)  # A1 succeeds, then A2 follows it
     bodies = [r.json()["data"]["message"]["body"] for r in receiver.events()]
     assert bodies == ["A1", "B1", "A1", "A2"]
     assert {r.status for r in deliveries()} == {"succeeded"}
@@ -311,40 +278,3 @@ def test_an_unordered_subscription_does_not_wait(company, receiver, clock):
     _message(ticket, "A1")
     _message(ticket, "A2")
     assert [r.json()["data"]["message"]["body"] for r in receiver.events()] == ["A1", "A2"]
-
-
-# -- the sweep and the purge --------------------------------------------------------------------
-
-
-def test_the_sweep_sends_deliveries_whose_job_was_lost(app, company, receiver, clock):
-    subscription = subscribe(company.id, receiver, ["contact.created"])
-    body = outbox.body("e-1", "contact.created", company.id, T0, {"contact": {"id": 1}})
-    lost = outbox.new_delivery(company.id, subscription.id, "e-1", "contact.created", body, T0)
-    dead = outbox.new_delivery(company.id, subscription.id, "e-2", "contact.created", body, T0)
-    dead.claimed_at = T0  # its worker died holding it
-    dbmod.commit()  # no job queued: as if Redis had lost them
-    clock.now = T0 + timedelta(seconds=59)
-    assert webhook_jobs.sweep() == 0  # young: their jobs may still come
-    clock.now = T0 + timedelta(seconds=121)
-    assert webhook_jobs.sweep() == 2
-    assert {r.delivery for r in receiver.events()} == {lost.uuid, dead.uuid}
-    assert {fresh(lost).status, fresh(dead).status} == {"succeeded"}
-    assert webhook_jobs.sweep() == 0
-
-
-def test_the_purge_keeps_the_log_for_its_retention(app, company, receiver, clock):
-    app.config["WEBHOOK_LOG_RETENTION_DAYS"] = 30
-    subscribe(company.id, receiver, ["contact.created"])
-    _event(company)  # succeeded at T0
-    receiver.answer_next(*[500] * 10)
-    _event(company)  # pending, waiting for its retry
-    clock.now = T0 + timedelta(days=29)
-    receiver.answer_next(200)
-    _event(company)  # young
-    old_done, waiting, young = (row.id for row in deliveries())
-    clock.now = T0 + timedelta(days=30, seconds=1)
-    assert webhook_jobs.purge_log() == 1
-    assert [r.id for r in deliveries()] == [waiting, young]
-    assert not db.session.scalars(
-        sa.select(WebhookAttempt).where(WebhookAttempt.delivery_id == old_done)
-    ).all()

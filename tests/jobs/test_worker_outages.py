@@ -18,7 +18,14 @@ from rq import Queue
 
 from tests import outages
 from tests.jobs import probes
-from tests.outages import TcpProxy, kill_group, stop_worker, wait_until, worker_process
+from tests.outages import (
+    TcpProxy,
+    default_port,
+    kill_group,
+    stop_worker,
+    wait_until,
+    worker_process,
+)
 from whaticket.extensions import db
 
 redis_process = outages.redis_process
@@ -144,7 +151,7 @@ def test_the_worker_rides_out_redis_outages(redis_process, tmp_path):
 @pytest.mark.shared_db
 def test_the_worker_rides_out_a_database_outage(app, redis_process, tmp_path):
     url = sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 3306).start()
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or default_port(url)).start()
     proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     env = _env(redis_process.url, proxied)
     log_path, marks = tmp_path / "worker.log", str(tmp_path / "marks")

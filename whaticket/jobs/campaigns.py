@@ -27,8 +27,9 @@ from whaticket.services.campaigns.shipping import enqueue_dispatchers, enqueue_d
 DEFAULT_BUDGET = 120
 #: Waits shorter than this are slept; longer ones become a delayed job.
 MAX_SLEEP = 30
-#: A running campaign silent for this long (seconds) is restarted by the watchdog.
-DEFAULT_STALL = 120
+#: A running campaign silent for this long (seconds) is restarted by the watchdog. A live
+#: dispatcher beats every 5 s and moves its heartbeat to the end of any sleep or wait.
+DEFAULT_STALL = 20
 
 
 def start_scheduled(campaign_id: int, scheduled_for: str) -> None:
@@ -147,10 +148,16 @@ def _dispatch(campaign_id: int) -> int:
                 execution_options={"synchronize_session": False},
             )
             last_beat = now
-            if last_recover is None or (now - last_recover).total_seconds() >= 30:
-                dispatch_service.recover_stale(campaign, conn, now)
-                last_recover = now
             dbmod.commit()
+            if last_recover is None or (now - last_recover).total_seconds() >= 30:
+                # Read, commit, ask the provider with no lock held, then apply.
+                stale = dispatch_service.stale_claims(campaign, now)
+                dbmod.commit()
+                if stale:
+                    answers = dispatch_service.ask_provider(conn, stale)
+                    dispatch_service.settle_stale(campaign, conn, stale, answers, now)
+                    dbmod.commit()
+                last_recover = now
 
         wait_until = pacing.quiet_until(cfg, tz, now) or pacing.cap_reached_until(
             cfg, conn.id, tz, now
@@ -162,6 +169,14 @@ def _dispatch(campaign_id: int) -> int:
 
         if cfg.paced:
             slot = pacing.reserve_slot(campaign_id, cfg, now)
+            if slot is not None:
+                # Asleep until its slot is not stalled: the watchdog must not revive it.
+                db.session.execute(
+                    sa.update(Campaign)
+                    .where(Campaign.id == campaign_id)
+                    .values(heartbeat_at=max(slot, now)),
+                    execution_options={"synchronize_session": False},
+                )
             dbmod.commit()
             if slot is None:
                 return sent
@@ -187,10 +202,13 @@ def _dispatch(campaign_id: int) -> int:
                     campaign_report.emit(campaign, "update")
                 dbmod.commit()
                 return sent
-            if next_retry is not None and next_retry > now:
-                _resume_at(campaign_id, next_retry)
+            # The rest are claimed by other dispatchers or wait to retry: come back then,
+            # or soon enough to settle a claim whose dispatcher died.
+            if next_retry is None or next_retry <= now:
+                next_retry = now + timedelta(seconds=_stall())
+            _resume_at(campaign_id, next_retry)
             dbmod.commit()
-            return sent  # the rest are claimed by other dispatchers or waiting to retry
+            return sent
 
         for index, shipping in enumerate(claimed):
             outcome = dispatch_service.send_claimed(campaign, shipping, conn, clk.now())
@@ -255,15 +273,18 @@ def announce_progress(campaign_id: int) -> None:
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None:
         return
-    campaign_report.emit(campaign, "update")
+    campaign_report.announce_progress(campaign)
     dbmod.commit()
+
+
+def _stall() -> float:
+    return float(current_app.config.get("CAMPAIGN_STALL") or DEFAULT_STALL)
 
 
 def watchdog() -> int:
     """Periodic: resume campaigns no dispatcher has touched lately, or whose line came back."""
     now = clock().now()
-    stall = float(current_app.config.get("CAMPAIGN_STALL") or DEFAULT_STALL)
-    cutoff = now - timedelta(seconds=stall)
+    cutoff = now - timedelta(seconds=_stall())
     revived = 0
     for campaign in db.session.scalars(
         sa.select(Campaign)

@@ -18,11 +18,11 @@ from whaticket.jobs.backends import PeriodicJob
 
 PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("stale-online-sweep", users.sweep_stale_online, 60),
-    PeriodicJob("inbound-requeue-stale", inbound.requeue_stale, 120),
+    PeriodicJob("inbound-requeue-stale", inbound.requeue_stale, 15),
     PeriodicJob("ticket-auto-close", automation.auto_close_tickets, 60),
     PeriodicJob("ticket-auto-transfer", automation.auto_transfer_tickets, 60),
     PeriodicJob("campaign-start-due", campaigns.start_due_campaigns, 30),
-    PeriodicJob("campaign-watchdog", campaigns.watchdog, 30),
+    PeriodicJob("campaign-watchdog", campaigns.watchdog, 10),
     PeriodicJob("scheduled-messages", schedules.send_due_schedules, 30),
     PeriodicJob("outbox-recover", outbound.recover_unsent, 60),
     PeriodicJob("pending-jobs-recover", pending.recover, 60),

@@ -75,8 +75,7 @@ def create_statements(table: str, dialect: sa.engine.Dialect) -> list[str]:
     if dialect.name == "postgresql":
         stmts = [
             "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-            f"CREATE INDEX IF NOT EXISTS {name} ON {table} "
-            f"USING gin ({column} gin_trgm_ops)",
+            f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin ({column} gin_trgm_ops)",
         ]
         if table == "contacts":
             stmts.append(

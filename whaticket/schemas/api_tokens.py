@@ -66,7 +66,13 @@ class _Scopes(fields.List):
 class ApiTokenCreateSchema(BaseSchema):
     """`POST /api-tokens`: {name, scopes, whatsappIds?, queueIds?, expiresAt?}."""
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    name = fields.String(
+        required=True,
+        validate=[
+            validate.Length(min=1, max=120),
+            validate.Regexp(r".*\S", error="Must not be blank."),
+        ],
+    )
     scopes = _Scopes(required=True)
     #: Limit the token to these connections / queues (empty or absent: no limit).
     whatsapp_ids = fields.List(Id(), load_default=list, validate=validate.Length(max=100))

@@ -6,7 +6,8 @@ modules listed before it):
 * `shipping` - `variants`, `prepare` (a campaign's rows), `enqueue_dispatchers`;
 * `pacing` - `clock`, `reserve_slot`, `quiet_until`, `cap_reached_until`;
 * `claims` - `claim_batch`, `claim`, `release`, `has_work`, `finish_if_done`;
-* `dispatch` - `send_claimed`, `mark_sent`, `recover_stale` (what jobs/campaigns.py runs);
+* `dispatch` - `send_claimed`, `mark_sent`, `stale_claims`, `ask_provider`, `settle_stale`
+  (what jobs/campaigns.py runs);
 * `report` - `report`, `with_detail`, `emit` and `emit_progress` (the live event);
 * `replies` - `on_reply` (listens to `bus.inbound_message`, first);
 * `contact_lists` (CRUD and events), `number_check` (`check_items`, `ask`), `list_import`

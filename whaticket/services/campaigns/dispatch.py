@@ -40,7 +40,7 @@ from whaticket.whatsapp.base import GatewayError, Media, SessionNotConnectedErro
 #: Retryable provider failures are tried this many times, with these pauses (seconds).
 RETRY_BACKOFF = (30, 120, 600)
 #: A claim older than this is presumed abandoned by a dead worker (CAMPAIGN_CLAIM_STALE).
-DEFAULT_CLAIM_STALE = 300
+DEFAULT_CLAIM_STALE = 120
 PAUSED_DISCONNECTED = "ERR_WAPP_NOT_CONNECTED"
 
 
@@ -255,36 +255,78 @@ def record_message(
     return int(message_id)
 
 
-def recover_stale(campaign: Campaign, conn: Whatsapp | None, now: datetime) -> int:
-    """Resolve claims a dead worker left behind; returns how many were resolved."""
+@dataclass(frozen=True)
+class StaleClaim:
+    """A claim a dead worker left behind, as plain values for the provider question."""
+
+    shipping_id: int
+    number: str
+    ref: str
+    phase: str
+
+
+def stale_claims(campaign: Campaign, now: datetime) -> list[StaleClaim]:
+    """Claims older than CAMPAIGN_CLAIM_STALE: their sender presumably died mid-send."""
     stale_after = float(current_app.config.get("CAMPAIGN_CLAIM_STALE") or DEFAULT_CLAIM_STALE)
     cutoff = now - timedelta(seconds=stale_after)
-    rows = list(
-        db.session.scalars(
-            sa.select(CampaignShipping).where(
-                CampaignShipping.campaign_id == campaign.id,
-                CampaignShipping.status == "claimed",
-                CampaignShipping.claimed_at < cutoff,
-            )
+    rows = db.session.scalars(
+        sa.select(CampaignShipping).where(
+            CampaignShipping.campaign_id == campaign.id,
+            CampaignShipping.status == "claimed",
+            CampaignShipping.claimed_at < cutoff,
         )
     )
+    found = []
     for shipping in rows:
         phase = _phase(campaign, shipping)
+        found.append(StaleClaim(shipping.id, shipping.number, client_ref(shipping, phase), phase))
+    return found
+
+
+def ask_provider(
+    conn: Whatsapp | None, stale: list[StaleClaim]
+) -> dict[int, str | Exception | None]:
+    """Ask the provider whether each stale claim went out (called with no lock held).
+
+    The answer per shipping id: its provider id, None (never sent), or the exception
+    (NotImplementedError: the provider cannot tell; GatewayError: ask again later).
+    """
+    answers: dict[int, str | Exception | None] = {}
+    for claim in stale:
         try:
             if conn is None:
                 raise NotImplementedError
-            provider_id = gateway_for(conn).find_sent(
-                conn, shipping.number, client_ref(shipping, phase)
-            )
-        except NotImplementedError:
+            answers[claim.shipping_id] = gateway_for(conn).find_sent(conn, claim.number, claim.ref)
+        except (NotImplementedError, GatewayError) as exc:
+            answers[claim.shipping_id] = exc
+    return answers
+
+
+def settle_stale(
+    campaign: Campaign,
+    conn: Whatsapp | None,
+    stale: list[StaleClaim],
+    answers: dict[int, str | Exception | None],
+    now: datetime,
+) -> int:
+    """Apply the provider's answers: sent rows are marked, unsent ones go back to pending."""
+    settled = 0
+    for claim in stale:
+        shipping = db.session.get(CampaignShipping, claim.shipping_id)
+        if shipping is None or shipping.status != "claimed":
+            continue  # settled by someone else meanwhile
+        answer = answers.get(claim.shipping_id)
+        if isinstance(answer, NotImplementedError):
             # The provider cannot say whether it went out: never risk sending it twice.
             _fail(shipping, "ERR_DELIVERY_UNKNOWN")
-            continue
-        except GatewayError:
+        elif isinstance(answer, Exception):
             continue  # ask again on the next pass
-        if provider_id:
-            body = (shipping.confirmation_message if phase == "confirm" else shipping.message) or ""
-            mark_sent(campaign, shipping, conn, phase, provider_id, body, now)  # type: ignore[arg-type]
+        elif answer:
+            body = (
+                shipping.confirmation_message if claim.phase == "confirm" else shipping.message
+            ) or ""
+            mark_sent(campaign, shipping, conn, claim.phase, answer, body, now)  # type: ignore[arg-type]
         else:
             release(shipping)
-    return len(rows)
+        settled += 1
+    return settled

@@ -162,9 +162,6 @@ def emit(campaign: Campaign, action: str) -> None:
     `emit_progress`.
     """
     company_id, campaign_id = campaign.company_id, campaign.id
-    if action == "update" and campaign.status == "EM_ANDAMENTO":
-        # Sends (throttled by emit_progress), pauses and the trailing event of a window.
-        bus.campaign_progress.publish(campaign=campaign)
 
     def _frame() -> tuple[dict[str, Any], list[str]] | None:
         current = db.session.scalar(
@@ -197,10 +194,16 @@ def emit_progress(campaign: Campaign) -> None:
     """
     every = int(current_app.config.get("CAMPAIGN_PROGRESS_EVERY", PROGRESS_EVERY) or 0)
     if every <= 0:
-        emit(campaign, "update")
+        announce_progress(campaign)
         return
     seen = ratelimit.hit(f"campaign-progress:{campaign.id}", every)
     if seen == 1:
-        emit(campaign, "update")
+        announce_progress(campaign)
     elif seen == 2:
         jobs.enqueue("campaigns.announce_progress", campaign.id, in_=every)
+
+
+def announce_progress(campaign: Campaign) -> None:
+    """The campaign's counters moved: its live event, and `bus.campaign_progress`."""
+    emit(campaign, "update")
+    bus.campaign_progress.publish(campaign=campaign)

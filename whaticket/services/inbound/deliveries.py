@@ -197,7 +197,7 @@ def retry_failed(company_id: int | None = None) -> int:
     return count
 
 
-def requeue_stale(older_than: timedelta = timedelta(minutes=5)) -> int:
+def requeue_stale(older_than: timedelta = timedelta(seconds=30)) -> int:
     """Periodic safety net: pending events nobody processed (a worker died) run again.
 
     One drain per connection takes them; returns how many events wait.

@@ -23,8 +23,10 @@ from whaticket.extensions import db
 from whaticket.models import InboundEvent
 from whaticket.models.inbound_event import InboundDrain
 
-#: How long a lease (and a claim) lasts without renewal: far longer than one batch takes.
-LEASE = timedelta(minutes=2)
+#: How long a lease (and a claim) lasts without renewal: far longer than one batch takes
+#: (it is renewed after each), short enough that a drain killed by an outage is replaced
+#: within seconds of the recovery.
+LEASE = timedelta(seconds=30)
 
 
 def acquire(whatsapp_id: int, holder: str, now: datetime | None = None) -> bool:

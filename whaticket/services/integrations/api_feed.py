@@ -35,9 +35,8 @@ from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.schemas.base import ID_MAX
 
-#: Records per page when the caller names no limit, and the most it may ask for.
+#: Records per page when the caller names no limit (the schema bounds what it may ask).
 DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
 
 
 @dataclass(frozen=True)

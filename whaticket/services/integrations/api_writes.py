@@ -133,9 +133,7 @@ def transfer_ticket(principal: Principal, ticket_id: int, data: dict[str, Any]) 
     changes = {key: data[key] for key in ("queue_id", "user_id") if key in data}
     if "queue_id" in changes:
         check_queue(principal, changes["queue_id"])
-    return lifecycle.update_ticket(
-        principal.company_id, ticket.id, changes, acting_user(principal)
-    )
+    return lifecycle.update_ticket(principal.company_id, ticket.id, changes, acting_user(principal))
 
 
 # -- contacts ---------------------------------------------------------------------------

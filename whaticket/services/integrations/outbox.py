@@ -6,8 +6,10 @@ way. It looks up the company's active subscriptions that want the event (one que
 company and transaction) and registers an `_Event` with the commit: just before the commit
 (`whaticket.db.commit` prepares side effects) the event builds its record from the state
 the transaction leaves and adds one delivery per subscription, so the rows commit with the
-change; right after the commit it queues their jobs (`webhooks.deliver`, by name). A
-rolled-back change (or savepoint) writes and sends nothing. The periodic sweep
+change; right after the commit it queues their jobs (`webhooks.deliver`, by name; the
+deliveries of an unordered subscription share a job id, so one job waiting in the queue
+stands for all of them and sends them in a batch, see `sending`). A rolled-back change (or
+savepoint) writes and sends nothing. The periodic sweep
 (`deliveries.due_ids`) sends the rows whose job was lost.
 
 One event per (type, subject) and transaction: a ticket changed three times by one request
@@ -153,12 +155,20 @@ def new_delivery(
     return row
 
 
-def submit(delivery_ids: Iterable[int]) -> None:
-    """Queue the jobs of deliveries already committed."""
+def drain_job_id(subscription_id: int) -> str:
+    """The job id shared by the deliveries of an unordered subscription: while one of its
+    jobs waits in the queue, another is not queued (it sends the new ones too)."""
+    return f"webhook-subscription-{subscription_id}"
+
+
+def submit(deliveries: Iterable[tuple[int, int | None]]) -> None:
+    """Queue the jobs of committed deliveries: (delivery id, subscription id of an
+    unordered subscription, else None for a job of its own)."""
     backend = jobs.get_backend()
     deliver = jobs.job(DELIVER_JOB)
-    for delivery_id in delivery_ids:
-        backend.submit(deliver, (delivery_id,), job_id=f"webhook-{delivery_id}-0")
+    for delivery_id, drain in deliveries:
+        job_id = drain_job_id(drain) if drain is not None else f"webhook-{delivery_id}-0"
+        backend.submit(deliver, (delivery_id,), job_id=job_id)
 
 
 class _Event:
@@ -181,7 +191,7 @@ class _Event:
         self.ticket_id = ticket_id
         self.wanted = wanted
         self.at = at
-        self.rows: list[WebhookDelivery] = []
+        self.rows: list[tuple[WebhookDelivery, Target]] = []
         self._prepared = False
 
     def prepare(self) -> None:
@@ -208,17 +218,16 @@ class _Event:
         key = f"ticket:{self.ticket_id}" if self.ticket_id is not None else None
         for target in self.wanted:
             ordering = key if target.ordered else None
-            self.rows.append(
-                new_delivery(
-                    self.company_id,
-                    target.id,
-                    event_id,
-                    self.event_type,
-                    payload,
-                    self.at,
-                    ordering_key=ordering,
-                )
+            row = new_delivery(
+                self.company_id,
+                target.id,
+                event_id,
+                self.event_type,
+                payload,
+                self.at,
+                ordering_key=ordering,
             )
+            self.rows.append((row, target))
 
     def __call__(self) -> None:
         """After the commit: queue a job per delivery (the sweep sends any that are lost)."""
@@ -226,4 +235,7 @@ class _Event:
             current_app.logger.error("webhook event %s committed unprepared", self.event_type)
             return
         # The identity, not `row.id`: the commit expired the rows and this needs no query.
-        submit(sa.inspect(row).identity[0] for row in self.rows)
+        submit(
+            (sa.inspect(row).identity[0], None if target.ordered else target.id)
+            for row, target in self.rows
+        )

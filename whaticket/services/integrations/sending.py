@@ -1,12 +1,14 @@
-"""Sending a webhook delivery: `claim` it (the caller commits, then calls `transport.send`
-with no transaction open), then `apply` the outcome: the attempt goes to the log, and the
+"""Sending webhook deliveries: `claim` (the caller commits, then calls `transport.send` with
+no transaction open), then `apply` the outcomes: each attempt goes to the log, and each
 delivery succeeds, waits for its next attempt on the schedule, or fails for good.
 
-Ordered subscriptions send the deliveries of one ticket one at a time, in creation order:
-a delivery with an earlier one of its ticket still pending waits, and the one that ends
-(succeeded or failed) queues the next. A subscription whose every delivery failed for a
-day is switched off and its admins are told (`company-{cid}-webhookSubscription`).
-`due_ids` is what the sweep sends: due deliveries whose job was lost, or whose worker died.
+Every delivery has its own job; a job also takes the other deliveries of its subscription
+that are due and idle (up to WEBHOOK_BATCH_SIZE), so a backlog drains with two commits per
+batch instead of two per delivery; their own jobs then find them sent. Ordered
+subscriptions send the deliveries of one ticket one at a time, in creation order: a
+delivery with an earlier one of its ticket still pending waits, and the one that ends
+(succeeded or failed) queues the next. `due_ids` is what the sweep sends: due deliveries
+whose job was lost, or whose worker died.
 """
 
 from __future__ import annotations
@@ -22,19 +24,19 @@ from sqlalchemy.orm import aliased
 from whaticket import jobs
 from whaticket.db import utcnow
 from whaticket.extensions import db
-from whaticket.models import User, WebhookAttempt, WebhookDelivery, WebhookSubscription
+from whaticket.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from whaticket.models.webhook import PING_EVENT
-from whaticket.realtime.emit import emit_to_user
-from whaticket.schemas.webhook_subscriptions import WebhookSubscriptionSchema
-from whaticket.services.integrations import outbox, transport
-from whaticket.services.integrations.subscriptions import secret_of
+from whaticket.services.integrations import health, outbox, transport
+from whaticket.utils import crypto
 
 #: Seconds a claimed delivery is taken to be in flight; then its worker is presumed dead.
 LEASE_SECONDS = 120
 #: Seconds a due delivery may wait for its job before the sweep sends it.
 GRACE_SECONDS = 60
-#: Seconds of nothing but failures after which a subscription is switched off.
-DISABLE_AFTER_SECONDS = 24 * 3600
+#: Deliveries one job sends at most (its own and due ones of the same subscription).
+BATCH_SIZE = 50
+
+D = WebhookDelivery
 
 
 def _seconds(key: str, default: int) -> timedelta:
@@ -47,85 +49,176 @@ def lease() -> timedelta:
     return _seconds("WEBHOOK_CLAIM_LEASE_SECONDS", LEASE_SECONDS)
 
 
+def batch_size() -> int:
+    """How many deliveries one job may send (WEBHOOK_BATCH_SIZE)."""
+    return max(1, int(current_app.config.get("WEBHOOK_BATCH_SIZE") or BATCH_SIZE))
+
+
 @dataclass(frozen=True)
 class Claim:
-    """A delivery taken for one attempt, with what sending it needs."""
+    """One delivery taken for one attempt, with what sending it needs."""
 
     delivery_id: int
-    token: str
     number: int
+    max_attempts: int
     request: transport.Request
     manual: bool
-    #: Whether its outcome moves the subscription's health (pings do not).
-    counts: bool
-    #: The subscription had failures when it was claimed (a success clears them).
+    ordering_key: str | None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Deliveries of one subscription claimed together (with one token)."""
+
+    subscription_id: int
+    token: str
+    claims: list[Claim]
+    #: The subscription had failures when they were claimed (a success clears them).
     was_failing: bool
+    #: How many it could have taken, and whether it drains the subscription's backlog
+    #: (an unordered active one: a full batch queues the next).
+    limit: int = 1
+    drains: bool = False
 
 
-def claim(delivery_id: int) -> Claim | None:
-    """Take a due delivery for one attempt; None when it is not due, done, in flight,
-    waiting for an earlier delivery of its ticket, or its subscription is switched off
-    (then it fails: nothing is sent to a subscription that is off)."""
+def claim(delivery_id: int, limit: int = 1) -> Batch | None:
+    """Take a delivery for one attempt, and (up to `limit` in all) the due idle deliveries
+    of its subscription, unless it is ordered or this is a redelivery; None when there is
+    nothing to send.
+
+    The delivery itself is skipped when it is not due, done, in flight, or waits for an
+    earlier delivery of its ticket; it fails when its subscription is switched off
+    (nothing is sent to a subscription that is off). Its job drains the subscription's
+    backlog all the same: a job may be the one queued for several deliveries.
+    """
     now = utcnow()
-    row = db.session.get(WebhookDelivery, delivery_id)
-    if row is None or row.status != "pending":
-        return None
-    if row.claimed_at is not None and row.claimed_at > now - lease():
-        return None
-    if not row.manual and row.next_attempt_at is not None and row.next_attempt_at > now:
-        return None  # an early copy of the job: the one scheduled for its time follows
-    subscription = db.session.get(WebhookSubscription, row.subscription_id)
-    if subscription is None:
-        return None
-    if not row.manual:
-        if not subscription.active:
-            row.status, row.next_attempt_at = "failed", None
-            row.last_error = "The subscription is switched off."
-            return None
-        if subscription.ordered and row.ordering_key and _earlier_pending(row) is not None:
-            return None  # the earlier one queues this one when it ends
-    token = uuid.uuid4().hex
-    won = db.session.execute(
-        sa.update(WebhookDelivery)
-        .where(
-            WebhookDelivery.id == delivery_id,
-            WebhookDelivery.status == "pending",
-            sa.or_(
-                WebhookDelivery.claimed_at.is_(None),
-                WebhookDelivery.claimed_at <= now - lease(),
-            ),
+    s = WebhookSubscription
+    row = db.session.execute(
+        sa.select(
+            D.status,
+            D.claimed_at,
+            D.next_attempt_at,
+            D.manual,
+            D.ordering_key,
+            D.subscription_id,
+            s.url,
+            s.secret_encrypted,
+            s.active,
+            s.ordered,
+            s.failing_since,
         )
+        .join(s, s.id == D.subscription_id)
+        .where(D.id == delivery_id)
+    ).first()
+    if row is None:
+        return None
+    ids = [delivery_id] if _own_turn(delivery_id, row, now) else []
+    if limit > len(ids) and row.active and not row.manual and not row.ordered:
+        ids += _idle_due(row.subscription_id, delivery_id, now, limit - len(ids))
+    if not ids:
+        return None
+    token = uuid.uuid4().hex
+    db.session.execute(
+        sa.update(D)
+        .where(D.id.in_(ids), D.status == "pending", _unclaimed(now))
         .values(claimed_at=now, claim_token=token)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if won != 1:
-        return None  # another worker took it first
-    request = transport.Request(
-        subscription.url, secret_of(subscription), row.event_type, row.uuid, row.payload
     )
-    return Claim(
-        delivery_id=row.id,
-        token=token,
-        number=row.attempts + 1,
-        request=request,
-        manual=row.manual,
-        counts=row.event_type != PING_EVENT,
-        was_failing=subscription.failing_since is not None,
-    )
-
-
-def _earlier_pending(row: WebhookDelivery) -> int | None:
-    """The first pending delivery of the same ticket and subscription before `row`."""
-    return db.session.scalar(
-        sa.select(WebhookDelivery.id)
-        .where(
-            WebhookDelivery.subscription_id == row.subscription_id,
-            WebhookDelivery.ordering_key == row.ordering_key,
-            WebhookDelivery.status == "pending",
-            WebhookDelivery.id < row.id,
+    taken = db.session.execute(
+        sa.select(
+            D.id,
+            D.uuid,
+            D.event_type,
+            D.payload,
+            D.attempts,
+            D.max_attempts,
+            D.manual,
+            D.ordering_key,
         )
-        .order_by(WebhookDelivery.id)
+        .where(D.claim_token == token)
+        .order_by(D.id)
+    ).all()
+    if not taken:
+        return None  # another worker took them first
+    secret = crypto.decrypt_str(row.secret_encrypted) or ""
+    claims = [
+        Claim(
+            delivery_id=t.id,
+            number=t.attempts + 1,
+            max_attempts=t.max_attempts,
+            request=transport.Request(row.url, secret, t.event_type, t.uuid, t.payload),
+            manual=t.manual,
+            ordering_key=t.ordering_key,
+        )
+        for t in taken
+    ]
+    drains = row.active and not row.ordered
+    return Batch(row.subscription_id, token, claims, row.failing_since is not None, limit, drains)
+
+
+def _own_turn(delivery_id: int, row: sa.Row, now: datetime) -> bool:
+    """Whether the job's own delivery is to be sent now (failing it when switched off)."""
+    if row.status != "pending":
+        return False
+    if row.claimed_at is not None and row.claimed_at > now - lease():
+        return False
+    if row.manual:
+        return True  # asked for by an admin: now, whatever the switch or the order
+    if row.next_attempt_at is not None and row.next_attempt_at > now:
+        return False  # an early copy of the job: the one scheduled for its time follows
+    if not row.active:
+        _fail_switched_off(delivery_id, now)
+        return False
+    if row.ordered and row.ordering_key:
+        # Waits for the earlier one of its ticket, which queues this one when it ends.
+        return _earlier_pending(row.subscription_id, row.ordering_key, delivery_id) is None
+    return True
+
+
+def _unclaimed(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.or_(D.claimed_at.is_(None), D.claimed_at <= now - lease())
+
+
+def _fail_switched_off(delivery_id: int, now: datetime) -> None:
+    db.session.execute(
+        sa.update(D)
+        .where(D.id == delivery_id, D.status == "pending", _unclaimed(now))
+        .values(status="failed", next_attempt_at=None, last_error="Subscription switched off.")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _earlier_pending(subscription_id: int, key: str, delivery_id: int) -> int | None:
+    """The first pending delivery of the same ticket and subscription before this one."""
+    return db.session.scalar(
+        sa.select(D.id)
+        .where(
+            D.subscription_id == subscription_id,
+            D.ordering_key == key,
+            D.status == "pending",
+            D.id < delivery_id,
+        )
+        .order_by(D.id)
         .limit(1)
+    )
+
+
+def _idle_due(subscription_id: int, delivery_id: int, now: datetime, limit: int) -> list[int]:
+    """Other due deliveries of the subscription nobody is sending, oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(D.id)
+            .where(
+                D.subscription_id == subscription_id,
+                D.status == "pending",
+                D.id != delivery_id,
+                D.manual.is_(False),
+                D.next_attempt_at <= now,
+                D.claimed_at.is_(None),
+            )
+            .order_by(D.id)
+            .limit(limit)
+        )
     )
 
 
@@ -135,149 +228,146 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=schedule[min(attempts, len(schedule)) - 1])
 
 
-def apply(taken: Claim, outcome: transport.Outcome) -> WebhookDelivery | None:
-    """Record the attempt and what follows it; the delivery (None when it is gone, or its
-    claim lapsed and another worker took it)."""
+def apply(batch: Batch, outcomes: dict[int, transport.Outcome]) -> None:
+    """Record each attempt and what follows it; deliveries of the batch left unsent go
+    back to waiting for their job (queued again). A delivery whose claim lapsed (another
+    worker took it meanwhile) is left to that worker."""
     now = utcnow()
-    row = db.session.get(WebhookDelivery, taken.delivery_id)
-    if row is None or row.claim_token != taken.token:
-        return None
-    db.session.add(
-        WebhookAttempt(
-            delivery_id=row.id,
-            number=taken.number,
-            started_at=outcome.started_at,
-            duration_ms=outcome.duration_ms,
-            status="succeeded" if outcome.ok else "failed",
-            response_code=outcome.status_code,
-            response_body=outcome.answer,
-            error=outcome.error,
-            manual=taken.manual,
+    counted: list[bool] = []
+    released = False
+    for c in batch.claims:
+        outcome = outcomes.get(c.delivery_id)
+        if outcome is None:
+            released |= _release(batch.token, c.delivery_id)
+            continue
+        status, next_at = _next_step(c, outcome, now)
+        if not _settle(batch.token, c, outcome, status, next_at, now):
+            continue
+        db.session.add(
+            WebhookAttempt(
+                delivery_id=c.delivery_id,
+                number=c.number,
+                started_at=outcome.started_at,
+                duration_ms=outcome.duration_ms,
+                status="succeeded" if outcome.ok else "failed",
+                response_code=outcome.status_code,
+                response_body=outcome.answer,
+                error=outcome.error,
+                manual=c.manual,
+            )
         )
-    )
-    row.attempts = taken.number
-    row.response_code, row.last_error = outcome.status_code, outcome.error
-    row.claimed_at = row.claim_token = None
-    row.manual = False
-    if outcome.ok:
-        row.status, row.delivered_at, row.next_attempt_at = "succeeded", now, None
-    elif outcome.retryable and row.attempts < row.max_attempts:
-        delay = retry_delay(row.attempts)
-        row.next_attempt_at = now + delay
-        job_id = f"webhook-{row.id}-{row.attempts}"
-        jobs.enqueue(outbox.DELIVER_JOB, row.id, in_=delay, job_id=job_id)
-    else:
-        row.status, row.next_attempt_at = "failed", None
-    if taken.counts:
-        _health(row.subscription_id, outcome.ok, taken.was_failing, now)
-    if row.status != "pending" and row.ordering_key:
-        _next_in_line(row)
+        if status == "pending" and next_at is not None:
+            job_id = f"webhook-{c.delivery_id}-{c.number}"
+            jobs.enqueue(outbox.DELIVER_JOB, c.delivery_id, in_=next_at - now, job_id=job_id)
+        if c.request.event_type != PING_EVENT:
+            counted.append(outcome.ok)
+        if status != "pending" and c.ordering_key:
+            _next_in_line(batch.subscription_id, c.ordering_key, c.delivery_id)
+    if counted:
+        # Anything that got through shows the receiver alive: its failures are over.
+        health.record(batch.subscription_id, any(counted), batch.was_failing, now)
+    full = len(batch.claims) >= batch.limit and all(o.ok for o in outcomes.values())
+    if batch.drains and (released or full):
+        # More may be due: the subscription's next job takes them (one at a time).
+        job_id = outbox.drain_job_id(batch.subscription_id)
+        jobs.enqueue(outbox.DELIVER_JOB, batch.claims[-1].delivery_id, job_id=job_id)
     db.session.flush()
-    return row
 
 
-def _next_in_line(row: WebhookDelivery) -> None:
+def _next_step(c: Claim, outcome: transport.Outcome, now: datetime) -> tuple[str, datetime | None]:
+    """(status, next attempt) after this attempt."""
+    if outcome.ok:
+        return "succeeded", None
+    if outcome.retryable and c.number < c.max_attempts:
+        return "pending", now + retry_delay(c.number)
+    return "failed", None
+
+
+def _settle(
+    token: str,
+    c: Claim,
+    outcome: transport.Outcome,
+    status: str,
+    next_at: datetime | None,
+    now: datetime,
+) -> bool:
+    """Write the attempt's result on the delivery; False when the claim is no longer ours."""
+    return bool(
+        db.session.execute(
+            sa.update(D)
+            .where(D.id == c.delivery_id, D.claim_token == token)
+            .values(
+                status=status,
+                attempts=c.number,
+                next_attempt_at=next_at,
+                delivered_at=now if outcome.ok else None,
+                response_code=outcome.status_code,
+                last_error=outcome.error,
+                claimed_at=None,
+                claim_token=None,
+                manual=False,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
+
+
+def _release(token: str, delivery_id: int) -> bool:
+    """A claimed delivery the batch did not send: idle again (the subscription's next job
+    takes it); whether it was still ours."""
+    return bool(
+        db.session.execute(
+            sa.update(D)
+            .where(D.id == delivery_id, D.claim_token == token)
+            .values(claimed_at=None, claim_token=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
+
+
+def _next_in_line(subscription_id: int, key: str, delivery_id: int) -> None:
     """Queue the next pending delivery of the ticket (ordered subscriptions)."""
     nxt = db.session.execute(
-        sa.select(WebhookDelivery.id, WebhookDelivery.attempts)
+        sa.select(D.id, D.attempts)
         .where(
-            WebhookDelivery.subscription_id == row.subscription_id,
-            WebhookDelivery.ordering_key == row.ordering_key,
-            WebhookDelivery.status == "pending",
-            WebhookDelivery.id > row.id,
+            D.subscription_id == subscription_id,
+            D.ordering_key == key,
+            D.status == "pending",
+            D.id > delivery_id,
         )
-        .order_by(WebhookDelivery.id)
+        .order_by(D.id)
         .limit(1)
     ).first()
     if nxt is not None:
         jobs.enqueue(outbox.DELIVER_JOB, nxt.id, job_id=f"webhook-{nxt.id}-{nxt.attempts}")
 
 
-def _health(subscription_id: int, ok: bool, was_failing: bool, now: datetime) -> None:
-    """A success clears the failures; a failure starts them, and a day of them switches the
-    subscription off. Conditional UPDATEs: concurrent workers cannot undo each other."""
-    sub = WebhookSubscription
-    if ok:
-        if was_failing:
-            db.session.execute(
-                sa.update(sub)
-                .where(sub.id == subscription_id, sub.failing_since.is_not(None))
-                .values(failing_since=None, status=_while_active("healthy"))
-                .execution_options(synchronize_session=False)
-            )
-        return
-    db.session.execute(
-        sa.update(sub)
-        .where(sub.id == subscription_id, sub.failing_since.is_(None))
-        .values(failing_since=now, status=_while_active("failing"))
-        .execution_options(synchronize_session=False)
-    )
-    cutoff = now - _seconds("WEBHOOK_DISABLE_AFTER_SECONDS", DISABLE_AFTER_SECONDS)
-    disabled = db.session.execute(
-        sa.update(sub)
-        .where(sub.id == subscription_id, sub.active.is_(True), sub.failing_since <= cutoff)
-        .values(active=False, status="disabled", disabled_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if disabled:
-        _tell_admins(subscription_id)
-
-
-def _while_active(status: str) -> sa.ColumnElement[str]:
-    """`status` for an active subscription; one switched off keeps the status it has."""
-    return sa.case((WebhookSubscription.active.is_(True), status), else_=WebhookSubscription.status)
-
-
-def _tell_admins(subscription_id: int) -> None:
-    """The subscription was switched off: its company's admins hear it (after the commit)."""
-    subscription = db.session.scalar(
-        sa.select(WebhookSubscription)
-        .where(WebhookSubscription.id == subscription_id)
-        .execution_options(populate_existing=True)
-    )
-    if subscription is None:
-        return
-    cid = subscription.company_id
-    current_app.logger.warning(
-        "webhook subscription %s of company %s switched off after a day of failures",
-        subscription_id,
-        cid,
-    )
-    data = {"action": "disabled", "subscription": WebhookSubscriptionSchema().dump(subscription)}
-    admins = db.session.scalars(
-        sa.select(User.id).where(
-            User.company_id == cid, sa.or_(User.profile == "admin", User.super.is_(True))
-        )
-    )
-    for user_id in admins:
-        emit_to_user(cid, user_id, "webhookSubscription", data)
-
-
 def due_ids(limit: int = 500) -> list[int]:
     """Deliveries due for longer than the grace period and not in flight (their job was
     lost, or their worker died), oldest first; ordered ones only when it is their turn."""
     now = utcnow()
-    d, earlier = WebhookDelivery, aliased(WebhookDelivery)
+    earlier = aliased(D)
     blocked = (
         sa.select(earlier.id)
         .where(
-            earlier.subscription_id == d.subscription_id,
-            earlier.ordering_key == d.ordering_key,
+            earlier.subscription_id == D.subscription_id,
+            earlier.ordering_key == D.ordering_key,
             earlier.status == "pending",
-            earlier.id < d.id,
+            earlier.id < D.id,
         )
         .exists()
     )
     return list(
         db.session.scalars(
-            sa.select(d.id)
+            sa.select(D.id)
             .where(
-                d.status == "pending",
-                d.next_attempt_at <= now - _seconds("WEBHOOK_SWEEP_GRACE_SECONDS", GRACE_SECONDS),
-                sa.or_(d.claimed_at.is_(None), d.claimed_at <= now - lease()),
-                sa.or_(d.ordering_key.is_(None), ~blocked),
+                D.status == "pending",
+                D.next_attempt_at <= now - _seconds("WEBHOOK_SWEEP_GRACE_SECONDS", GRACE_SECONDS),
+                _unclaimed(now),
+                sa.or_(D.ordering_key.is_(None), ~blocked),
             )
-            .order_by(d.next_attempt_at, d.id)
+            .order_by(D.next_attempt_at, D.id)
             .limit(limit)
         )
     )

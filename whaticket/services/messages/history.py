@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,12 +34,12 @@ OWN_MEDIA_PREFIX = "messages/"
 _UNREAD = (Message.read.is_(False), Message.from_me.is_(False))
 
 
-def _ticket(company_id: int, ticket_id: int) -> tuple[Any, dict[str, Any], int, int]:
-    """(a row of the ticket's columns, its JSON, its message count, its unread inbound count).
-
-    One statement: the ticket, its related rows, tags and contact custom fields (the tags x
-    fields rows are folded back), and both counts from one pass over the ticket's messages.
-    """
+@cache
+def _ticket_stmt() -> sa.Select:
+    """The ticket of a chat with what its JSON needs and both counts (built once: the ids
+    are bound at each execution, and a built statement skips its construction and cache
+    key, a third of the page's CPU)."""
+    ticket_id = sa.bindparam("ticket_id")
     counts = (
         sa.select(
             Message.ticket_id,
@@ -49,7 +50,7 @@ def _ticket(company_id: int, ticket_id: int) -> tuple[Any, dict[str, Any], int, 
         .group_by(Message.ticket_id)
         .subquery("counts")
     )
-    stmt = (
+    return (
         sa.select(
             *ticket_rows.COLUMNS,
             *ticket_rows.EXTRA_INFO_COLUMNS,
@@ -60,10 +61,32 @@ def _ticket(company_id: int, ticket_id: int) -> tuple[Any, dict[str, Any], int, 
             # No row in `counts` for a ticket without messages: an outer join.
             ticket_rows.joined(extra_info=True).outerjoin(counts, counts.c.ticket_id == Ticket.id)
         )
-        .where(Ticket.id == ticket_id, Ticket.company_id == company_id)
+        .where(Ticket.id == ticket_id, Ticket.company_id == sa.bindparam("company_id"))
         .order_by(Tag.id, ContactCustomField.id)
     )
-    rows = db.session.execute(stmt).all()
+
+
+@cache
+def _page_stmt() -> sa.Select:
+    """A page of a chat's messages, newest first (built once, as `_ticket_stmt`)."""
+    return (
+        message_rows.select_messages()
+        .where(Message.ticket_id == sa.bindparam("ticket_id"))
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(sa.bindparam("limit"))
+        .offset(sa.bindparam("offset"))
+    )
+
+
+def _ticket(company_id: int, ticket_id: int) -> tuple[Any, dict[str, Any], int, int]:
+    """(a row of the ticket's columns, its JSON, its message count, its unread inbound count).
+
+    One statement: the ticket, its related rows, tags and contact custom fields (the tags x
+    fields rows are folded back), and both counts from one pass over the ticket's messages.
+    """
+    params = {"ticket_id": ticket_id, "company_id": company_id}
+    # Core rows, through the session's connection (and transaction): no ORM entity here.
+    rows = db.session.connection().execute(_ticket_stmt(), params).all()
     if not rows:
         raise AppError("ERR_NO_TICKET_FOUND", 404)
     first = rows[0]
@@ -83,13 +106,8 @@ def list_messages(company_id: int, ticket_id: int, page_number: int, actor: User
     if not ticket_lookup.can_see(actor, row):
         raise AppError("ERR_NO_TICKET_FOUND", 404)
     offset = (max(page_number, 1) - 1) * PAGE_SIZE
-    page = db.session.execute(
-        message_rows.select_messages()
-        .where(Message.ticket_id == ticket_id)
-        .order_by(Message.created_at.desc(), Message.id.desc())
-        .limit(PAGE_SIZE)
-        .offset(offset)
-    ).all()
+    params = {"ticket_id": ticket_id, "limit": PAGE_SIZE, "offset": offset}
+    page = db.session.connection().execute(_page_stmt(), params).all()
     messages = [message_rows.message(r) for r in reversed(page)]
     if row.unread_messages or unread:
         _mark_read(row, ticket, messages, unread)

@@ -20,9 +20,9 @@ _Sender = aliased(Contact, name="sender")
 _Quoted = aliased(Message, name="quoted")
 _QuotedSender = aliased(Contact, name="quoted_sender")
 
-#: Every column a message's JSON reads: its own under their names, its sender's as
-#: "contact__<field>", the quoted message's as "quoted__<field>" and its sender's as
-#: "quoted_contact__<field>".
+#: Every column a message's JSON reads, in the order `message` unpacks them: its own under
+#: their names, its sender's as "contact__<field>", the quoted message's as
+#: "quoted__<field>" and its sender's as "quoted_contact__<field>".
 COLUMNS: tuple[sa.ColumnElement[Any], ...] = (
     Message.id,
     Message.provider_id,
@@ -94,52 +94,90 @@ def _contact(id_: int | None, name: Any, number: Any, pic: Any) -> dict[str, Any
     return {"id": id_, "name": name, "number": number, "profilePicUrl": pic}
 
 
-def message(r: Any) -> dict[str, Any]:
-    """One message's JSON (MessageSchema's keys, in its order) from a `COLUMNS` row."""
+def message(row: Any) -> dict[str, Any]:
+    """One message's JSON (MessageSchema's keys, in its order) from a `COLUMNS` row.
+
+    Read by position: a Row's attributes cost more than building the whole answer.
+    """
+    (
+        id_,
+        provider_id,
+        body,
+        ack,
+        error,
+        read,
+        from_me,
+        origin,
+        media_path,
+        media_name,
+        media_type,
+        media_error,
+        is_deleted,
+        is_edited,
+        participant,
+        reactions,
+        edit_history,
+        ticket_id,
+        contact_id,
+        queue_id,
+        company_id,
+        quoted_msg_id,
+        created_at,
+        updated_at,
+        s_id,
+        s_name,
+        s_number,
+        s_pic,
+        q_id,
+        q_body,
+        q_from_me,
+        q_media_type,
+        q_media_path,
+        q_media_name,
+        q_is_deleted,
+        q_company_id,
+        qs_id,
+        qs_name,
+        qs_number,
+        qs_pic,
+    ) = row
     quoted = None
-    if r.quoted__id is not None:
+    if q_id is not None:
         quoted = {
-            "id": r.quoted__id,
-            "body": r.quoted__body,
-            "fromMe": r.quoted__from_me,
-            "mediaType": r.quoted__media_type,
-            "mediaUrl": _media_url(r.quoted__company_id, r.quoted__media_path),
-            "mediaName": r.quoted__media_name,
-            "isDeleted": r.quoted__is_deleted,
-            "contact": _contact(
-                r.quoted_contact__id,
-                r.quoted_contact__name,
-                r.quoted_contact__number,
-                r.quoted_contact__profile_pic_url,
-            ),
+            "id": q_id,
+            "body": q_body,
+            "fromMe": q_from_me,
+            "mediaType": q_media_type,
+            "mediaUrl": _media_url(q_company_id, q_media_path),
+            "mediaName": q_media_name,
+            "isDeleted": q_is_deleted,
+            "contact": _contact(qs_id, qs_name, qs_number, qs_pic),
         }
     return {
-        "id": r.id,
-        "providerId": r.provider_id,
-        "body": r.body,
-        "ack": r.ack,
-        "error": r.error,
-        "read": r.read,
-        "fromMe": r.from_me,
-        "origin": r.origin,
-        "mediaUrl": _media_url(r.company_id, r.media_path),
-        "mediaName": r.media_name,
-        "mediaType": r.media_type,
-        "mediaError": r.media_error,
-        "isDeleted": r.is_deleted,
-        "isEdited": r.is_edited,
-        "participant": r.participant,
-        "reactions": r.reactions,
-        "editHistory": r.edit_history,
-        "ticketId": r.ticket_id,
-        "contactId": r.contact_id,
-        "queueId": r.queue_id,
-        "companyId": r.company_id,
-        "quotedMsgId": r.quoted_msg_id,
+        "id": id_,
+        "providerId": provider_id,
+        "body": body,
+        "ack": ack,
+        "error": error,
+        "read": read,
+        "fromMe": from_me,
+        "origin": origin,
+        "mediaUrl": _media_url(company_id, media_path),
+        "mediaName": media_name,
+        "mediaType": media_type,
+        "mediaError": media_error,
+        "isDeleted": is_deleted,
+        "isEdited": is_edited,
+        "participant": participant,
+        "reactions": reactions,
+        "editHistory": edit_history,
+        "ticketId": ticket_id,
+        "contactId": contact_id,
+        "queueId": queue_id,
+        "companyId": company_id,
+        "quotedMsgId": quoted_msg_id,
         "quotedMsg": quoted,
-        "contact": _contact(
-            r.contact__id, r.contact__name, r.contact__number, r.contact__profile_pic_url
-        ),
-        "createdAt": timestamp(r.created_at),
-        "updatedAt": timestamp(r.updated_at),
+        "contact": _contact(s_id, s_name, s_number, s_pic),
+        "createdAt": timestamp(created_at),
+        "updatedAt": timestamp(updated_at),
     }

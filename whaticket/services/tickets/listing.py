@@ -8,11 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from whaticket.extensions import db
-from whaticket.models import Contact, Message, Tag, Ticket, User, ticket_tags
+from whaticket.models import Tag, Ticket, User, ticket_tags
 from whaticket.services.tickets import rows as ticket_rows
-from whaticket.utils.pagination import like_pattern
+from whaticket.services.tickets import search as ticket_search
 from whaticket.utils.queries import company_zone, day_start
-from whaticket.whatsapp.formats import LOCATION_TYPE
 
 PAGE_SIZE = 40
 
@@ -38,31 +37,11 @@ def _visibility(user: User, args: dict[str, Any]) -> sa.ColumnElement[bool]:
     return sa.or_(Ticket.user_id == user.id, pending_in_my_queues)
 
 
-def _search(term: str) -> sa.ColumnElement[bool]:
-    """Contact name or number, or any message body, contains `term`."""
-    pattern = like_pattern(term)
-    body = sa.func.lower(Message.body)
-    # A location's body starts with its picture in base64 (formats.location_body), which
-    # would match short terms by chance: only the text after the first "|" counts there.
-    body_matches = sa.or_(
-        sa.and_(Message.media_type != LOCATION_TYPE, body.like(pattern, escape="\\")),
-        sa.and_(Message.media_type == LOCATION_TYPE, body.like("%|" + pattern, escape="\\")),
-    )
-    in_messages = sa.select(Message.id).where(Message.ticket_id == Ticket.id, body_matches).exists()
-    return sa.or_(
-        sa.func.lower(Contact.name).like(pattern, escape="\\"),
-        Contact.number.like(pattern, escape="\\"),
-        in_messages,
-    )
-
-
 def ticket_filters(company_id: int, user: User, args: dict[str, Any]) -> list[Any]:
     """WHERE conditions for `GET /tickets` (shared with the kanban)."""
     conds: list[Any] = [Ticket.company_id == company_id]
     if args.get("status"):
         conds.append(Ticket.status == args["status"])
-    if args.get("search_param"):
-        conds.append(_search(args["search_param"]))
     conds.append(_visibility(user, args))
     if args.get("with_unread_messages"):
         conds.append(Ticket.unread_messages > 0)
@@ -92,31 +71,39 @@ def _page(
     """(ticket JSON rows, total, has_more) of one page, most recently active first.
 
     Two statements whatever the page or data size: the COUNT, then the page. The page is
-    a derived table of ids, sorted and cut on the tickets index alone (contacts join it
-    only when the search needs them), that the ticket, its related rows and its tags are
-    joined to.
+    a derived table of ids, sorted and cut on the tickets index alone (a search finds it
+    through the full-text indexes instead: one or two statements), that the ticket, its
+    related rows and its tags are joined to.
     """
-    base = sa.select(Ticket.id, Ticket.updated_at)
-    if args.get("search_param"):
-        base = base.select_from(Ticket).outerjoin(Contact, Contact.id == Ticket.contact_id)
-    base = base.where(*ticket_filters(company_id, user, args), *conds)
-    count_stmt = base.with_only_columns(sa.func.count(), maintain_column_froms=True)
-    count = db.session.scalar(count_stmt) or 0
-    offset = (max(int(args.get("page_number") or 1), 1) - 1) * page_size
-    if count <= offset:
-        return [], count, False
-    page = (
-        base.order_by(Ticket.updated_at.desc(), Ticket.id.desc())
-        .limit(page_size)
-        .offset(offset)
-        .subquery("page")
+    base = sa.select(Ticket.id, Ticket.updated_at).where(
+        *ticket_filters(company_id, user, args), *conds
     )
+    offset = (max(int(args.get("page_number") or 1), 1) - 1) * page_size
+    if args.get("search_param"):
+        # The full-text search finds the page (and an exact count, or a lower bound for a
+        # frequent term: services/tickets/search.py).
+        found = ticket_search.page(company_id, args["search_param"], base, offset, page_size)
+        if not found.ids:
+            return [], found.count, False
+        count, page = found.count, found.subquery()
+    else:
+        count_stmt = base.with_only_columns(sa.func.count(), maintain_column_froms=True)
+        count = db.session.connection().scalar(count_stmt) or 0
+        if count <= offset:
+            return [], count, False
+        page = (
+            base.order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+            .limit(page_size)
+            .offset(offset)
+            .subquery("page")
+        )
     stmt = (
         sa.select(*ticket_rows.COLUMNS)
         .select_from(ticket_rows.joined(page, page.c.id, extra_info=False))
         .order_by(page.c.updated_at.desc(), page.c.id.desc(), Tag.id)
     )
-    rows = ticket_rows.group(db.session.execute(stmt))
+    # Core rows through the session's connection: no ORM entity, no ORM execution layer.
+    rows = ticket_rows.group(db.session.connection().execute(stmt))
     return rows, count, count > offset + len(rows)
 
 

@@ -10,7 +10,7 @@ to-many rows repeat the ticket, and `group` folds them back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,9 +27,10 @@ from whaticket.models import (
 )
 from whaticket.schemas.fields import timestamp
 
-#: Every column a ticket's JSON reads: its own under their names, the related rows' under
-#: "<relation>__<field>" (a ticket has a `contact_id` of its own).
-COLUMNS: tuple[sa.ColumnElement[Any], ...] = (
+#: The columns a ticket's JSON reads, in the order the builders below unpack them: its own,
+#: then its contact's, agent's, queue's and connection's, then one tag (labels
+#: "<relation>__<field>": a ticket has a `contact_id` of its own).
+_OWN: tuple[sa.ColumnElement[Any], ...] = (
     Ticket.id,
     Ticket.uuid,
     Ticket.status,
@@ -62,18 +63,26 @@ COLUMNS: tuple[sa.ColumnElement[Any], ...] = (
     Queue.color.label("queue__color"),
     Whatsapp.id.label("whatsapp__id"),
     Whatsapp.name.label("whatsapp__name"),
+)
+_TAG: tuple[sa.ColumnElement[Any], ...] = (
     Tag.id.label("tag__id"),
     Tag.name.label("tag__name"),
     Tag.color.label("tag__color"),
     Tag.kanban.label("tag__kanban"),
 )
+#: What a page of tickets selects (`group` reads rows of these, by position).
+COLUMNS = _OWN + _TAG
 
-#: The contact's custom fields (`contact.extraInfo`), for the one-ticket answers.
+#: The contact's custom fields (`contact.extraInfo`), for the one-ticket answers: selected
+#: after `COLUMNS`.
 EXTRA_INFO_COLUMNS: tuple[sa.ColumnElement[Any], ...] = (
     ContactCustomField.id.label("extra__id"),
     ContactCustomField.name.label("extra__name"),
     ContactCustomField.value.label("extra__value"),
 )
+
+#: Where a row's tag and custom field start.
+_AT_TAG, _AT_EXTRA = len(_OWN), len(COLUMNS)
 
 
 def joined(
@@ -101,54 +110,87 @@ def joined(
     return frm
 
 
-def _ticket(r: Any, contact: dict[str, Any]) -> dict[str, Any]:
-    """One ticket's JSON (TicketSchema's keys, in its order) with an empty tag list."""
-    return {
-        "id": r.id,
-        "uuid": r.uuid,
-        "status": r.status,
-        "unreadMessages": r.unread_messages,
-        "lastMessage": r.last_message,
-        "isGroup": r.is_group,
-        "fromMe": r.from_me,
-        "chatbot": r.chatbot,
-        "queueOptionId": r.queue_option_id,
-        "contactId": r.contact_id,
-        "whatsappId": r.whatsapp_id,
-        "userId": r.user_id,
-        "queueId": r.queue_id,
-        "companyId": r.company_id,
-        "useIntegration": r.use_integration,
-        "promptId": r.prompt_id,
-        "integrationId": r.integration_id,
-        "contact": contact,
-        "user": None if r.user__id is None else {"id": r.user__id, "name": r.user__name},
-        "queue": None
-        if r.queue__id is None
-        else {"id": r.queue__id, "name": r.queue__name, "color": r.queue__color},
-        "whatsapp": None
-        if r.whatsapp__id is None
-        else {"id": r.whatsapp__id, "name": r.whatsapp__name},
-        "tags": [],
-        "createdAt": timestamp(r.created_at),
-        "updatedAt": timestamp(r.updated_at),
+def _ticket(values: Sequence[Any], extra_info: bool) -> dict[str, Any]:
+    """One ticket's JSON (TicketSchema's keys, in its order) from the `_OWN` values of a row,
+    with no tag (and no custom field) yet.
+
+    Read by position: a Row's attributes cost more than building the whole answer.
+    """
+    (
+        id_,
+        uuid,
+        status,
+        unread_messages,
+        last_message,
+        is_group,
+        from_me,
+        chatbot,
+        queue_option_id,
+        contact_id,
+        whatsapp_id,
+        user_id,
+        queue_id,
+        company_id,
+        use_integration,
+        prompt_id,
+        integration_id,
+        created_at,
+        updated_at,
+        c_id,
+        c_name,
+        c_number,
+        c_email,
+        c_pic,
+        c_is_group,
+        u_id,
+        u_name,
+        q_id,
+        q_name,
+        q_color,
+        w_id,
+        w_name,
+    ) = values
+    contact = {
+        "id": c_id,
+        "name": c_name,
+        "number": c_number,
+        "email": c_email,
+        "profilePicUrl": c_pic,
+        "isGroup": c_is_group,
     }
-
-
-def _contact(r: Any) -> dict[str, Any]:
-    """The ticket's contact (ContactRowSchema's keys)."""
+    if extra_info:
+        contact["extraInfo"] = []
     return {
-        "id": r.contact__id,
-        "name": r.contact__name,
-        "number": r.contact__number,
-        "email": r.contact__email,
-        "profilePicUrl": r.contact__profile_pic_url,
-        "isGroup": r.contact__is_group,
+        "id": id_,
+        "uuid": uuid,
+        "status": status,
+        "unreadMessages": unread_messages,
+        "lastMessage": last_message,
+        "isGroup": is_group,
+        "fromMe": from_me,
+        "chatbot": chatbot,
+        "queueOptionId": queue_option_id,
+        "contactId": contact_id,
+        "whatsappId": whatsapp_id,
+        "userId": user_id,
+        "queueId": queue_id,
+        "companyId": company_id,
+        "useIntegration": use_integration,
+        "promptId": prompt_id,
+        "integrationId": integration_id,
+        "contact": contact,
+        "user": None if u_id is None else {"id": u_id, "name": u_name},
+        "queue": None if q_id is None else {"id": q_id, "name": q_name, "color": q_color},
+        "whatsapp": None if w_id is None else {"id": w_id, "name": w_name},
+        "tags": [],
+        "createdAt": timestamp(created_at),
+        "updatedAt": timestamp(updated_at),
     }
 
 
 def group(rows: Iterable[Any], *, extra_info: bool = False) -> list[dict[str, Any]]:
-    """Fold joined rows, grouped by ticket (in page order), into one dict per ticket.
+    """Fold joined rows (`COLUMNS`, then `EXTRA_INFO_COLUMNS` with `extra_info`), grouped by
+    ticket in page order, into one dict per ticket.
 
     Tags come in the order of the rows: sort them by tag id in the query (as
     `Ticket.tags` is ordered). With `extra_info` the contact carries `extraInfo`, ordered
@@ -156,26 +198,25 @@ def group(rows: Iterable[Any], *, extra_info: bool = False) -> list[dict[str, An
     """
     tickets: list[dict[str, Any]] = []
     current: dict[str, Any] = {}
-    current_id = None
     tag_ids: set[int] = set()
     extra_ids: set[int] = set()
-    for r in rows:
-        if r.id != current_id:
-            contact = _contact(r)
-            if extra_info:
-                contact["extraInfo"] = []
-            current, current_id = _ticket(r, contact), r.id
+    for row in rows:
+        values = tuple(row)
+        if values[0] != current.get("id"):
+            current = _ticket(values[:_AT_TAG], extra_info)
             tickets.append(current)
             tag_ids, extra_ids = set(), set()
-        tag_id = r.tag__id
+        tag_id, tag_name, tag_color, tag_kanban = values[_AT_TAG:_AT_EXTRA]
         if tag_id is not None and tag_id not in tag_ids:
             tag_ids.add(tag_id)
             current["tags"].append(
-                {"id": tag_id, "name": r.tag__name, "color": r.tag__color, "kanban": r.tag__kanban}
+                {"id": tag_id, "name": tag_name, "color": tag_color, "kanban": tag_kanban}
             )
-        if extra_info and r.extra__id is not None and r.extra__id not in extra_ids:
-            extra_ids.add(r.extra__id)
-            current["contact"]["extraInfo"].append(
-                {"id": r.extra__id, "name": r.extra__name, "value": r.extra__value}
-            )
+        if extra_info:
+            extra_id, extra_name, extra_value = values[_AT_EXTRA : _AT_EXTRA + 3]
+            if extra_id is not None and extra_id not in extra_ids:
+                extra_ids.add(extra_id)
+                current["contact"]["extraInfo"].append(
+                    {"id": extra_id, "name": extra_name, "value": extra_value}
+                )
     return tickets

@@ -1,7 +1,7 @@
 """Ticket search (`GET /tickets?searchParam=`): which tickets' contact or messages match,
 served by the full-text indexes of `models/search_index.py`, in a bounded amount of work.
 
-What matches a term (the same on every database, up to each one's notion of a letter):
+What matches a term (the same on every database; case, and accents in words, ignored):
 
 * its words of 3 characters or more (`MIN_WORD`, InnoDB's shortest indexed word): a
   ticket whose contact's name has a word starting with each of them, or one of whose
@@ -27,6 +27,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.mysql import match
+from sqlalchemy.orm import aliased
 
 from whaticket.extensions import db
 from whaticket.models import Contact, Message, Ticket
@@ -43,6 +44,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Words of a term that count (a pasted paragraph is not a search).
 MAX_WORDS = 8
 _PHONE = re.compile(r"[\d\s+().-]+")
+_ACCENTS = {"a": "aàáâãä", "e": "eèéêë", "i": "iìíîï", "o": "oòóôõö", "u": "uùúûü", "c": "cç"}
+_BASE = {accented: plain for plain, forms in _ACCENTS.items() for accented in forms}
 
 
 @dataclass(frozen=True)
@@ -85,14 +88,21 @@ def _dialect() -> str:
     return "mysql" if name in ("mysql", "mariadb") else name
 
 
+def _unaccented(word: str) -> str:
+    """`word` as a regular expression in which a vowel or a c matches its accented forms
+    ("acao" finds "Ação"), as the full-text indexes and MariaDB's collation do."""
+    return "".join(f"[{_ACCENTS[_BASE[ch]]}]" if ch in _BASE else ch for ch in word)
+
+
 def _word_starts(
     column: sa.ColumnElement[str], words: tuple[str, ...], dialect: str
 ) -> list[sa.ColumnElement[bool]]:
     """A word of `column` starts with each of `words` (regular expressions; words are \\w+)."""
+    patterns = [f"(^|[^[:alnum:]_]){_unaccented(w)}" for w in words]
     if dialect == "mysql":
         # (?i): caseless whatever the column's collation (lower() would cost a copy per row).
-        return [column.regexp_match(f"(?i)(^|[^[:alnum:]_]){w}") for w in words]
-    return [column.regexp_match(f"(^|[^[:alnum:]_]){w}", flags="i") for w in words]
+        return [column.regexp_match(f"(?i){p}") for p in patterns]
+    return [column.regexp_match(p, flags="i") for p in patterns]
 
 
 def _name_contains(term: str) -> sa.ColumnElement[bool]:
@@ -173,7 +183,7 @@ def _message_part(company_id: int, terms: Terms, dialect: str) -> sa.Select | No
     return stmt.where(*_body_text(Message, terms, dialect))
 
 
-def matching_ticket_ids(company_id: int, term: str) -> sa.Select:
+def matching_ticket_ids(company_id: int, term: str) -> sa.Select | sa.CompoundSelect:
     """Every ticket of the company that `term` matches, through the indexes: a SELECT of
     one column, `ticket_id` (a UNION: each part uses its own index)."""
     dialect = _dialect()
@@ -182,7 +192,7 @@ def matching_ticket_ids(company_id: int, term: str) -> sa.Select:
     in_messages = _message_part(company_id, terms, dialect)
     if in_messages is not None:
         parts.append(in_messages)
-    return sa.union(*parts) if len(parts) > 1 else parts[0]  # type: ignore[return-value]
+    return sa.union(*parts) if len(parts) > 1 else parts[0]
 
 
 def _row_match(terms: Terms, dialect: str) -> sa.ColumnElement[bool]:
@@ -190,10 +200,11 @@ def _row_match(terms: Terms, dialect: str) -> sa.ColumnElement[bool]:
     checks = []
     if terms.words:
         checks.append(sa.and_(*_word_starts(Contact.name, terms.words, dialect)))
-        m = sa.orm.aliased(Message)
-        checks.append(
-            sa.select(m.id).where(m.ticket_id == Ticket.id, *_body_text(m, terms, dialect)).exists()
-        )
+        m = aliased(Message)
+        # A scalar subquery, not EXISTS: MariaDB would turn EXISTS into a semi-join that
+        # reads every message of the company; this one reads the ticket's own, per ticket.
+        first = sa.select(m.id).where(m.ticket_id == Ticket.id, *_body_text(m, terms, dialect))
+        checks.append(first.limit(1).scalar_subquery().is_not(None))
     if terms.digits:
         checks.append(Contact.number.like(f"%{terms.digits}%"))
     if terms.short is not None:
@@ -211,17 +222,21 @@ def _recent_hits(
     `wanted`-th match, so a frequent term costs a few dozen tickets' rows.
     """
     order = (Ticket.updated_at.desc(), Ticket.id.desc())
-    edge = (
+    oldest = (
         base.with_only_columns(Ticket.updated_at)
         .order_by(*order)
         .limit(1)
         .offset(window - 1)
         .scalar_subquery()
     )
+    # A one-row derived table: MariaDB reads it while planning, so the window's edge bounds
+    # the index range (a plain subquery in WHERE would be compared on every ticket).
+    edge = sa.select(oldest.label("at")).subquery("edge")
     stmt = (
-        base.with_only_columns(Ticket.id, edge.is_(None))
+        base.with_only_columns(Ticket.id, edge.c.at.is_(None))
+        .join(edge, Ticket.updated_at >= sa.func.coalesce(edge.c.at, EPOCH))
         .outerjoin(Contact, Contact.id == Ticket.contact_id)
-        .where(Ticket.updated_at >= sa.func.coalesce(edge, EPOCH), _row_match(terms, dialect))
+        .where(_row_match(terms, dialect))
         .order_by(*order)
         .limit(wanted)
     )
@@ -242,6 +257,8 @@ def _indexed(company_id: int, term: str, base: sa.Select, offset: int, size: int
     rows = db.session.execute(stmt).all()
     if rows:
         return SearchPage([row[0] for row in rows], rows[0][2], True)
+    if offset == 0:
+        return SearchPage([], 0, True)
     count_stmt = matched.with_only_columns(sa.func.count(), maintain_column_froms=True)
     return SearchPage([], db.session.scalar(count_stmt) or 0, True)
 
