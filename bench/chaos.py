@@ -20,14 +20,11 @@ duplicates, 0 lost, recovery under 30 s, no manual restart. It prints figures on
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import hmac
 import os
 import random
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,6 +46,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 import campaign as campaign_bench  # noqa: E402
 import inbound as inbound_bench  # noqa: E402
 
+# The throw-away Redis, the TCP proxy and the worker processes of the outage tests.
+from tests.outages import (  # noqa: E402
+    RedisProcess,
+    TcpProxy,
+    free_port,
+    kill_group,
+    worker_process,
+)
 from whaticket import create_app  # noqa: E402
 from whaticket import db as dbmod  # noqa: E402
 from whaticket.extensions import db  # noqa: E402
@@ -56,119 +61,7 @@ from whaticket.extensions import db  # noqa: E402
 RECOVERY_GOAL = 30.0
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class RedisServer:
-    """A throw-away redis-server this bench may stop and start at will."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="wt-chaos-redis-")
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        """Start it (same port every time) and wait for PING."""
-        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-        self.proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self.dir,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(100):
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise SystemExit("redis-server did not start")
-
-    def stop(self) -> None:
-        """Kill it (an outage, not a clean shutdown)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-
-class Proxy:
-    """A TCP forwarder in front of MariaDB; `cut()` drops every connection and refuses new."""
-
-    def __init__(self, upstream: tuple[str, int]) -> None:
-        self.upstream = upstream
-        self.port = free_port()
-        self.down = threading.Event()
-        self.socks: set[socket.socket] = set()
-        self.lock = threading.Lock()
-        self.listener = socket.create_server(("127.0.0.1", self.port))
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            client, _ = self.listener.accept()
-            if self.down.is_set():
-                client.close()
-                continue
-            try:
-                server = socket.create_connection(self.upstream, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            server.settimeout(None)  # the timeout was for connecting: idle is fine
-            with self.lock:
-                self.socks.update((client, server))
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            # shutdown() first: a plain close() from this thread does not wake the other
-            # pump blocked in recv(), and the socket (with MariaDB's transaction and its
-            # locks) would stay open, which no real client death does.
-            for sock in (src, dst):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                with contextlib.suppress(OSError):
-                    sock.close()
-
-    def cut(self) -> None:
-        """The database becomes unreachable: open connections die, new ones are refused."""
-        self.down.set()
-        with self.lock:
-            for sock in self.socks:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-            self.socks.clear()
-
-    def restore(self) -> None:
-        self.down.clear()
-
-
-def proxied(url: str, proxy: Proxy) -> str:
+def proxied(url: str, proxy: TcpProxy) -> str:
     """The same database URL, through the proxy."""
     scheme, rest = url.split("://", 1)
     creds, _, tail = rest.rpartition("@")
@@ -194,17 +87,6 @@ def process(cmd: list[str], env: dict[str, str], log) -> subprocess.Popen:
     )
 
 
-def worker_cmd() -> list[str]:
-    return [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "worker"]
-
-
-def kill9(proc: subprocess.Popen) -> None:
-    """SIGKILL the process group: no cleanup, no goodbye, as an OOM kill or a power cut."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-
-
 def stop(procs: list[subprocess.Popen]) -> None:
     for proc in procs:
         if proc.poll() is None:
@@ -213,7 +95,7 @@ def stop(procs: list[subprocess.Popen]) -> None:
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            kill9(proc)
+            kill_group(proc)
 
 
 def wait_progress(read: Callable[[], int], after: int, timeout: float) -> float | None:
@@ -229,7 +111,7 @@ def wait_progress(read: Callable[[], int], after: int, timeout: float) -> float 
 # -- campaigns -----------------------------------------------------------------------
 
 
-def campaign_run(args, redis: RedisServer, db_url: str, fault: str, log) -> dict:
+def campaign_run(args, redis: RedisProcess, db_url: str, fault: str, log) -> dict:
     """One campaign with the worker killed three times ("kill") or Redis down 30 s ("redis")."""
     from whaticket.models import Campaign, CampaignShipping
     from whaticket.services.campaigns import campaign_settings, campaigns
@@ -250,7 +132,7 @@ def campaign_run(args, redis: RedisServer, db_url: str, fault: str, log) -> dict
         CAMPAIGN_CLAIM_STALE="10",
     )
     app = campaign_bench.make_app(db_url, redis.url, 2, prefix, namespace)
-    workers = [process(worker_cmd(), env, log)]
+    workers = [worker_process(env, log)]
     time.sleep(3)
     recoveries: list[float | None] = []
     before: Counter = Counter()
@@ -290,14 +172,14 @@ def campaign_run(args, redis: RedisServer, db_url: str, fault: str, log) -> dict
             if marks and now_sent >= marks[0]:
                 marks.pop(0)
                 if fault == "kill":
-                    kill9(workers[-1])
-                    workers.append(process(worker_cmd(), env, log))
+                    kill_group(workers[-1])
+                    workers.append(worker_process(env, log))
                     recoveries.append(wait_progress(sent, sent(), args.timeout))
                 else:
                     # The fake provider's outbox lives in this Redis: count it before the
                     # outage wipes it (a real provider would still know what it sent).
                     before.update(e["to"] for e in fake.read_outbox(conn_id) if e["type"] == "text")
-                    redis.stop()
+                    redis.kill()
                     time.sleep(args.redis_down)
                     redis.start()
                     recoveries.append(wait_progress(sent, sent(), args.timeout))
@@ -325,7 +207,7 @@ def campaign_run(args, redis: RedisServer, db_url: str, fault: str, log) -> dict
 
 
 def inbound_run(
-    args, redis: RedisServer, proxy: Proxy, db_url: str, messages: int, outage: float, log
+    args, redis: RedisProcess, proxy: TcpProxy, db_url: str, messages: int, outage: float, log
 ) -> dict:
     """`messages` Cloud deliveries, each sent 1-3 times at concurrency 16; a database cut of
     `outage` seconds a third of the way through (0: none). Senders retry until 200."""
@@ -344,7 +226,7 @@ def inbound_run(
         HOST="127.0.0.1",
         RQ_QUEUE_PREFIX=f"chaos-{uuid.uuid4().hex[:6]}",
     )
-    procs = [process([sys.executable, "wsgi.py"], env, log), process(worker_cmd(), env, log)]
+    procs = [process([sys.executable, "wsgi.py"], env, log), worker_process(env, log)]
     base = f"http://127.0.0.1:{port}"
     for _ in range(120):
         try:
@@ -398,9 +280,9 @@ def inbound_run(
             if outage:
                 while stored() < messages // 3 and time.monotonic() - started < args.timeout:
                     time.sleep(0.2)
-                proxy.cut()
+                proxy.stop()
                 time.sleep(outage)
-                proxy.restore()
+                proxy.start()
                 recovery = wait_progress(stored, stored(), args.timeout)
             for future in futures:
                 future.result()
@@ -458,9 +340,8 @@ def main() -> None:
         raise SystemExit("the chaos runs need MariaDB (a database several processes share)")
     host_port = args.database_url.split("@", 1)[-1].split("/", 1)[0]
     host, _, port = host_port.partition(":")
-    proxy = Proxy((host or "127.0.0.1", int(port or 3306)))
-    redis = RedisServer()
-    redis.start()
+    proxy = TcpProxy(host or "127.0.0.1", int(port or 3306)).start()
+    redis = RedisProcess().start()
     log_path = Path(tempfile.gettempdir()) / "wt-chaos.log"
     only = set(args.only.split(","))
     began = time.monotonic()
@@ -495,8 +376,8 @@ def main() -> None:
                 )
                 report(f"{args.messages // 2} inbound, database down {args.db_down:.0f} s", res)
     finally:
-        redis.stop()
-        shutil.rmtree(redis.dir, ignore_errors=True)
+        redis.kill()
+        proxy.stop()
     print(f"total {time.monotonic() - began:.0f} s")
 
 

@@ -15,14 +15,15 @@ from flask import current_app
 
 from whaticket.extensions import db
 from whaticket.models import Whatsapp
-from whaticket.utils.crypto import decrypt_json
+from whaticket.services.connections import provider_settings
 from whaticket.whatsapp.cloud import verify_signature
 
 
 def provider_config(conn: Whatsapp) -> dict[str, Any]:
-    """A connection's decrypted settings, {} when they cannot be read (logged)."""
+    """`provider_settings.provider_config`, but {} (logged) when they cannot be decrypted:
+    a webhook must answer, not fail, on one unreadable connection."""
     try:
-        return decrypt_json(conn.provider_config)
+        return provider_settings.provider_config(conn)
     except ValueError:
         # A key rotated without re-encrypting: this connection cannot authenticate the provider.
         current_app.logger.warning("connection %s: settings cannot be decrypted", conn.id)
