@@ -5,6 +5,7 @@ inline. Both paths hash and verify the same way."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,7 @@ import eventlet
 eventlet.monkey_patch()
 
 import json
+import os
 import bcrypt
 from flask import Flask
 from whaticket.security import hash_password, verify_password
@@ -101,3 +103,62 @@ def test_under_eventlet_bcrypt_leaves_the_hub_to_other_green_threads() -> None:
     # Other green threads ran while the hash was being computed.
     assert result["during_verify"] > 0, result
     assert result["during_hash"] > 0, result
+
+
+#: Five logins at once under eventlet with CPU_OFFLOAD_THREADS=2: never more than two hash
+#: at a time (the others wait green), each in a native thread niced to CPU_OFFLOAD_NICE.
+_GATE_PROBE = """
+import eventlet
+eventlet.monkey_patch()
+
+import json
+import os
+import os
+import time
+from eventlet import patcher
+from whaticket.utils.offload import run_off_hub
+
+real_threading = patcher.original("threading")
+real_time = patcher.original("time")
+lock = real_threading.Lock()
+state = {"running": 0, "most": 0, "nice": set(), "threads": set()}
+
+def work():
+    with lock:
+        state["running"] += 1
+        state["most"] = max(state["most"], state["running"])
+    tid = real_threading.get_native_id()
+    state["threads"].add(tid)
+    state["nice"].add(os.getpriority(os.PRIO_PROCESS, tid))
+    real_time.sleep(0.2)  # a native sleep: holds its slot as a hash would
+    with lock:
+        state["running"] -= 1
+    return tid
+
+pool = eventlet.GreenPool()
+for _ in range(5):
+    pool.spawn(run_off_hub, work)
+pool.waitall()
+print(json.dumps({"most": state["most"], "nice": sorted(state["nice"]),
+                  "main_nice": os.getpriority(os.PRIO_PROCESS, 0),
+                  "native": real_threading.get_native_id() not in state["threads"]}))
+"""
+
+
+def test_under_eventlet_offloaded_calls_are_few_at_once_and_niced() -> None:
+    env = {**os.environ, "CPU_OFFLOAD_THREADS": "2", "CPU_OFFLOAD_NICE": "7"}
+    done = subprocess.run(
+        [sys.executable, "-c", _GATE_PROBE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["most"] == 2, result
+    assert result["native"] is True, result
+    # The hashing threads run niced; the hub's thread keeps its priority.
+    assert result["nice"] == [result["main_nice"] + 7], result

@@ -10,6 +10,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from whaticket import db_liveness
 from whaticket.config import (
     DEFAULT_JWT_REFRESH_SECRET,
     DEFAULT_JWT_SECRET,
@@ -114,7 +115,9 @@ def _ride_out_outages(app: Flask) -> None:
     first request after it is back must not fail on a dead one), and a connection attempt
     gives up after DATABASE_CONNECT_TIMEOUT seconds (503) instead of hanging the request."""
     options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
-    options["pool_pre_ping"] = True
+    # Dead pooled connections are found on checkout without a round trip each time
+    # (whaticket/db_liveness.py, installed in register_extensions), not by a ping.
+    options["pool_pre_ping"] = False
     connect_args = dict(options.get("connect_args") or {})
     connect_args.setdefault("connect_timeout", int(app.config["DATABASE_CONNECT_TIMEOUT"]))
     options["connect_args"] = connect_args
@@ -171,6 +174,9 @@ def register_extensions(app: Flask) -> None:
     from whaticket.services.billing import policies  # the package root stays light
 
     db.init_app(app)
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            db_liveness.install(db.engine, float(app.config["DATABASE_PING_IDLE_SECONDS"]))
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     jwt.init_app(app)
     register_jwt_callbacks(app)

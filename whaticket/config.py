@@ -84,6 +84,9 @@ class Config:
     SERVICE_RETRY_AFTER_SECONDS = _int("SERVICE_RETRY_AFTER_SECONDS", 5)
     #: Seconds to wait for a MariaDB/PostgreSQL connection before answering 503.
     DATABASE_CONNECT_TIMEOUT = _int("DATABASE_CONNECT_TIMEOUT", 5)
+    # A pooled connection idle longer than this is pinged before use (a half-open one after
+    # a network partition says nothing); a closed one is found without a ping.
+    DATABASE_PING_IDLE_SECONDS = _int("DATABASE_PING_IDLE_SECONDS", 30)
     #: Longest pause (seconds) of `flask worker` between two reconnection attempts; the
     #: pause doubles from 1 s after each failure. The worker never exits on an outage.
     WORKER_RETRY_MAX_SECONDS = _int("WORKER_RETRY_MAX_SECONDS", 30)
