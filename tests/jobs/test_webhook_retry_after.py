@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 
@@ -50,6 +51,16 @@ def test_retry_after_in_seconds_delays_the_next_attempt_and_is_logged(
     clock.now = T0 + timedelta(seconds=900)
     assert run_due(clock.now) == 1
     assert fresh(row).status == "succeeded" and attempts(row.id)[1].retry_after is None
+
+
+def test_the_log_answers_what_was_asked(client, prefix, auth, admin, company, receiver, clock):
+    subscription = subscribe(company.id, receiver, ["contact.created"])
+    _Answers(receiver).next(429, "900")
+    contact_event(company)
+    (row,) = deliveries()
+    url = f"{prefix}/webhooks/subscriptions/{subscription.id}/deliveries/{row.id}"
+    (attempt,) = client.get(url, headers=auth(admin)).get_json()["attemptLog"]
+    assert (attempt["responseCode"], attempt["retryAfter"]) == (429, 900)
 
 
 def test_retry_after_as_an_http_date(company, receiver, clock):
@@ -175,3 +186,27 @@ def test_a_grace_of_zero_seconds_keeps_no_old_secret(app, company, receiver, clo
     record, _new = subscriptions.rotate_secret(company.id, subscription.id)
     dbmod.commit()
     assert record.previous_secret_encrypted is None
+
+
+def test_the_reference_receiver_accepts_either_secret_while_rotating(
+    company, receiver, monkeypatch
+):
+    text = (Path(__file__).parents[2] / "docs" / "integrations.md").read_text(encoding="utf-8")
+    snippet = text.split("```python\n", 1)[1].split("```", 1)[0]
+    subscription = subscribe(company.id, receiver, ["contact.created"])
+    old = receiver.secret
+    _, new = subscriptions.rotate_secret(company.id, subscription.id)
+    dbmod.commit()
+    contact_event(company)
+    (got,) = receiver.events()
+    headers = {
+        k: v for k, v in got.headers.items() if k.startswith("X-Whaticket-") or k == "Content-Type"
+    }
+    for secret, expected in ((old, 204), (new, 204), ("whsec_someone_else", 401)):
+        monkeypatch.setenv("WHATICKET_WEBHOOK_SECRET", secret)
+        namespace: dict = {"__name__": "reference_receiver"}
+        exec(compile(snippet, "docs/integrations.md", "exec"), namespace)
+        resp = (
+            namespace["app"].test_client().post("/hooks/whaticket", data=got.raw, headers=headers)
+        )
+        assert resp.status_code == expected, secret

@@ -127,6 +127,8 @@ class WebhookAttemptSchema(BaseSchema):
     #: The first bytes of the answer.
     response_body = fields.String(allow_none=True)
     error = fields.String(allow_none=True)
+    #: Seconds the receiver asked to wait (`Retry-After` on a 429 or 503), as it said it.
+    retry_after = fields.Integer(allow_none=True)
     manual = fields.Boolean()
 
 
