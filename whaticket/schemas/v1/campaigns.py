@@ -72,7 +72,7 @@ def _texts(required: bool) -> fields.List:
     text = fields.String(
         validate=[
             validate.Length(min=1, max=MESSAGE_MAX),
-            validate.Regexp(r"(?s).*\S", error="Must not be blank."),
+            validate.Regexp(r"[\s\S]*\S", error="Must not be blank."),
         ]
     )
     size = validate.Length(min=1 if required else 0, max=len(VARIANTS))
