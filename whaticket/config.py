@@ -224,6 +224,8 @@ class Config:
     WEBHOOK_DISABLE_AFTER_SECONDS = _int("WEBHOOK_DISABLE_AFTER_SECONDS", 24 * 3600)
     #: Days the delivery log keeps a finished delivery and its attempts.
     WEBHOOK_LOG_RETENTION_DAYS = _int("WEBHOOK_LOG_RETENTION_DAYS", 30)
+    #: Seconds a rotated-out webhook secret keeps signing beside the new one.
+    WEBHOOK_SECRET_GRACE_SECONDS = _int("WEBHOOK_SECRET_GRACE_SECONDS", 24 * 3600)
     #: Subscriptions per company (each event is one delivery per subscription).
     WEBHOOK_MAX_SUBSCRIPTIONS = _int("WEBHOOK_MAX_SUBSCRIPTIONS", 20)
     #: Deliveries one job sends at most: its own, and the due idle ones of its subscription.

@@ -61,6 +61,8 @@ class WebhookReceiver(StubServer[Received]):
         self.clock: Callable[[], float] = time.time
         self._answers: list[int] = []
         self.answer_body = '{"ok": true}'
+        #: Extra headers of every answer (a `Retry-After`, say).
+        self.answer_headers: dict[str, str] = {}
 
     def answer_next(self, *statuses: int) -> None:
         """Answer the next requests with these statuses, in order."""
@@ -89,6 +91,8 @@ class WebhookReceiver(StubServer[Received]):
         h.send_response(status)
         h.send_header("Content-Type", "application/json")
         h.send_header("Content-Length", str(len(body)))
+        for name, value in self.answer_headers.items():
+            h.send_header(name, value)
         h.end_headers()
         h.wfile.write(body)
 

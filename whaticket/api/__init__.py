@@ -53,10 +53,12 @@ from whaticket.api import (
 from whaticket.api.base import IdConverter
 from whaticket.api.errors import api
 from whaticket.api.v1 import auth as v1_auth
+from whaticket.api.v1 import campaigns as v1_campaigns
 from whaticket.api.v1 import contacts as v1_contacts
 from whaticket.api.v1 import messages as v1_messages
 from whaticket.api.v1 import reports as v1_reports
 from whaticket.api.v1 import tickets as v1_tickets
+from whaticket.api.v1 import webhooks as v1_webhooks
 
 BLUEPRINTS = [
     auth.blp,
@@ -109,6 +111,8 @@ BLUEPRINTS = [
     v1_messages.blp,
     v1_contacts.blp,
     v1_reports.blp,
+    v1_campaigns.blp,
+    v1_webhooks.blp,
 ]
 
 #: Blueprints whose paths are fixed whatever API_PREFIX is (the external API).

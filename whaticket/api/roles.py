@@ -179,6 +179,16 @@ ROLES: dict[str, str] = {
     "v1_messages.send_to_number": TOKEN,
     "v1_contacts.create_contact": TOKEN,
     "v1_contacts.update_contact": TOKEN,
+    "v1_campaigns.create_campaign": TOKEN,
+    "v1_campaigns.pause_campaign": TOKEN,
+    "v1_campaigns.resume_campaign": TOKEN,
+    "v1_campaigns.cancel_campaign": TOKEN,
+    "v1_webhooks.create_subscription": TOKEN,
+    "v1_webhooks.update_subscription": TOKEN,
+    "v1_webhooks.delete_subscription": TOKEN,
+    "v1_webhooks.rotate_secret": TOKEN,
+    "v1_webhooks.test_subscription": TOKEN,
+    "v1_webhooks.redeliver": TOKEN,
 }
 
 #: How many roles each role includes (a super user is an admin, an admin a user).

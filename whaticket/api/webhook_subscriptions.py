@@ -14,6 +14,7 @@ from whaticket.schemas.webhook_subscriptions import (
     WebhookDeliveryArgsSchema,
     WebhookDeliveryDetailSchema,
     WebhookDeliveryPageSchema,
+    WebhookSecretRotateSchema,
     WebhookSubscriptionArgsSchema,
     WebhookSubscriptionCreateSchema,
     WebhookSubscriptionPageSchema,
@@ -21,7 +22,7 @@ from whaticket.schemas.webhook_subscriptions import (
     WebhookSubscriptionSecretSchema,
     WebhookSubscriptionUpdateSchema,
 )
-from whaticket.security import admin_required, current_company_id
+from whaticket.security import admin_required, current_company_id, require_plan_feature
 from whaticket.services.integrations import deliveries, subscriptions
 
 blp = Blueprint(
@@ -30,6 +31,8 @@ blp = Blueprint(
     url_prefix="/webhooks/subscriptions",
     description="Company webhooks: subscriptions, delivery log, redelivery",
 )
+# Company webhooks are the plan's integrations feature (403 ERR_PLAN_FEATURE_DISABLED).
+blp.before_request(require_plan_feature("use_integrations"))
 
 
 def _with_secret(record: Any, secret: str, status: int) -> Response:
@@ -92,10 +95,14 @@ def update_subscription(data: dict, subscription_id: int) -> Response:
 
 @blp.post("/<int:subscription_id>/secret")
 @admin_required
+@blp.arguments(WebhookSecretRotateSchema, required=False)
 @blp.response(200, WebhookSubscriptionSecretSchema)
-def rotate_secret(subscription_id: int) -> Response:
-    """A new secret (the old one stops signing at once), shown this once."""
-    record, secret = subscriptions.rotate_secret(current_company_id(), subscription_id)
+def rotate_secret(data: dict, subscription_id: int) -> Response:
+    """A new secret, shown this once; the old one signs beside it for the grace period
+    (WEBHOOK_SECRET_GRACE_SECONDS) unless `{"expireOld": true}`."""
+    record, secret = subscriptions.rotate_secret(
+        current_company_id(), subscription_id, bool(data.get("expire_old"))
+    )
     return _with_secret(record, secret, 200)
 
 

@@ -291,6 +291,8 @@ def watchdog() -> int:
         .where(Campaign.status == "EM_ANDAMENTO")
         .execution_options(populate_existing=True)  # heartbeats are written by UPDATEs
     ).all():
+        if campaign.paused_reason == campaigns.MANUAL_PAUSE:
+            continue  # paused on request: only a restart sends again
         if campaign.paused_reason == billing.EXPIRED:
             if billing.sending_blocked(campaign.company_id):
                 continue

@@ -58,10 +58,22 @@ class WebhookSubscription(CompanyScopedMixin, TimestampMixin, db.Model):
     secret_encrypted: Mapped[str] = mapped_column(sa.Text)
     #: Its last characters, so admins can tell which secret a receiver holds.
     secret_hint: Mapped[str] = mapped_column(sa.String(8), default="")
+    #: The secret a rotation replaced, encrypted like the current one: attempts carry its
+    #: signature too until `previous_secret_expires_at` (WEBHOOK_SECRET_GRACE_SECONDS).
+    previous_secret_encrypted: Mapped[str | None] = mapped_column(sa.Text)
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(sa.String(20), default="healthy")
     #: Since when every delivery failed (cleared by a success).
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def previous_secret_grace(self) -> datetime | None:
+        """Until when the replaced secret still signs (None once its grace is over)."""
+        expires = self.previous_secret_expires_at
+        if self.previous_secret_encrypted and expires is not None and expires > utcnow():
+            return expires
+        return None
 
 
 class WebhookDelivery(CompanyScopedMixin, TimestampMixin, db.Model):
@@ -131,5 +143,7 @@ class WebhookAttempt(db.Model):
     response_code: Mapped[int | None] = mapped_column()
     response_body: Mapped[str | None] = mapped_column(sa.String(512))
     error: Mapped[str | None] = mapped_column(sa.String(500))
+    #: Seconds the receiver asked us to wait (`Retry-After` on a 429 or 503), as read.
+    retry_after: Mapped[int | None] = mapped_column()
     #: Asked for by an admin (a redelivery or a test) rather than the schedule.
     manual: Mapped[bool] = mapped_column(sa.Boolean, default=False)

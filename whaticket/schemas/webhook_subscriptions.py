@@ -31,8 +31,16 @@ class WebhookSubscriptionSchema(BaseSchema):
     disabled_at = Timestamp(allow_none=True)
     #: The last characters of the secret, to tell which one a receiver holds.
     secret_hint = fields.String()
+    #: Until when the secret a rotation replaced still signs beside it (null: none does).
+    previous_secret_expires_at = Timestamp(allow_none=True, attribute="previous_secret_grace")
     created_at = Timestamp()
     updated_at = Timestamp()
+
+
+class WebhookSecretRotateSchema(BaseSchema):
+    """`POST .../secret`: `{"expireOld": true}` stops the replaced secret at once."""
+
+    expire_old = fields.Boolean(load_default=False)
 
 
 class WebhookSubscriptionSecretSchema(WebhookSubscriptionSchema):
@@ -119,6 +127,8 @@ class WebhookAttemptSchema(BaseSchema):
     #: The first bytes of the answer.
     response_body = fields.String(allow_none=True)
     error = fields.String(allow_none=True)
+    #: Seconds the receiver asked to wait (`Retry-After` on a 429 or 503), as it said it.
+    retry_after = fields.Integer(allow_none=True)
     manual = fields.Boolean()
 
 

@@ -8,12 +8,18 @@ import pytest
 
 from tests import factories
 from tests.api.v1.conftest import bearer
+from tests.stubs import webhook_receiver as receivers
+from tests.webhooks import subscribe
+from whaticket import db as dbmod
 from whaticket.api import roles
-from whaticket.models import API_SCOPES
+from whaticket.extensions import db
+from whaticket.models import API_SCOPES, Campaign
+from whaticket.services.integrations import deliveries
 
-#: Declared scopes no v1 route uses yet: campaigns are not in v1, and webhook
-#: subscriptions are managed at /webhooks/subscriptions with an admin's JWT.
-UNWIRED = {"campaigns:write", "webhooks:manage"}
+receiver = receivers.receiver
+
+#: Declared scopes no v1 route uses (every one has its operations now).
+UNWIRED: set[str] = set()
 INSUFFICIENT = {"error": "ERR_INSUFFICIENT_SCOPE"}
 
 
@@ -29,11 +35,24 @@ def _scope(app, endpoint: str) -> str | None:
 
 
 @pytest.fixture
-def calls(app, company, conn) -> list[tuple[str, str, str, str]]:
+def calls(app, company, conn, receiver) -> list[tuple[str, str, str, str]]:
     """(scope, endpoint, method, url) of every v1 route, with ids of real rows."""
     ticket = factories.TicketFactory(company=company, whatsapp=conn, status="open")
     message = factories.MessageFactory(ticket=ticket)
-    ids = {"ticket_id": ticket.id, "message_id": message.id, "contact_id": ticket.contact_id}
+    # Not startable (no list): resume, pause and cancel answer 400 without sending.
+    campaign = Campaign(company_id=company.id, name="Natal", status="INATIVA", whatsapp_id=conn.id)
+    db.session.add(campaign)
+    subscription = subscribe(company.id, receiver, ["contact.created"])
+    ping = deliveries.ping(company.id, subscription.id)
+    dbmod.commit()
+    ids = {
+        "ticket_id": ticket.id,
+        "message_id": message.id,
+        "contact_id": ticket.contact_id,
+        "campaign_id": campaign.id,
+        "subscription_id": subscription.id,
+        "delivery_id": ping.id,
+    }
     adapter = app.url_map.bind("localhost")
     out = []
     for rule in _v1_rules(app):
@@ -45,7 +64,7 @@ def calls(app, company, conn) -> list[tuple[str, str, str, str]]:
 
 def test_every_v1_route_declares_a_known_scope_and_is_a_token_route(app):
     rules = _v1_rules(app)
-    assert len(rules) >= 12
+    assert len(rules) >= 20
     for rule in rules:
         assert _scope(app, rule.endpoint) in API_SCOPES, rule.endpoint
         if (rule.methods or set()) & roles.WRITE_METHODS:

@@ -19,6 +19,7 @@ from flask import request
 
 from whaticket import db as dbmod
 from whaticket.models.api_token import API_SCOPES
+from whaticket.models.plan import FEATURE_FLAGS
 from whaticket.services.integrations import api_access
 from whaticket.services.integrations.api_access import Principal
 
@@ -44,11 +45,14 @@ def principal() -> Principal:
     return request.environ[_ENVIRON_KEY]
 
 
-def token_scope(scope: str) -> Callable[[F], F]:
+def token_scope(scope: str, feature: str | None = None) -> Callable[[F], F]:
     """Require an API token holding `scope`: 401 ERR_INVALID_TOKEN (missing, unknown,
-    expired, revoked), 403 ERR_INSUFFICIENT_SCOPE, 429 past the token's or company's rate."""
+    expired, revoked), 403 ERR_INSUFFICIENT_SCOPE, 429 past the token's or company's rate;
+    with `feature`, 403 ERR_PLAN_FEATURE_DISABLED while the company's plan has it off."""
     if scope not in API_SCOPES:  # a misspelt scope would be one nobody can hold
         raise ValueError(f"unknown API scope {scope!r}")
+    if feature is not None and feature not in FEATURE_FLAGS:  # one that would read as "on"
+        raise ValueError(f"unknown plan feature {feature!r}")
 
     def decorator(fn: F) -> F:
         @wraps(fn)
@@ -60,13 +64,16 @@ def token_scope(scope: str) -> Callable[[F], F]:
                 dbmod.commit()  # before the checks: a throttled or refused call is a use too
             api_access.throttle(caller)
             api_access.require_scope(caller, scope)
+            if feature is not None:
+                api_access.require_feature(caller, feature)
             request.environ[_ENVIRON_KEY] = caller
             return fn(*args, **kwargs)
 
         wrapper.required_scope = scope  # type: ignore[attr-defined]
-        documented = flask_smorest.Blueprint.doc(
-            security=[{SCHEME_NAME: []}], **{"x-scope": scope}
-        )(wrapper)
+        extra = {"x-scope": scope}
+        if feature is not None:
+            extra["x-plan-feature"] = feature
+        documented = flask_smorest.Blueprint.doc(security=[{SCHEME_NAME: []}], **extra)(wrapper)
         return documented  # type: ignore[no-any-return]
 
     return decorator

@@ -1,7 +1,9 @@
 """Campaigns: CRUD, the status machine, start/cancel/restart, media.
 
 INATIVA → PROGRAMADA (a scheduledAt) → EM_ANDAMENTO (started) → FINALIZADA (nothing left
-to send); CANCELADA from PROGRAMADA or EM_ANDAMENTO. A campaign is editable only while it
+to send); CANCELADA from PROGRAMADA or EM_ANDAMENTO. A running campaign can be paused
+(`pause_campaign`: it stays EM_ANDAMENTO with `pausedReason` MANUAL_PAUSE, which nothing
+lifts but a restart) and restarted where it stopped. A campaign is editable only while it
 is not running and not finished (the reference checked the *payload* status instead).
 Sending itself is in `shipping`, `claims`, `dispatch` and jobs/campaigns.py; the delivery
 report and the live `campaign` event in `report`.
@@ -29,6 +31,9 @@ from whaticket.utils.pagination import paginate, search_filter
 from whaticket.utils.queries import find_owned, get_owned
 
 EDITABLE = ("INATIVA", "PROGRAMADA", "CANCELADA")
+#: The pause reason of a campaign paused on request (the dispatcher stops; the watchdog,
+#: which lifts a pause for a connection that came back or an invoice paid, leaves it).
+MANUAL_PAUSE = "PAUSED"
 STARTABLE = ("INATIVA", "PROGRAMADA", "CANCELADA", "EM_ANDAMENTO")
 MEDIA_SUBDIR = "campaigns"
 _TEXT_FIELDS = tuple(f"message{i}" for i in VARIANTS) + tuple(
@@ -170,6 +175,19 @@ def cancel_campaign(company_id: int, campaign_id: int) -> Campaign:
     campaign.status = "CANCELADA"
     db.session.flush()
     emit(campaign, "update")
+    return campaign
+
+
+def pause_campaign(company_id: int, campaign_id: int) -> Campaign:
+    """Pause a running campaign: no further contact is claimed until it is restarted
+    (sends in flight finish). 400 ERR_CAMPAIGN_NOT_RUNNING unless it is running."""
+    campaign = get_campaign(company_id, campaign_id)
+    if campaign.status != "EM_ANDAMENTO":
+        raise AppError("ERR_CAMPAIGN_NOT_RUNNING", 400)
+    if campaign.paused_reason != MANUAL_PAUSE:
+        campaign.paused_reason = MANUAL_PAUSE
+        db.session.flush()
+        emit(campaign, "update")
     return campaign
 
 

@@ -149,9 +149,19 @@ def throttle(principal: Principal) -> None:
 
 
 def require_scope(principal: Principal, scope: str) -> None:
-    """403 ERR_INSUFFICIENT_SCOPE unless the principal holds `scope`."""
+    """403 ERR_INSUFFICIENT_SCOPE unless the principal holds `scope`, and holds it with
+    limits the scope allows (a token edited by hand gets no further than one made)."""
     if scope not in principal.scopes:
         raise AppError("ERR_INSUFFICIENT_SCOPE", 403)
+    if api_tokens.limit_problem({scope}, list(principal.whatsapp_ids), list(principal.queue_ids)):
+        raise AppError("ERR_INSUFFICIENT_SCOPE", 403)
+
+
+def require_feature(principal: Principal, flag: str) -> None:
+    """403 ERR_PLAN_FEATURE_DISABLED when the company's plan has `flag` off (the features
+    some operations need beyond the external API: campaigns, integrations)."""
+    if not plan_service.feature_enabled(db.session.get(Company, principal.company_id), flag):
+        raise AppError("ERR_PLAN_FEATURE_DISABLED", 403)
 
 
 def touch(principal: Principal) -> bool:

@@ -26,9 +26,25 @@ from whaticket.utils.queries import get_owned
 NOT_FOUND = "ERR_API_TOKEN_NOT_FOUND"
 #: A token reads as what it is wherever it is pasted (and secret scanners can spot it).
 TOKEN_PREFIX = "wtk_"
-#: Scopes that read company-wide numbers: a token restricted to connections or queues
-#: cannot hold them (the report rollup is not kept per restriction).
-COMPANY_WIDE_SCOPES = frozenset({"reports:read"})
+#: Scopes over company-wide data: a token restricted to connections or queues cannot hold
+#: them (the report rollup is not kept per restriction; a webhook subscription hears every
+#: connection and queue of the company).
+COMPANY_WIDE_SCOPES = frozenset({"reports:read", "webhooks:manage"})
+#: Scopes with no meaning per queue: a campaign goes out on a connection to a contact list,
+#: outside any queue. Connection limits apply to them; queue limits cannot.
+NO_QUEUE_LIMIT_SCOPES = frozenset({"campaigns:write"})
+
+
+def limit_problem(scopes: set[str], whatsapp_ids: list[int], queue_ids: list[int]) -> str | None:
+    """Why these scopes cannot go with these limits (None: they can)."""
+    wide = COMPANY_WIDE_SCOPES & scopes
+    if wide and (whatsapp_ids or queue_ids):
+        names = ", ".join(sorted(wide))
+        return f"{names} reaches company-wide data: not with connection or queue limits."
+    unqueued = NO_QUEUE_LIMIT_SCOPES & scopes
+    if unqueued and queue_ids:
+        return f"{', '.join(sorted(unqueued))} works outside queues: not with queue limits."
+    return None
 
 
 def new_secret() -> str:
@@ -102,10 +118,9 @@ def create_token(company_id: int, actor: User, data: dict[str, Any]) -> tuple[Ap
     scopes = sorted(set(data["scopes"]))
     whatsapp_ids = _owned_ids(company_id, Whatsapp, data.get("whatsapp_ids") or [], "whatsappIds")
     queue_ids = _owned_ids(company_id, Queue, data.get("queue_ids") or [], "queueIds")
-    if (whatsapp_ids or queue_ids) and COMPANY_WIDE_SCOPES & set(scopes):
-        wide = ", ".join(sorted(COMPANY_WIDE_SCOPES & set(scopes)))
-        message = f"{wide} reads company-wide data: not with connection or queue limits."
-        raise AppError("ERR_VALIDATION", 400, {"scopes": [message]})
+    problem = limit_problem(set(scopes), whatsapp_ids, queue_ids)
+    if problem:
+        raise AppError("ERR_VALIDATION", 400, {"scopes": [problem]})
     expires_at = _expiry(data.get("expires_at"), now)
     _check_limit(company_id, now)
     secret = new_secret()

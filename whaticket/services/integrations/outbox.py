@@ -31,7 +31,7 @@ from flask import current_app
 from whaticket import jobs
 from whaticket.db import after_commit, commit_scope, utcnow
 from whaticket.extensions import db
-from whaticket.models import WebhookDelivery, WebhookSubscription
+from whaticket.models import Company, Plan, WebhookDelivery, WebhookSubscription
 from whaticket.schemas.fields import timestamp
 
 #: The job that sends one delivery (whaticket/jobs/webhooks.py), named: services do not
@@ -66,7 +66,8 @@ def retry_schedule() -> tuple[int, ...]:
 
 
 def targets(company_id: int, event_type: str) -> list[Target]:
-    """The company's active subscriptions that want `event_type` (read once per transaction)."""
+    """The company's active subscriptions that want `event_type` (read once per transaction);
+    none while the company's plan has integrations (`use_integrations`) off."""
     cache: dict[int, list[Target]] = commit_scope().setdefault(_TARGETS, {})
     found = cache.get(company_id)
     if found is None:
@@ -75,9 +76,14 @@ def targets(company_id: int, event_type: str) -> list[Target]:
             rows = db.session.execute(
                 sa.select(
                     WebhookSubscription.id, WebhookSubscription.events, WebhookSubscription.ordered
-                ).where(
+                )
+                .join(Company, Company.id == WebhookSubscription.company_id)
+                .outerjoin(Plan, Plan.id == Company.plan_id)
+                .where(
                     WebhookSubscription.company_id == company_id,
                     WebhookSubscription.active.is_(True),
+                    # No plan: every feature on (billing.plans.feature_enabled).
+                    sa.or_(Plan.id.is_(None), Plan.use_integrations.is_(True)),
                 )
             ).all()
         found = [Target(r.id, frozenset(r.events or ()), bool(r.ordered)) for r in rows]

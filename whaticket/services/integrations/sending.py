@@ -24,7 +24,7 @@ from sqlalchemy.orm import aliased
 from whaticket import jobs
 from whaticket.db import utcnow
 from whaticket.extensions import db
-from whaticket.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+from whaticket.models import Company, Plan, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from whaticket.models.webhook import PING_EVENT
 from whaticket.services.integrations import health, outbox, transport
 from whaticket.utils import crypto
@@ -35,6 +35,10 @@ LEASE_SECONDS = 120
 GRACE_SECONDS = 60
 #: Deliveries one job sends at most (its own and due ones of the same subscription).
 BATCH_SIZE = 50
+
+#: Why a delivery failed without being sent.
+SWITCHED_OFF = "Subscription switched off."
+PLAN_OFF = "The company's plan has no integrations (useIntegrations)."
 
 D = WebhookDelivery
 
@@ -87,9 +91,10 @@ def claim(delivery_id: int, limit: int = 1) -> Batch | None:
     nothing to send.
 
     The delivery itself is skipped when it is not due, done, in flight, or waits for an
-    earlier delivery of its ticket; it fails when its subscription is switched off
-    (nothing is sent to a subscription that is off). Its job drains the subscription's
-    backlog all the same: a job may be the one queued for several deliveries.
+    earlier delivery of its ticket; it fails when its subscription is switched off or its
+    company's plan no longer has integrations (nothing is sent to a subscription that is
+    off, manual sends included: the API refuses those with the plan). Its job drains the
+    subscription's backlog all the same: a job may be the one queued for several deliveries.
     """
     now = utcnow()
     s = WebhookSubscription
@@ -103,14 +108,23 @@ def claim(delivery_id: int, limit: int = 1) -> Batch | None:
             D.subscription_id,
             s.url,
             s.secret_encrypted,
+            s.previous_secret_encrypted,
+            s.previous_secret_expires_at,
             s.active,
             s.ordered,
             s.failing_since,
+            # No plan: every feature on (billing.plans.feature_enabled).
+            sa.or_(Plan.id.is_(None), Plan.use_integrations.is_(True)).label("plan_allows"),
         )
         .join(s, s.id == D.subscription_id)
+        .join(Company, Company.id == s.company_id)
+        .outerjoin(Plan, Plan.id == Company.plan_id)
         .where(D.id == delivery_id)
     ).first()
     if row is None:
+        return None
+    if not row.plan_allows:
+        _fail_pending(delivery_id, now, PLAN_OFF)
         return None
     ids = [delivery_id] if _own_turn(delivery_id, row, now) else []
     if limit > len(ids) and row.active and not row.manual and not row.ordered:
@@ -140,13 +154,13 @@ def claim(delivery_id: int, limit: int = 1) -> Batch | None:
     ).all()
     if not taken:
         return None  # another worker took them first
-    secret = crypto.decrypt_str(row.secret_encrypted) or ""
+    keys = signing_keys(row, now)
     claims = [
         Claim(
             delivery_id=t.id,
             number=t.attempts + 1,
             max_attempts=t.max_attempts,
-            request=transport.Request(row.url, secret, t.event_type, t.uuid, t.payload),
+            request=transport.Request(row.url, keys, t.event_type, t.uuid, t.payload),
             manual=t.manual,
             ordering_key=t.ordering_key,
         )
@@ -154,6 +168,18 @@ def claim(delivery_id: int, limit: int = 1) -> Batch | None:
     ]
     drains = row.active and not row.ordered
     return Batch(row.subscription_id, token, claims, row.failing_since is not None, limit, drains)
+
+
+def signing_keys(row: sa.Row | WebhookSubscription, now: datetime) -> tuple[str, ...]:
+    """The secrets an attempt at `now` is signed with: the current one, and the one a
+    rotation replaced while its grace period lasts."""
+    keys = [crypto.decrypt_str(row.secret_encrypted) or ""]
+    expires = row.previous_secret_expires_at
+    if row.previous_secret_encrypted and expires is not None and expires > now:
+        previous = crypto.decrypt_str(row.previous_secret_encrypted)
+        if previous:
+            keys.append(previous)
+    return tuple(keys)
 
 
 def _own_turn(delivery_id: int, row: sa.Row, now: datetime) -> bool:
@@ -167,7 +193,7 @@ def _own_turn(delivery_id: int, row: sa.Row, now: datetime) -> bool:
     if row.next_attempt_at is not None and row.next_attempt_at > now:
         return False  # an early copy of the job: the one scheduled for its time follows
     if not row.active:
-        _fail_switched_off(delivery_id, now)
+        _fail_pending(delivery_id, now, SWITCHED_OFF)
         return False
     if row.ordered and row.ordering_key:
         # Waits for the earlier one of its ticket, which queues this one when it ends.
@@ -179,11 +205,12 @@ def _unclaimed(now: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(D.claimed_at.is_(None), D.claimed_at <= now - lease())
 
 
-def _fail_switched_off(delivery_id: int, now: datetime) -> None:
+def _fail_pending(delivery_id: int, now: datetime, reason: str) -> None:
+    """Fail a waiting delivery without sending it (`reason` in its log)."""
     db.session.execute(
         sa.update(D)
         .where(D.id == delivery_id, D.status == "pending", _unclaimed(now))
-        .values(status="failed", next_attempt_at=None, last_error="Subscription switched off.")
+        .values(status="failed", next_attempt_at=None, last_error=reason)
         .execution_options(synchronize_session=False)
     )
 
@@ -222,10 +249,15 @@ def _idle_due(subscription_id: int, delivery_id: int, now: datetime, limit: int)
     )
 
 
-def retry_delay(attempts: int) -> timedelta:
-    """The pause after the `attempts`-th failed attempt (the schedule's last one beyond)."""
+def retry_delay(attempts: int, asked: int | None = None) -> timedelta:
+    """The pause after the `attempts`-th failed attempt (the schedule's last one beyond);
+    no shorter than a receiver's `Retry-After` (`asked` seconds), which is capped at the
+    schedule's longest pause (a receiver cannot park a delivery for a week)."""
     schedule = outbox.retry_schedule()
-    return timedelta(seconds=schedule[min(attempts, len(schedule)) - 1])
+    planned = schedule[min(attempts, len(schedule)) - 1]
+    if asked is not None:
+        planned = max(planned, min(asked, max(schedule)))
+    return timedelta(seconds=planned)
 
 
 def apply(batch: Batch, outcomes: dict[int, transport.Outcome]) -> None:
@@ -253,6 +285,7 @@ def apply(batch: Batch, outcomes: dict[int, transport.Outcome]) -> None:
                 response_code=outcome.status_code,
                 response_body=outcome.answer,
                 error=outcome.error,
+                retry_after=outcome.retry_after,
                 manual=c.manual,
             )
         )
@@ -279,7 +312,7 @@ def _next_step(c: Claim, outcome: transport.Outcome, now: datetime) -> tuple[str
     if outcome.ok:
         return "succeeded", None
     if outcome.retryable and c.number < c.max_attempts:
-        return "pending", now + retry_delay(c.number)
+        return "pending", now + retry_delay(c.number, outcome.retry_after)
     return "failed", None
 
 

@@ -4,9 +4,12 @@ Every attempt is a POST of the stored JSON body with:
   X-Whaticket-Event      the event type ("ticket.created", "ping");
   X-Whaticket-Delivery   the delivery's id, the same on every retry and redelivery;
   X-Whaticket-Timestamp  unix seconds of this attempt;
-  X-Whaticket-Signature  "sha256=" + hex HMAC-SHA256(secret, "<timestamp>.<raw body>").
-A receiver recomputes the signature over the raw bytes and refuses stale timestamps
-(docs/integrations.md has a reference receiver).
+  X-Whaticket-Signature  "sha256=" + hex HMAC-SHA256(secret, "<timestamp>.<raw body>");
+                         during a rotation's grace period one per secret, comma-separated,
+                         the new secret's first: "sha256=<new>, sha256=<old>".
+A receiver recomputes the signature over the raw bytes, accepts the request when any listed
+signature matches, and refuses stale timestamps (docs/integrations.md has a reference
+receiver).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 
 #: A secret reads as what it is wherever it is pasted.
 SECRET_PREFIX = "whsec_"
@@ -38,17 +42,22 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
+def signatures(keys: Sequence[str], timestamp: int, body: bytes) -> str:
+    """The X-Whaticket-Signature value: one signature per secret, in order, comma-separated."""
+    return ", ".join(signature(key, timestamp, body) for key in keys)
+
+
 def headers(
-    secret: str, event_type: str, delivery_uuid: str, timestamp: int, body: bytes
+    keys: Sequence[str], event_type: str, delivery_uuid: str, timestamp: int, body: bytes
 ) -> dict[str, str]:
-    """The headers of one attempt."""
+    """The headers of one attempt, signed with each of `keys` (current secret first)."""
     return {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "X-Whaticket-Event": event_type,
         "X-Whaticket-Delivery": delivery_uuid,
         "X-Whaticket-Timestamp": str(timestamp),
-        "X-Whaticket-Signature": signature(secret, timestamp, body),
+        "X-Whaticket-Signature": signatures(keys, timestamp, body),
     }
 
 
@@ -60,12 +69,17 @@ def verify(
     now: float,
     tolerance: int = TOLERANCE_SECONDS,
 ) -> bool:
-    """Whether `given` signs `body` at `timestamp` with `secret`, within `tolerance` of `now`
-    (what a receiver checks; the tests check our deliveries with it)."""
+    """Whether one of the signatures listed in `given` signs `body` at `timestamp` with
+    `secret`, within `tolerance` of `now` (what a receiver checks; the tests check our
+    deliveries with it)."""
     try:
         sent = int(timestamp)
     except (TypeError, ValueError):
         return False
     if abs(now - sent) > tolerance:
         return False
-    return hmac.compare_digest(signature(secret, sent, body), given or "")
+    expected = signature(secret, sent, body)
+    # Every listed signature is compared (no early exit): a timing side channel would
+    # only tell which of them failed, but there is no reason to offer even that.
+    matches = [hmac.compare_digest(expected, part.strip()) for part in (given or "").split(",")]
+    return any(matches)

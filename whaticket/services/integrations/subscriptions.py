@@ -1,18 +1,23 @@
 """Webhook subscriptions (admins): list, create, update, delete, rotate the secret.
 
 The secret signs every delivery (`signing`); it is stored encrypted and shown once, in the
-answer that made or rotated it. A URL is checked when it is saved (`outbound.url_problem`:
+answer that made or rotated it. A rotation keeps the replaced secret (encrypted too) for
+WEBHOOK_SECRET_GRACE_SECONDS: meanwhile every attempt carries both signatures, so a
+receiver can switch to the new secret without losing a delivery (`expire_old` ends the
+grace at once). A URL is checked when it is saved (`outbound.url_problem`:
 no internal addresses unless the operator allows the host) and again on every request.
 Switching a subscription on again clears its failures.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 
+from whaticket.db import utcnow
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import WebhookSubscription
@@ -25,6 +30,8 @@ NOT_FOUND = "ERR_WEBHOOK_SUBSCRIPTION_NOT_FOUND"
 #: Most subscriptions per company (each event is one delivery per subscription);
 #: WEBHOOK_MAX_SUBSCRIPTIONS overrides it.
 MAX_PER_COMPANY = 20
+#: Seconds a replaced secret keeps signing (WEBHOOK_SECRET_GRACE_SECONDS): a day.
+SECRET_GRACE_SECONDS = 24 * 3600
 #: Columns an update copies from the payload as they are.
 _COLUMNS = ("url", "events", "description", "ordered")
 
@@ -112,9 +119,27 @@ def update_subscription(
     return subscription
 
 
-def rotate_secret(company_id: int, subscription_id: int) -> tuple[WebhookSubscription, str]:
-    """Replace the secret (every attempt from now on is signed with the new one)."""
+def grace() -> timedelta:
+    """How long a replaced secret keeps signing (WEBHOOK_SECRET_GRACE_SECONDS)."""
+    value = current_app.config.get("WEBHOOK_SECRET_GRACE_SECONDS")
+    return timedelta(seconds=int(SECRET_GRACE_SECONDS if value is None else value))
+
+
+def rotate_secret(
+    company_id: int, subscription_id: int, expire_old: bool = False
+) -> tuple[WebhookSubscription, str]:
+    """Replace the secret: every attempt from now on is signed with the new one and, for
+    the grace period (none with `expire_old`), with the replaced one too. Only the secret
+    just replaced keeps a grace: one replaced before it stops signing now."""
     subscription = get_subscription(company_id, subscription_id)
+    period = grace()
+    if expire_old or period <= timedelta(0):
+        subscription.previous_secret_encrypted = None
+        subscription.previous_secret_expires_at = None
+    else:
+        # Already encrypted: moved as it is, never decrypted here.
+        subscription.previous_secret_encrypted = subscription.secret_encrypted
+        subscription.previous_secret_expires_at = utcnow() + period
     secret = _set_secret(subscription)
     db.session.flush()
     return subscription, secret

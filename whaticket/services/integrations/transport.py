@@ -1,4 +1,5 @@
-"""One webhook attempt on the wire: sign, POST through the guarded client, judge the answer.
+"""One webhook attempt on the wire: sign, POST through the guarded client, judge the answer
+(and read the wait a 429 or 503 asks for in `Retry-After`: seconds or an HTTP date).
 
 No database here: the caller claimed the delivery and committed before (`sending.claim`),
 and records the outcome after (`sending.apply`).
@@ -9,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 
 import requests
 from flask import current_app
@@ -25,6 +27,8 @@ ANSWER_KEPT = 500
 ANSWER_MAX = 256 * 1024
 #: Client errors worth retrying (timeout, rate limit); any other 4xx or 3xx is final.
 RETRYABLE_4XX = (408, 429)
+#: Answers whose `Retry-After` is honoured (RFC 9110: 503; RFC 6585: 429).
+RETRY_AFTER_STATUSES = (429, 503)
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,8 @@ class Request:
     """What an attempt sends, snapshotted from the rows before their transaction ended."""
 
     url: str
-    secret: str
+    #: The secrets that sign it: the current one first, then one still in its grace period.
+    secrets: tuple[str, ...]
     event_type: str
     delivery_uuid: str
     body: str
@@ -50,6 +55,8 @@ class Outcome:
     status_code: int | None = None
     answer: str | None = None
     error: str | None = None
+    #: Seconds the receiver asked us to wait before the next attempt (429/503 only).
+    retry_after: int | None = None
 
 
 def send(req: Request) -> Outcome:
@@ -57,7 +64,7 @@ def send(req: Request) -> Outcome:
     raw = req.body.encode()
     at = utcnow()
     stamp = int(at.timestamp())
-    headers = signing.headers(req.secret, req.event_type, req.delivery_uuid, stamp, raw)
+    headers = signing.headers(req.secrets, req.event_type, req.delivery_uuid, stamp, raw)
     timeout = float(current_app.config.get("WEBHOOK_TIMEOUT") or DEFAULT_TIMEOUT)
     started = time.monotonic()
     try:
@@ -79,7 +86,28 @@ def send(req: Request) -> Outcome:
     if 200 <= code < 300:
         return Outcome(True, False, at, _ms(started), code, answer)
     retryable = code >= 500 or code in RETRYABLE_4XX
-    return Outcome(False, retryable, at, _ms(started), code, answer, f"HTTP {code}")
+    wait = (
+        retry_after(resp.headers.get("Retry-After"), at) if code in RETRY_AFTER_STATUSES else None
+    )
+    error = f"HTTP {code}" if wait is None else f"HTTP {code} (Retry-After: {wait} s)"
+    return Outcome(False, retryable, at, _ms(started), code, answer, error, wait)
+
+
+def retry_after(value: str | None, now: datetime) -> int | None:
+    """Seconds a `Retry-After` value asks for (delay-seconds, or an HTTP date taken against
+    `now`; a past date is 0); None when absent or unreadable."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return min(int(text), 10**9)  # bounded: a silly value must not overflow a date
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000": UTC by RFC 5322
+        when = when.replace(tzinfo=now.tzinfo)
+    return max(0, int((when - now).total_seconds()))
 
 
 def _ms(started: float) -> int:
