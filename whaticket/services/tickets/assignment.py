@@ -139,13 +139,13 @@ def agents(queue: Queue, now: datetime | None = None, *, eligible: bool = False)
     ]
 
 
-def choose(queue: Queue, slots: list[AgentSlot]) -> AgentSlot | None:
-    """The next agent: round robin after the queue's pointer, or the least loaded (ties in
-    round-robin order); None when everyone is full."""
+def choose(queue: Queue, slots: list[AgentSlot], cursor: int | None) -> AgentSlot | None:
+    """The next agent: round robin after `cursor` (the last one served), or the least
+    loaded (ties in round-robin order); None when everyone is full."""
     free = [slot for slot in slots if slot.load < slot.capacity]
     if not free:
         return None
-    cursor = queue.assign_cursor or 0
+    cursor = cursor or 0
     ring = sorted(free, key=lambda slot: (slot.user_id <= cursor, slot.user_id))
     if queue.assignment == "least_busy":
         return min(ring, key=lambda slot: slot.load)
@@ -240,21 +240,27 @@ def offer_waiting(
     if queue is None or queue.assignment not in AUTO_MODES:
         return []
     now = now or utcnow()
-    if not queue_open(queue, now):
+    # Held for the whole turn: the session's identity map keeps only referenced rows, and
+    # every report event of every ticket reads the company's office hours.
+    company = db.session.get(Company, queue.company_id)
+    if company is None or not queue_open(queue, now):
         return []
     slots = [s for s in agents(queue, now, eligible=True) if s.user_id != skip_user_id]
     room = sum(slot.free for slot in slots)
     if room <= 0:
         return []
     given: list[int] = []
+    cursor = queue.assign_cursor
     for ticket in waiting_tickets(queue, room, ticket_ids):
-        slot = choose(queue, slots)
+        slot = choose(queue, slots, cursor)
         if slot is None:
             break
         if give(ticket, queue, slot.user_id, reason, now):
             slot.load += 1
-            queue.assign_cursor = slot.user_id
+            cursor = slot.user_id
             given.append(ticket.id)
+    if given:
+        queue.assign_cursor = cursor  # one write per turn, not per ticket
     db.session.flush()
     return given
 

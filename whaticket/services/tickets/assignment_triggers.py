@@ -34,7 +34,10 @@ def schedule_turn(queue_id: int, reason: str) -> None:
     if queue_id in seen:
         return
     seen.add(queue_id)
-    jobs.enqueue("assignment.drain", queue_id, reason)
+    # A turn still queued (not started) will see this ticket too: one is enough.
+    jobs.enqueue(
+        "assignment.drain", queue_id, reason, job_id=f"whaticket-assignment-drain-{queue_id}"
+    )
 
 
 def queue_changed(queue: Queue, reason: str = "capacity_raised") -> None:
