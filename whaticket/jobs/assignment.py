@@ -16,7 +16,7 @@ T = TypeVar("T")
 
 #: MariaDB/MySQL: deadlock found, lock wait timeout. A turn that lost either is run again.
 _RETRYABLE = (1213, 1205)
-ATTEMPTS = 3
+ATTEMPTS = 5
 
 
 def _retryable(exc: sa.exc.OperationalError) -> bool:
