@@ -101,6 +101,20 @@ ticket_status_changed = Topic(
 ticket_assigned = Topic(
     "ticket_assigned", "A ticket went to an agent (a new user_id): ticket, old_user_id."
 )
+ticket_auto_assigned = Topic(
+    "ticket_auto_assigned",
+    "A queue's assignment rule gave a waiting ticket to an agent: ticket, user_id, queue_id, "
+    "reason, at.",
+)
+ticket_requeued = Topic(
+    "ticket_requeued",
+    "An assigned agent did not answer within the queue's reassignAfter; the ticket went back "
+    "to its queue: ticket, user_id (the agent), queue_id, at.",
+)
+agent_available = Topic(
+    "agent_available",
+    "An agent may take tickets again (came online, joined queues): company_id, user_id, reason.",
+)
 
 # -- contacts --------------------------------------------------------------------------------
 

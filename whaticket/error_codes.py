@@ -167,6 +167,7 @@ CATALOGUE: dict[str, ErrorCode] = {
     "ERR_UNKNOWN_PROVIDER": _e(None, "The connection names an unknown provider."),
     "ERR_UNSUPPORTED_MEDIA_TYPE": _e((400, 415), "File type not accepted (400 in a file list)."),
     "ERR_USER_LIMIT_REACHED": _e(400, "The plan allows no more users."),
+    "ERR_USER_NOT_IN_QUEUE": _e(400, "The user is not an agent of that queue."),
     "ERR_VALIDATION": _e(400, "Invalid input; `fields` says which and why."),
     "ERR_WAPP_NOT_CONNECTED": _e(None, "Campaign paused: its connection is disconnected."),
     "ERR_WAPP_NOT_INITIALIZED": _e(400, "The connection is not connected."),

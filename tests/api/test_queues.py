@@ -27,6 +27,10 @@ ROW_KEYS = {
     "mediaName",
     "integrationId",
     "promptId",
+    # Automatic assignment (docs/assignment.md): extra keys the SaaS frontend ignores.
+    "assignment",
+    "capacity",
+    "reassignAfter",
     "companyId",
     "createdAt",
     "updatedAt",

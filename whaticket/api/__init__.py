@@ -8,6 +8,7 @@ from flask import Flask
 from whaticket.api import (
     announcements,
     api_tokens,
+    assignments,
     auth,
     campaign_settings,
     campaigns,
@@ -78,6 +79,7 @@ BLUEPRINTS = [
     queues.blp,
     queue_options.blp,
     queue_integrations.blp,
+    assignments.blp,
     whatsapps.blp,
     fake_gateway.blp,
     tickets.blp,

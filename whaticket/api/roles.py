@@ -98,6 +98,7 @@ ROLES: dict[str, str] = {
     "queues.delete_queue": ADMIN,
     "queues.upload_queue_media": ADMIN,
     "queues.delete_queue_media": ADMIN,
+    "assignments.set_agent_capacity": ADMIN,
     "queue_options.create_option": ADMIN,
     "queue_options.update_option": ADMIN,
     "queue_options.delete_option": ADMIN,

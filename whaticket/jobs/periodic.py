@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from whaticket.jobs import (
+    assignment,
     automation,
     campaigns,
     inbound,
@@ -21,6 +22,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("inbound-requeue-stale", inbound.requeue_stale, 15),
     PeriodicJob("ticket-auto-close", automation.auto_close_tickets, 60),
     PeriodicJob("ticket-auto-transfer", automation.auto_transfer_tickets, 60),
+    PeriodicJob("ticket-assignment-sweep", assignment.sweep, 60),
     PeriodicJob("campaign-start-due", campaigns.start_due_campaigns, 30),
     PeriodicJob("campaign-watchdog", campaigns.watchdog, 10),
     PeriodicJob("scheduled-messages", schedules.send_due_schedules, 30),

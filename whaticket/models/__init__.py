@@ -2,6 +2,7 @@
 
 from whaticket.models.announcement import Announcement
 from whaticket.models.api_token import API_SCOPES, ApiToken
+from whaticket.models.assignment import TicketAssignment
 from whaticket.models.campaign import Campaign, CampaignSetting, CampaignShipping
 from whaticket.models.chat import Chat, ChatMessage, ChatUser
 from whaticket.models.company import Company
@@ -73,6 +74,7 @@ __all__ = [
     "Setting",
     "Tag",
     "Ticket",
+    "TicketAssignment",
     "TicketNote",
     "TicketTracking",
     "User",

@@ -22,6 +22,12 @@ def _naive_utcnow() -> datetime:
     return utcnow().replace(tzinfo=None)
 
 
+#: manual: agents accept tickets themselves (the SaaS behaviour); round_robin: in turn;
+#: least_busy: to the agent holding the fewest open tickets of the queue.
+ASSIGNMENT_MODES = ("manual", "round_robin", "least_busy")
+#: A queue's capacity per agent when it names none.
+DEFAULT_CAPACITY = 5
+
 user_queues = sa.Table(
     "user_queues",
     db.metadata,
@@ -43,6 +49,8 @@ user_queues = sa.Table(
         default=_naive_utcnow,
         server_default=sa.func.now(),
     ),
+    # The agent's own capacity in this queue (open tickets at once); null: the queue's.
+    sa.Column("capacity", sa.Integer, nullable=True),
 )
 
 
@@ -55,6 +63,7 @@ class UserQueue(db.Model):
     queue_id: Mapped[int]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    capacity: Mapped[int | None]
 
 
 class Queue(CompanyScopedMixin, TimestampMixin, db.Model):
@@ -85,6 +94,17 @@ class Queue(CompanyScopedMixin, TimestampMixin, db.Model):
     prompt_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("prompts.id", ondelete="SET NULL"), index=True
     )
+
+    #: How tickets waiting here reach agents (see ASSIGNMENT_MODES).
+    assignment: Mapped[str] = mapped_column(
+        sa.String(20), default="manual", server_default="manual"
+    )
+    #: Open tickets an agent of this queue holds at once (user_queues.capacity overrides it).
+    capacity: Mapped[int] = mapped_column(default=DEFAULT_CAPACITY, server_default="5")
+    #: Minutes an assigned agent has to answer before the ticket is offered again (null: never).
+    reassign_after: Mapped[int | None] = mapped_column()
+    #: The round-robin pointer: the agent who got this queue's last ticket.
+    assign_cursor: Mapped[int | None] = mapped_column()
 
     company: Mapped[Company] = relationship()
 

@@ -17,7 +17,8 @@ from whaticket.extensions import db
 
 #: conversation (an episode opened), message_in, message_out, first_response (first agent
 #: reply of an episode), reply_time (each later reply), wait (queued → accepted),
-#: resolution (opened → closed), bot_handoff (bot → queue), transfer, rating.
+#: resolution (opened → closed), bot_handoff (bot → queue), transfer, rating, assignment
+#: (a queue's rule gave the ticket to an agent), requeue (the agent did not answer in time).
 REPORT_KINDS = (
     "conversation",
     "message_in",
@@ -29,6 +30,8 @@ REPORT_KINDS = (
     "bot_handoff",
     "transfer",
     "rating",
+    "assignment",
+    "requeue",
 )
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, validate, validates, validates_schema
 
-from whaticket.schemas.base import BaseSchema
+from whaticket.models.queue import ASSIGNMENT_MODES
+from whaticket.schemas.base import BaseSchema, Int
 from whaticket.schemas.fields import NullableId, Timestamp
 from whaticket.utils.media_urls import public_url
 
@@ -19,6 +20,10 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 #: Longest greeting / out-of-hours text (a TEXT column holds 65,535 bytes).
 MESSAGE_MAX = 10000
 ORDER_MAX = 1_000_000
+#: Most open tickets one agent may be given in one queue.
+CAPACITY_MAX = 1000
+#: Longest reassignment delay: a week, in minutes.
+REASSIGN_MAX = 7 * 24 * 60
 
 
 def media_url(company_id: int, rel: str | None) -> str | None:
@@ -129,6 +134,9 @@ class QueueSchema(BaseSchema):
     media_name = fields.String(allow_none=True)
     integration_id = fields.Integer(allow_none=True)
     prompt_id = fields.Integer(allow_none=True)
+    assignment = fields.String()
+    capacity = fields.Integer()
+    reassign_after = fields.Integer(allow_none=True)
     company_id = fields.Integer()
     created_at = Timestamp()
     updated_at = Timestamp()
@@ -151,6 +159,12 @@ class _QueueWriteSchema(BaseSchema):
     whatsapp_ids = fields.List(fields.Integer(), validate=validate.Length(max=1000))
     integration_id = NullableId()
     prompt_id = NullableId()
+    #: manual (agents accept), round_robin or least_busy (docs/assignment.md).
+    assignment = fields.String(validate=validate.OneOf(ASSIGNMENT_MODES))
+    #: Open tickets an agent holds at once in this queue (an agent's own capacity wins).
+    capacity = Int(min=1, max=CAPACITY_MAX, strict=True)
+    #: Minutes an assigned agent has to answer before the ticket is offered again; null: never.
+    reassign_after = Int(min=1, max=REASSIGN_MAX, strict=True, allow_none=True)
 
     @validates("schedules")
     def _one_per_day(self, value: list[dict[str, Any]], **_kw: Any) -> None:

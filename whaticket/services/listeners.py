@@ -16,6 +16,7 @@ LISTENER_MODULES = (
     "whaticket.services.tickets.ratings",  # rating replies (offer 20)
     "whaticket.services.bots.chatbot",  # the bot: menu, integrations, AI (offer 30)
     "whaticket.services.tickets.lifecycle",  # a deleted user's open tickets go back to pending
+    "whaticket.services.tickets.assignment_triggers",  # automatic queues get assignment turns
     "whaticket.services.team.quick_messages",  # a deleted user's reply files go too
     "whaticket.services.inbound.acks",  # receipts that came before their message apply to it
     "whaticket.services.integrations.webhooks_listener",  # company webhooks: the outbox

@@ -263,6 +263,18 @@ def _on_transferred(
     transferred(ticket, at, queue_id=queue_id, user_id=user_id)
 
 
+@bus.ticket_auto_assigned.subscribe
+def _on_auto_assigned(
+    ticket: Ticket, user_id: int, queue_id: int, reason: str, at: datetime
+) -> None:
+    record(ticket.company_id, "assignment", at, ticket=ticket, user_id=user_id, queue_id=queue_id)
+
+
+@bus.ticket_requeued.subscribe
+def _on_requeued(ticket: Ticket, user_id: int, queue_id: int, at: datetime) -> None:
+    record(ticket.company_id, "requeue", at, ticket=ticket, user_id=user_id, queue_id=queue_id)
+
+
 @bus.rating_received.subscribe
 def _on_rated(ticket: Ticket, tracking: TicketTracking, rate: int, at: datetime) -> None:
     rated(ticket, tracking, rate, at)

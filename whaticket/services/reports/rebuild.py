@@ -1,8 +1,9 @@
 """`flask reports rebuild`: replay the reporting events of existing tickets from history.
 
 Conversations, messages, first responses, reply times, waits, resolutions and ratings are
-rebuilt from the episodes (ticket_trackings), the messages and the ratings. Bot hand-offs
-and transfers leave no history behind, so only events recorded live have them.
+rebuilt from the episodes (ticket_trackings), the messages and the ratings; automatic
+assignments and re-queues from ticket_assignments. Bot hand-offs and transfers leave no
+history behind, so only events recorded live have them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from whaticket.models import (
     ReportDaily,
     ReportEvent,
     Ticket,
+    TicketAssignment,
     TicketTracking,
     UserRating,
 )
@@ -85,6 +87,28 @@ def _replay(tickets: list[Ticket]) -> int:
     count = 0
     for ticket in tickets:
         count += _replay_ticket(ticket, episodes[ticket.id], messages[ticket.id], ratings)
+    return count + _replay_assignments({t.id: t.whatsapp_id for t in tickets})
+
+
+def _replay_assignments(connections: dict[int, int | None]) -> int:
+    """Each automatic assignment, and each re-queue for lack of an answer."""
+    count = 0
+    for row in db.session.scalars(
+        sa.select(TicketAssignment)
+        .where(TicketAssignment.ticket_id.in_(list(connections)))
+        .order_by(TicketAssignment.id)
+    ):
+        keys = {
+            "ticket_id": row.ticket_id,
+            "user_id": row.user_id,
+            "queue_id": row.queue_id,
+            "whatsapp_id": connections.get(row.ticket_id),
+        }
+        db.session.add(build(row.company_id, "assignment", row.assigned_at, **keys))
+        count += 1
+        if row.outcome == "requeued" and row.released_at is not None:
+            db.session.add(build(row.company_id, "requeue", row.released_at, **keys))
+            count += 1
     return count
 
 

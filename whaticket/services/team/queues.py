@@ -18,6 +18,7 @@ from whaticket.services.billing import plans as plan_service
 from whaticket.services.bots.prompts import company_prompt_id
 from whaticket.services.bots.queue_integrations import company_integration_id
 from whaticket.services.platform import media
+from whaticket.services.tickets import assignment_triggers
 from whaticket.utils.queries import get_owned, value_taken
 
 #: Plain columns a create or update copies from the payload.
@@ -29,6 +30,9 @@ _COLUMNS = (
     "order_queue",
     "integration_id",
     "prompt_id",
+    "assignment",
+    "capacity",
+    "reassign_after",
 )
 
 
@@ -136,6 +140,7 @@ def create_queue(company_id: int, data: dict[str, Any]) -> Queue:
     db.session.flush()
     _apply(queue, data, users, whatsapps)
     db.session.flush()
+    assignment_triggers.queue_changed(queue)
     emit_to_company(company_id, "queue", {"action": "update", "queue": payload(queue)})
     return queue
 
@@ -147,6 +152,8 @@ def update_queue(company_id: int, queue_id: int, data: dict[str, Any]) -> Queue:
     users, whatsapps = _resolve_links(company_id, data)
     _apply(queue, data, users, whatsapps)
     db.session.flush()
+    # Another rule, more capacity or new agents may let waiting tickets through.
+    assignment_triggers.queue_changed(queue)
     emit_to_company(company_id, "queue", {"action": "update", "queue": payload(queue)})
     return queue
 

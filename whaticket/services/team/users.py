@@ -190,12 +190,20 @@ def update_user(company_id: int, user_id: int, data: dict[str, Any], *, actor: U
     if "whatsapp_id" in data:
         _check_whatsapp(company_id, data["whatsapp_id"])
         user.whatsapp_id = data["whatsapp_id"]
+    joined = False
     if "queue_ids" in data and data["queue_ids"] is not None:
+        before = {queue.id for queue in user.queues}
         user.queues = _company_queues(company_id, data["queue_ids"])
+        joined = bool({queue.id for queue in user.queues} - before)
     new_password = bool(data.get("password"))
     if new_password:
         user.password_hash = hash_password(data["password"])
     db.session.flush()
+    if joined:
+        # New queues may have tickets waiting for an agent like this one.
+        bus.agent_available.publish(
+            company_id=company_id, user_id=user.id, reason="capacity_raised"
+        )
     emit_to_company(company_id, "user", {"action": "update", "user": payload(user)})
     if new_password:
         # A new password ends every session of the user, on every device (registered
@@ -238,10 +246,18 @@ def end_sessions(user: User) -> None:
 
 
 def touch_online(user: User) -> None:
-    """Record activity: the user is online now."""
+    """Record activity: the user is online now (announced when they were not)."""
+    now = utcnow()
+    stale = now - timedelta(seconds=current_app.config["USER_STALE_ONLINE_SECONDS"])
+    was_online = bool(user.online) and user.last_seen_at is not None and user.last_seen_at >= stale
     user.online = True
-    user.last_seen_at = utcnow()
+    user.last_seen_at = now
     db.session.flush()
+    if not was_online:
+        # Queues that assign by themselves may have tickets waiting for this agent.
+        bus.agent_available.publish(
+            company_id=user.company_id, user_id=user.id, reason="agent_online"
+        )
 
 
 def set_offline(user: User) -> None:

@@ -6,6 +6,8 @@ Entry points, lowest first: `events.emit_*` (socket frames); `episodes.open_trac
 `lifecycle.accept`, `transfer`, `close`, `reopen`, `return_to_pending`, `update_ticket` (the
 SaaS PUT), `create_ticket`, `mark_read`; `listing.list_tickets` (JSON rows built by `rows`,
 no ORM objects: the hot list); `tags`, `ticket_notes`;
-`automation` (auto-close, auto-transfer).
+`automation` (auto-close, auto-transfer); `assignment.offer_waiting` (automatic assignment,
+its triggers in `assignment_triggers`, re-queue in `assignment_requeue`, history in
+`assignment_history`).
 What the lifecycle does is published on `whaticket.bus`; this package imports no listener.
 """
