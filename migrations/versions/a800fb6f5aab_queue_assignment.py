@@ -2,7 +2,7 @@
 agent and queue, and the ticket_assignments log
 
 Revision ID: a800fb6f5aab
-Revises: 0dd9fab35429
+Revises: b1a7ac9bc4b2
 Create Date: 2026-12-05 10:00:00.000000
 
 """
@@ -14,7 +14,7 @@ import whaticket.db  # noqa: F401 - custom column types (UTCDateTime)
 
 # revision identifiers, used by Alembic.
 revision = "a800fb6f5aab"
-down_revision = "0dd9fab35429"
+down_revision = "b1a7ac9bc4b2"
 branch_labels = None
 depends_on = None
 
