@@ -102,6 +102,11 @@ ticket_assigned = Topic(
     "ticket_assigned", "A ticket went to an agent (a new user_id): ticket, old_user_id."
 )
 
+office_hours_changed = Topic(
+    "office_hours_changed",
+    "A company's office hours, time zone or closed dates changed (flushed): company_id.",
+)
+
 # -- contacts --------------------------------------------------------------------------------
 
 contact_deleting = Topic(
