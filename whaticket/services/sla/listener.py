@@ -59,4 +59,6 @@ def _on_resolved(ticket: Ticket, tracking: TicketTracking, at: datetime) -> None
 
 @bus.office_hours_changed.subscribe
 def _on_office_hours_changed(company_id: int) -> None:
-    jobs.enqueue("sla.recompute", company_id, None, durable=True)
+    # Only a company that measures something has due times to plan again.
+    if policies.has_policies(company_id):
+        jobs.enqueue("sla.recompute", company_id, durable=True)

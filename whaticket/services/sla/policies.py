@@ -30,6 +30,12 @@ def list_policies(company_id: int) -> list[SlaPolicy]:
     return sorted(policies, key=_order)
 
 
+def has_policies(company_id: int) -> bool:
+    """Whether the company has any policy."""
+    stmt = sa.select(SlaPolicy.id).where(SlaPolicy.company_id == company_id).limit(1)
+    return db.session.scalar(stmt) is not None
+
+
 def _order(policy: SlaPolicy) -> tuple[bool, int, int]:
     """Policies with rules by (position, id), then the rule-less defaults by (position, id)."""
     return (not _has_rules(policy), policy.position, policy.id)
