@@ -116,6 +116,11 @@ agent_available = Topic(
     "An agent may take tickets again (came online, joined queues): company_id, user_id, reason.",
 )
 
+office_hours_changed = Topic(
+    "office_hours_changed",
+    "A company's office hours, time zone or closed dates changed (flushed): company_id.",
+)
+
 # -- contacts --------------------------------------------------------------------------------
 
 contact_deleting = Topic(

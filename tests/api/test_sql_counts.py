@@ -354,3 +354,55 @@ def test_contacts_json_is_the_schemas(app, client, prefix, admin, auth, company,
     names = [(c["name"], c["id"]) for c in body["contacts"]]
     assert names == sorted(names) and len(names) == (30 if page_number == 1 else 10)
     assert json.loads(resp.get_data())["count"] == 40
+
+
+def _with_sla(company, tickets: list[Ticket]) -> None:
+    """Every other ticket shows an SLA episode (one breached, the rest on track)."""
+    from datetime import UTC, datetime
+
+    from whaticket.models import SlaPolicy, TicketTracking
+
+    policy = SlaPolicy(company_id=company.id, name="Gold", first_response_minutes=30)
+    db.session.add(policy)
+    db.session.flush()
+    due = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    for i, ticket in enumerate(tickets[::2]):
+        tracking = TicketTracking(
+            company_id=company.id,
+            ticket_id=ticket.id,
+            sla_policy_id=policy.id,
+            sla_status="breached" if i == 0 else "ok",
+            first_response_due_at=due,
+            resolution_due_at=None,
+        )
+        db.session.add(tracking)
+        db.session.flush()
+        ticket.sla_tracking_id = tracking.id
+    db.session.commit()
+
+
+def test_ticket_list_with_sla_statements_and_json(app, client, prefix, auth):
+    def measure(company, admin, n):
+        tickets = _workspace(company, admin, n)
+        _with_sla(company, tickets)
+        resp, seen = _get(client, f"{prefix}/tickets?showAll=true", auth(admin))
+        body = resp.get_json()
+        assert any(t["sla"] for t in body["tickets"]) and any(
+            t["sla"] is None for t in body["tickets"]
+        )
+        db.session.expire_all()
+        expected = {
+            "tickets": [
+                TicketRowSchema().dump(db.session.get(Ticket, row["id"])) for row in body["tickets"]
+            ],
+            "count": body["count"],
+            "hasMore": body["hasMore"],
+        }
+        assert resp.get_data() == _wire(app, expected)
+        resp, filtered = _get(client, f"{prefix}/tickets?showAll=true&sla=breached", auth(admin))
+        assert [t["sla"]["status"] for t in resp.get_json()["tickets"]] == ["breached"]
+        assert len(filtered) <= AUTH + 2, filtered
+        return seen
+
+    for seen in _per_size(measure):
+        assert len(seen) <= AUTH + 2, seen

@@ -15,6 +15,8 @@ from whaticket.schemas.reports import (
     HeatmapSchema,
     LiveSchema,
     ReportFormatArgsSchema,
+    SlaArgsSchema,
+    SlaReportSchema,
     SummaryArgsSchema,
     SummarySchema,
     TimeseriesArgsSchema,
@@ -24,6 +26,7 @@ from whaticket.security import admin_required, current_company_id
 from whaticket.services.reports import export as report_export
 from whaticket.services.reports import live as live_report
 from whaticket.services.reports import series as report_series
+from whaticket.services.reports import sla as sla_report
 from whaticket.services.reports import summary as report_summary
 
 blp = Blueprint("reports", __name__, url_prefix="/reports", description="Reports")
@@ -93,3 +96,14 @@ def heatmap(args: dict) -> dict[str, Any] | Response:
 def live(args: dict) -> dict[str, Any] | Response:
     """Open, pending, unassigned and unattended tickets now, per queue and per agent."""
     return _answer("live", live_report.live(current_company_id()), args["format"])
+
+
+@blp.get("/sla")
+@admin_required
+@blp.arguments(SlaArgsSchema, location="query")
+@blp.response(200, SlaReportSchema)
+def sla(args: dict) -> dict[str, Any] | Response:
+    """SLA targets met, breached and warned, with median and p90 actual times, per policy,
+    queue and agent."""
+    data = sla_report.sla_report(current_company_id(), **_range(args))
+    return _answer("sla", data, args["format"])

@@ -12,6 +12,7 @@ from whaticket.jobs import (
     pending,
     retention,
     schedules,
+    sla,
     users,
     webhooks,
 )
@@ -30,6 +31,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("pending-jobs-recover", pending.recover, 60),
     PeriodicJob("invoice-generation", invoices.generate_invoices_job, 3600),
     PeriodicJob("password-reset-purge", users.purge_password_reset_tokens, 3600),
+    PeriodicJob("sla-sweep", sla.sweep_due, 30),
     PeriodicJob("webhook-deliveries-sweep", webhooks.sweep, 60),
     PeriodicJob("webhook-log-purge", webhooks.purge_log, 3600),
     PeriodicJob("retention-rows", retention.purge_rows_periodic, 3600),

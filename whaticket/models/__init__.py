@@ -26,6 +26,7 @@ from whaticket.models.report_event import REPORT_KINDS, ReportDaily, ReportEvent
 from whaticket.models.schedule import Schedule
 from whaticket.models.search_index import PREFIX as SEARCH_PREFIX  # noqa: F401 - its DDL events
 from whaticket.models.setting import Setting
+from whaticket.models.sla_policy import SLA_STATUSES, SLA_TARGETS, SlaPolicy
 from whaticket.models.tag import Tag
 from whaticket.models.ticket import Ticket, TicketTracking, UserRating, ticket_tags
 from whaticket.models.ticket_note import TicketNote
@@ -37,6 +38,8 @@ __all__ = [
     "API_SCOPES",
     "FEATURE_FLAGS",
     "REPORT_KINDS",
+    "SLA_STATUSES",
+    "SLA_TARGETS",
     "Announcement",
     "ApiToken",
     "Campaign",
@@ -72,6 +75,7 @@ __all__ = [
     "ReportEvent",
     "Schedule",
     "Setting",
+    "SlaPolicy",
     "Tag",
     "Ticket",
     "TicketAssignment",

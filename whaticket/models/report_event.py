@@ -18,7 +18,10 @@ from whaticket.extensions import db
 #: conversation (an episode opened), message_in, message_out, first_response (first agent
 #: reply of an episode), reply_time (each later reply), wait (queued → accepted),
 #: resolution (opened → closed), bot_handoff (bot → queue), transfer, rating, assignment
-#: (a queue's rule gave the ticket to an agent), requeue (the agent did not answer in time).
+#: (a queue's rule gave the ticket to an agent), requeue (the agent did not answer in time);
+#: SLA targets (with sla_policy_id and sla_target): sla_met and sla_missed (the target
+#: reached, in time or late, with its actual time), sla_warning and sla_breach (marked by
+#: the sweep).
 REPORT_KINDS = (
     "conversation",
     "message_in",
@@ -32,7 +35,13 @@ REPORT_KINDS = (
     "rating",
     "assignment",
     "requeue",
+    "sla_met",
+    "sla_missed",
+    "sla_warning",
+    "sla_breach",
 )
+#: The SLA kinds: recorded once, as they happen; `flask reports rebuild` keeps them.
+SLA_KINDS = ("sla_met", "sla_missed", "sla_warning", "sla_breach")
 
 
 class ReportEvent(CompanyScopedMixin, TimestampMixin, db.Model):
@@ -61,6 +70,9 @@ class ReportEvent(CompanyScopedMixin, TimestampMixin, db.Model):
     whatsapp_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("whatsapps.id", ondelete="SET NULL")
     )
+    #: SLA events: the policy (its id stays when the policy is deleted) and the target.
+    sla_policy_id: Mapped[int | None] = mapped_column()
+    sla_target: Mapped[str | None] = mapped_column(sa.String(20))
 
 
 class ReportDaily(CompanyScopedMixin, TimestampMixin, db.Model):

@@ -15,6 +15,7 @@ from whaticket.extensions import db
 if TYPE_CHECKING:
     from whaticket.models.contact import Contact
     from whaticket.models.queue import Queue
+    from whaticket.models.sla_policy import SlaPolicy
     from whaticket.models.tag import Tag
     from whaticket.models.user import User
     from whaticket.models.whatsapp import Whatsapp
@@ -85,6 +86,9 @@ class Ticket(CompanyScopedMixin, TimestampMixin, db.Model):
     queue_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("queues.id", ondelete="SET NULL"), index=True
     )
+    #: The episode whose SLA the ticket shows (its latest with a policy; see services/sla).
+    #: No foreign key: tickets and their episodes would reference each other.
+    sla_tracking_id: Mapped[int | None] = mapped_column()
 
     contact: Mapped[Contact] = relationship(lazy="joined", innerjoin=True)
     user: Mapped[User | None] = relationship(lazy="joined")
@@ -92,6 +96,12 @@ class Ticket(CompanyScopedMixin, TimestampMixin, db.Model):
     whatsapp: Mapped[Whatsapp | None] = relationship(lazy="joined")
     tags: Mapped[list[Tag]] = relationship(
         secondary=ticket_tags, lazy="selectin", order_by="Tag.id"
+    )
+    #: Joined like the other relations: a ticket's answer carries its SLA in one statement.
+    sla_tracking: Mapped[TicketTracking | None] = relationship(
+        primaryjoin="foreign(Ticket.sla_tracking_id) == TicketTracking.id",
+        viewonly=True,
+        lazy="joined",
     )
 
     @validates("last_message")
@@ -138,6 +148,32 @@ class TicketTracking(CompanyScopedMixin, TimestampMixin, db.Model):
     awaiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: When an agent first answered in this episode.
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    # -- SLA (services/sla): each target's due time, warning moment, and when the sweep
+    # marked its warning and its breach (once: conditional UPDATEs on these columns).
+    sla_policy_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("sla_policies.id", ondelete="SET NULL"), index=True
+    )
+    #: ok, at_risk, breached or met (SLA_STATUSES); None without a policy.
+    sla_status: Mapped[str | None] = mapped_column(sa.String(10))
+    #: The earliest warning or due moment not marked yet: what the sweep looks for.
+    sla_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    first_response_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    first_response_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    first_response_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The customer message that started the running next-response clock.
+    next_response_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_response_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_response_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_response_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolution_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolution_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolution_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    sla_policy: Mapped[SlaPolicy | None] = relationship(lazy="joined")
 
 
 class UserRating(CompanyScopedMixin, TimestampMixin, db.Model):

@@ -157,3 +157,46 @@ class LiveSchema(BaseSchema):
     totals = fields.Nested(LiveCountsSchema)
     queues = fields.List(fields.Nested(LiveLineSchema))
     agents = fields.List(fields.Nested(LiveAgentSchema))
+
+
+class SlaArgsSchema(ReportFormatArgsSchema):
+    """`GET /reports/sla`: `from`, `to` (inclusive local days; default the last 7)."""
+
+    date_from = fields.Date(data_key="from")
+    date_to = fields.Date(data_key="to")
+
+    @validates_schema
+    def _range(self, data: dict[str, Any], **_kw: Any) -> None:
+        start, end = data.get("date_from"), data.get("date_to")
+        if start is not None and end is not None and end < start:
+            raise ValidationError({"to": ["Must not be before from."]})
+
+
+class SlaTotalSchema(BaseSchema):
+    """The SLA report's figures: counts, then each target's median and p90 (seconds)."""
+
+    met = fields.Integer()
+    breached = fields.Integer()
+    at_risk = fields.Integer()
+    first_response_median = fields.Float(allow_none=True)
+    first_response_p90 = fields.Float(allow_none=True)
+    next_response_median = fields.Float(allow_none=True)
+    next_response_p90 = fields.Float(allow_none=True)
+    resolution_median = fields.Float(allow_none=True)
+    resolution_p90 = fields.Float(allow_none=True)
+
+
+class SlaRowSchema(SlaTotalSchema):
+    """One policy's, queue's or agent's figures (key null: none)."""
+
+    key = fields.Integer(allow_none=True)
+    name = fields.String()
+
+
+class SlaReportSchema(_PeriodSchema):
+    """`GET /reports/sla`: the period, the total and the rows per policy, queue and agent."""
+
+    total = fields.Nested(SlaTotalSchema)
+    policies = fields.List(fields.Nested(SlaRowSchema))
+    queues = fields.List(fields.Nested(SlaRowSchema))
+    agents = fields.List(fields.Nested(SlaRowSchema))

@@ -9,7 +9,7 @@ from marshmallow import ValidationError, fields, validate
 
 from whaticket.models.ticket import TICKET_STATUSES
 from whaticket.schemas.base import BaseSchema
-from whaticket.schemas.fields import NullableId, Timestamp
+from whaticket.schemas.fields import NullableId, Timestamp, timestamp
 from whaticket.schemas.users import QueueRefSchema
 
 
@@ -97,6 +97,23 @@ class TicketSchema(BaseSchema):
     tags = fields.List(fields.Nested(TagRefSchema))
     created_at = Timestamp()
     updated_at = Timestamp()
+    #: {policy: {id, name}, firstResponseDueAt, nextResponseDueAt, resolutionDueAt, status}
+    #: of the ticket's SLA episode; null when no policy measures it.
+    sla = fields.Method("_sla")
+
+    def _sla(self, ticket: Any) -> dict[str, Any] | None:
+        """The SLA of the episode the ticket shows (`Ticket.sla_tracking`, joined)."""
+        tracking = getattr(ticket, "sla_tracking", None)
+        policy = tracking.sla_policy if tracking is not None else None
+        if policy is None:
+            return None
+        return {
+            "policy": {"id": policy.id, "name": policy.name},
+            "firstResponseDueAt": timestamp(tracking.first_response_due_at),
+            "nextResponseDueAt": timestamp(tracking.next_response_due_at),
+            "resolutionDueAt": timestamp(tracking.resolution_due_at),
+            "status": tracking.sla_status,
+        }
 
 
 class TicketRowSchema(TicketSchema):
@@ -147,6 +164,8 @@ class TicketListArgsSchema(BaseSchema):
     date = Timestamp()
     updated_at = Timestamp()
     is_not_assigned_user = fields.Boolean(load_default=False)
+    #: Tickets whose SLA episode breached a target, or is past a warning (not breached).
+    sla = fields.String(validate=validate.OneOf(("breached", "at_risk")))
 
 
 class TicketCreateSchema(BaseSchema):

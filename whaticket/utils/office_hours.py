@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -124,3 +124,47 @@ def business_seconds(
                 total += overlap
         day += timedelta(days=1)
     return total
+
+
+#: How far ahead a deadline is searched (a schedule with no open day has none).
+_DEADLINE_HORIZON_DAYS = 800
+
+
+def business_deadline(
+    schedules: list[dict[str, Any]] | None,
+    start: datetime,
+    seconds: float,
+    tz: str = "America/Sao_Paulo",
+    closed_dates: Iterable[date] = (),
+) -> datetime | None:
+    """The moment `seconds` of office hours have passed since `start` (same rules as
+    business_seconds: weekly ranges, ranges past midnight, closed dates).
+
+    An empty schedule is always open (wall-clock). None when the schedule never opens
+    within the horizon (every day closed).
+    """
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    if seconds <= 0:
+        return start
+    if not schedules:
+        return start + timedelta(seconds=seconds)
+    zone = zone_of(tz)
+    closed = set(closed_dates)
+    left = float(seconds)
+    day = start.astimezone(zone).date() - timedelta(days=1)
+    for _ in range(_DEADLINE_HORIZON_DAYS):
+        hours = None if day in closed else _day(schedules, WEEKDAYS[day.weekday()])
+        if hours is not None:
+            open_at = datetime.combine(day, hours[0], tzinfo=zone)
+            close_day = day if hours[0] <= hours[1] else day + timedelta(days=1)
+            close_at = datetime.combine(close_day, hours[1], tzinfo=zone)
+            # Aware arithmetic in UTC: a local wall-clock sum would be off across DST.
+            begin = max(start, open_at).astimezone(UTC)
+            available = (close_at - begin).total_seconds()
+            if available > 0:
+                if available >= left:
+                    return begin + timedelta(seconds=left)
+                left -= available
+        day += timedelta(days=1)
+    return None

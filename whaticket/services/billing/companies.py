@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from whaticket import jobs
+from whaticket import bus, jobs
 from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Company, Plan, User
@@ -65,6 +65,8 @@ def update_schedules(actor: User, company_id: int, data: dict[str, Any]) -> Comp
     if "closed_dates" in data:
         company.closed_dates = sorted({day.isoformat() for day in data["closed_dates"]})
     db.session.flush()
+    if {"schedules", "timezone", "closed_dates"} & data.keys():
+        bus.office_hours_changed.publish(company_id=company.id)
     return company
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from whaticket.db import utcnow
 from whaticket.errors import AppError
 from whaticket.services.reports.live import LIVE_FIELDS
+from whaticket.services.reports.sla import SLA_FIELDS
 from whaticket.services.reports.summary import SUMMARY_FIELDS
 
 
@@ -56,6 +57,14 @@ def to_csv(report: str, data: dict[str, Any]) -> tuple[str, str]:
         lines = [["total", "", "Total", *(data["totals"][f] for f in LIVE_FIELDS)]]
         for scope, items in (("queue", data["queues"]), ("agent", data["agents"])):
             lines += [[scope, i["key"], i["name"], *(i[f] for f in LIVE_FIELDS)] for i in items]
+        text = _csv(header, lines)
+    elif report == "sla":
+        header = ["scope", "key", "name", *(_camel(f) for f in SLA_FIELDS)]
+        lines = [["total", "", "Total", *(data["total"][f] for f in SLA_FIELDS)]]
+        for scope in ("policies", "queues", "agents"):
+            lines += [
+                [scope, i["key"], i["name"], *(i[f] for f in SLA_FIELDS)] for i in data[scope]
+            ]
         text = _csv(header, lines)
     else:  # pragma: no cover - the views name the report
         raise AppError("ERR_NOT_FOUND", 404)

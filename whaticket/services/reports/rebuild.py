@@ -26,6 +26,7 @@ from whaticket.models import (
     TicketTracking,
     UserRating,
 )
+from whaticket.models.report_event import SLA_KINDS
 from whaticket.services.reports.events import build
 from whaticket.utils.queries import company_zone, utc_slot_columns, utc_slot_start
 
@@ -40,7 +41,12 @@ def rebuild(company_id: int | None = None, on_batch: Callable[[], None] | None =
     companies = [company_id] if company_id else list(db.session.scalars(sa.select(Company.id)))
     written = 0
     for cid in companies:
-        db.session.execute(sa.delete(ReportEvent).where(ReportEvent.company_id == cid))
+        # SLA events are not replayable (they record what the sweep saw): they stay.
+        db.session.execute(
+            sa.delete(ReportEvent).where(
+                ReportEvent.company_id == cid, ReportEvent.kind.notin_(SLA_KINDS)
+            )
+        )
         db.session.execute(sa.delete(ReportDaily).where(ReportDaily.company_id == cid))
         last_id = 0
         while True:

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from whaticket.extensions import db
-from whaticket.models import Tag, Ticket, User, ticket_tags
+from whaticket.models import Tag, Ticket, TicketTracking, User, ticket_tags
 from whaticket.services.tickets import rows as ticket_rows
 from whaticket.services.tickets import search as ticket_search
 from whaticket.utils.queries import company_zone, day_start
@@ -52,6 +52,17 @@ def ticket_filters(company_id: int, user: User, args: dict[str, Any]) -> list[An
         conds.append(
             sa.select(ticket_tags.c.ticket_id)
             .where(ticket_tags.c.ticket_id == Ticket.id, ticket_tags.c.tag_id == tag_id)
+            .exists()
+        )
+    if args.get("sla"):
+        # The episode the ticket shows (its latest measured one): by primary key.
+        conds.append(
+            sa.select(TicketTracking.id)
+            .where(
+                TicketTracking.id == Ticket.sla_tracking_id,
+                TicketTracking.sla_policy_id.is_not(None),
+                TicketTracking.sla_status == args["sla"],
+            )
             .exists()
         )
     for key, column in (("date", Ticket.created_at), ("updated_at", Ticket.updated_at)):

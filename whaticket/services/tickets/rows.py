@@ -4,8 +4,9 @@ Kanban board, the ticket of a chat) without ORM objects or a marshmallow dump.
 `TicketSchema`/`TicketRowSchema` stay the documented shape: the builders here give the
 same keys in the same order and the same values (tests/api/test_sql_counts.py compares
 them on the same rows). One SELECT brings a page of tickets with their contact, agent,
-queue, connection and tags, and (for one ticket) the contact's custom fields; the
-to-many rows repeat the ticket, and `group` folds them back.
+queue, connection, SLA (the episode the ticket shows, and its policy) and tags, and (for
+one ticket) the contact's custom fields; the to-many rows repeat the ticket, and `group`
+folds them back.
 """
 
 from __future__ import annotations
@@ -19,13 +20,18 @@ from whaticket.models import (
     Contact,
     ContactCustomField,
     Queue,
+    SlaPolicy,
     Tag,
     Ticket,
+    TicketTracking,
     User,
     Whatsapp,
     ticket_tags,
 )
 from whaticket.schemas.fields import timestamp
+
+#: The episode whose SLA a ticket shows (`Ticket.sla_tracking_id`), joined under this name.
+_SLA = TicketTracking.__table__.alias("sla_tracking")
 
 #: The columns a ticket's JSON reads, in the order the builders below unpack them: its own,
 #: then its contact's, agent's, queue's and connection's, then one tag (labels
@@ -61,6 +67,12 @@ _OWN: tuple[sa.ColumnElement[Any], ...] = (
     Queue.name.label("queue__name"),
     Queue.color.label("queue__color"),
     Whatsapp.name.label("whatsapp__name"),
+    SlaPolicy.id.label("sla__policy_id"),
+    SlaPolicy.name.label("sla__policy_name"),
+    _SLA.c.sla_status.label("sla__status"),
+    _SLA.c.first_response_due_at.label("sla__first_response_due_at"),
+    _SLA.c.next_response_due_at.label("sla__next_response_due_at"),
+    _SLA.c.resolution_due_at.label("sla__resolution_due_at"),
 )
 _TAG: tuple[sa.ColumnElement[Any], ...] = (
     Tag.id.label("tag__id"),
@@ -100,6 +112,8 @@ def joined(
         .outerjoin(User, User.id == Ticket.user_id)
         .outerjoin(Queue, Queue.id == Ticket.queue_id)
         .outerjoin(Whatsapp, Whatsapp.id == Ticket.whatsapp_id)
+        .outerjoin(_SLA, _SLA.c.id == Ticket.sla_tracking_id)
+        .outerjoin(SlaPolicy, SlaPolicy.id == _SLA.c.sla_policy_id)
         .outerjoin(ticket_tags, ticket_tags.c.ticket_id == Ticket.id)
         .outerjoin(Tag, Tag.id == ticket_tags.c.tag_id)
     )
@@ -143,6 +157,12 @@ def _ticket(values: Sequence[Any], extra_info: bool) -> dict[str, Any]:
         q_name,
         q_color,
         w_name,
+        p_id,
+        p_name,
+        sla_status,
+        first_due,
+        next_due,
+        resolution_due,
     ) = values
     contact = {
         "id": contact_id,
@@ -179,6 +199,15 @@ def _ticket(values: Sequence[Any], extra_info: bool) -> dict[str, Any]:
         "tags": [],
         "createdAt": timestamp(created_at),
         "updatedAt": timestamp(updated_at),
+        "sla": None
+        if p_id is None
+        else {
+            "policy": {"id": p_id, "name": p_name},
+            "firstResponseDueAt": timestamp(first_due),
+            "nextResponseDueAt": timestamp(next_due),
+            "resolutionDueAt": timestamp(resolution_due),
+            "status": sla_status,
+        },
     }
 
 
