@@ -47,6 +47,7 @@ def handle_inbound(
         push_name=None if event.from_me else event.push_name,
         is_group=event.is_group,
         group_name=event.group_name,
+        identities=event.identities,
     )
     ticket, _ = lookup.find_or_create_for_inbound(
         company_id, whatsapp_id, contact.id, is_group=event.is_group
