@@ -18,7 +18,7 @@ from whaticket import db as dbmod
 from whaticket.config import TestingConfig
 from whaticket.errors import AppError
 from whaticket.extensions import db
-from whaticket.models import Company, Contact
+from whaticket.models import Company, Contact, ContactIdentity
 from whaticket.services.contacts import contacts as svc
 
 
@@ -312,5 +312,62 @@ def test_concurrent_first_messages_create_one_contact(threaded_app, number):
         "Maria",
         whatsapp_id,
     )
+    db.session.execute(sa.delete(Company).where(Company.id == company_id))
+    dbmod.commit()
+
+
+@pytest.mark.real_db
+def test_concurrent_deliveries_under_several_ids_make_one_contact(threaded_app):
+    """Deliveries for one new person at once, each naming them differently (phone and LID,
+    phone alone, phone with its Cloud ids): one contact, every id recorded once, on it."""
+    company = factories.CompanyFactory()
+    wpp = factories.WhatsappFactory(company=company)
+    company_id, whatsapp_id = company.id, wpp.id
+    db.session.remove()
+    shapes = [
+        (("phone", "5511987654321"), ("lid", "2233")),
+        (("phone", "551187654321"),),
+        (("phone", "551187654321"), ("wa_id", "551187654321"), ("bsuid", "BR.123")),
+        (),
+    ] * 2
+    barrier = threading.Barrier(len(shapes))
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def inject(identities) -> None:
+        with threaded_app.app_context():
+            try:
+                barrier.wait(timeout=30)
+                contact, _ = svc.find_or_create_for_inbound(
+                    company_id, whatsapp_id, "5511987654321", push_name="Maria",
+                    identities=identities,
+                )  # fmt: skip
+                dbmod.commit()
+                results.append(contact.id)
+            except BaseException as exc:  # collected and asserted on below
+                errors.append(exc)
+                dbmod.rollback()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=inject, args=(s,)) for s in shapes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == [] and len(results) == len(shapes)
+    assert len(set(results)) == 1
+    assert db.session.scalar(
+        sa.select(sa.func.count()).select_from(Contact).where(Contact.company_id == company_id)
+    ) == 1
+    aliases = db.session.execute(
+        sa.select(ContactIdentity.kind, ContactIdentity.value, ContactIdentity.contact_id).where(
+            ContactIdentity.company_id == company_id
+        )
+    ).all()
+    assert sorted((k, v) for k, v, _ in aliases) == [
+        ("bsuid", "BR.123"), ("lid", "2233"), ("phone", "5511987654321"), ("wa_id", "551187654321"),
+    ]  # fmt: skip
+    assert {c for _, _, c in aliases} == {results[0]}
     db.session.execute(sa.delete(Company).where(Company.id == company_id))
     dbmod.commit()
