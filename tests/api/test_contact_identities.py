@@ -64,8 +64,8 @@ def _cloud(client, prefix, msg_id: str, sender: str | None, contact: dict):
     payload = copy.deepcopy(TEXT_DELIVERY)
     value = payload["entry"][0]["changes"][0]["value"]
     value["contacts"] = [contact]
-    value["messages"] = [{"id": msg_id, "timestamp": "1697043223", "type": "text",
-                          "text": {"body": msg_id}, **({"from": sender} if sender else {})}]  # fmt: skip
+    message = {"id": msg_id, "timestamp": "1697043223", "type": "text", "text": {"body": msg_id}}
+    value["messages"] = [{**message, **({"from": sender} if sender else {})}]
     raw = json.dumps(payload).encode()
     sig = "sha256=" + hmac.new(CLOUD_SECRET.encode(), raw, hashlib.sha256).hexdigest()
     resp = client.post(

@@ -64,15 +64,17 @@ def world(company):
     )
     t_dup2 = factories.TicketFactory(company=company, contact=dup, whatsapp=w2, status="open")
     for i, ticket in enumerate([t_ana, t_dup, t_ana, t_dup]):
-        factories.MessageFactory(
-            ticket=ticket, body=f"m{i}", created_at=T0 + timedelta(minutes=i)
-        )
+        factories.MessageFactory(ticket=ticket, body=f"m{i}", created_at=T0 + timedelta(minutes=i))
     factories.MessageFactory(ticket=t_dup2, body="other connection")
     factories.TicketNoteFactory(ticket=t_dup, note="vip")
     tag = factories.TagFactory(company=company, name="VIP")
     db.session.execute(ticket_tags.insert().values(ticket_id=t_dup.id, tag_id=tag.id))
-    db.session.add(ContactCustomField(company_id=company.id, contact_id=dup.id, name="cpf", value="1"))
-    db.session.add(ContactIdentity(company_id=company.id, contact_id=dup.id, kind="lid", value="777"))
+    db.session.add(
+        ContactCustomField(company_id=company.id, contact_id=dup.id, name="cpf", value="1")
+    )
+    db.session.add(
+        ContactIdentity(company_id=company.id, contact_id=dup.id, kind="lid", value="777")
+    )
     db.session.add(
         ContactIdentity(company_id=company.id, contact_id=ana.id, kind="phone", value=ana.number)
     )
@@ -80,15 +82,16 @@ def world(company):
     lists = [ContactList(company_id=company.id, name=n) for n in ("only dup", "both")]
     db.session.add_all(lists)
     db.session.flush()
-    db.session.add_all(
-        [
-            ContactListItem(company_id=company.id, contact_list_id=lists[0].id, name="A", number=dup.number),
-            ContactListItem(company_id=company.id, contact_list_id=lists[1].id, name="A", number=dup.number),
-            ContactListItem(company_id=company.id, contact_list_id=lists[1].id, name="A", number=ana.number),
-        ]
-    )  # fmt: skip
+    for list_, number in ((lists[0], dup.number), (lists[1], dup.number), (lists[1], ana.number)):
+        db.session.add(
+            ContactListItem(
+                company_id=company.id, contact_list_id=list_.id, name="A", number=number
+            )
+        )
     db.session.add(
-        Schedule(company_id=company.id, body="hi", send_at=T0, contact_id=dup.id, ticket_id=t_dup.id)
+        Schedule(
+            company_id=company.id, body="hi", send_at=T0, contact_id=dup.id, ticket_id=t_dup.id
+        )
     )
     db.session.commit()
     return {"ana": ana.id, "dup": dup.id, "w1": w1.id, "w2": w2.id, "t_ana": t_ana.id,
@@ -151,7 +154,9 @@ def test_merge_moves_everything_then_undo_restores_every_row(
 
 
 def test_undo_refused_when_newer_rows_depend(client, prefix, auth, admin, world):
-    merge_id = _merge(client, prefix, auth(admin), world["ana"], {"from": [world["dup"]]}).get_json()["id"]
+    merge_id = _merge(
+        client, prefix, auth(admin), world["ana"], {"from": [world["dup"]]}
+    ).get_json()["id"]
     # A new message lands in the merged conversation: whose is it after an undo?
     factories.MessageFactory(ticket=db.session.get(Ticket, world["t_ana"]), body="after")
     db.session.commit()
@@ -162,7 +167,9 @@ def test_undo_refused_when_newer_rows_depend(client, prefix, auth, admin, world)
     assert db.session.get(ContactMerge, merge_id).undone_at is None
 
 
-def test_undo_refused_after_a_later_merge_of_the_survivor(client, prefix, auth, admin, world, company):
+def test_undo_refused_after_a_later_merge_of_the_survivor(
+    client, prefix, auth, admin, world, company
+):
     # Made first: SQLite hands a new row the highest id again once that row is deleted.
     third = factories.ContactFactory(company=company, number="5521999990000")
     db.session.commit()
@@ -172,12 +179,19 @@ def test_undo_refused_after_a_later_merge_of_the_survivor(client, prefix, auth, 
     resp = client.post(f"{prefix}/contacts/merges/{first['id']}/undo", headers=auth(admin))
     assert (resp.status_code, resp.get_json()) == (409, {"error": "ERR_MERGE_UNDO_BLOCKED"})
     # Undone newest first, both go back.
-    assert client.post(f"{prefix}/contacts/merges/{second.get_json()['id']}/undo", headers=auth(admin)).status_code == 200
+    assert (
+        client.post(
+            f"{prefix}/contacts/merges/{second.get_json()['id']}/undo", headers=auth(admin)
+        ).status_code
+        == 200
+    )
     last = client.post(f"{prefix}/contacts/merges/{first['id']}/undo", headers=auth(admin))
     assert last.status_code == 200, last.get_json()
 
 
-def test_other_company_gets_404_and_nothing_changes(client, prefix, auth, other_admin, admin, world):
+def test_other_company_gets_404_and_nothing_changes(
+    client, prefix, auth, other_admin, admin, world
+):
     state = snapshot()
     resp = _merge(client, prefix, auth(other_admin), world["ana"], {"from": [world["dup"]]})
     assert (resp.status_code, resp.get_json()) == (404, {"error": "ERR_NO_CONTACT_FOUND"})
@@ -186,7 +200,9 @@ def test_other_company_gets_404_and_nothing_changes(client, prefix, auth, other_
     # Their own survivor with our contact as the one merged: 404 as well.
     resp = _merge(client, prefix, auth(other_admin), mine.id, {"from": [world["dup"]]})
     assert resp.status_code == 404
-    merge_id = _merge(client, prefix, auth(admin), world["ana"], {"from": [world["dup"]]}).get_json()["id"]
+    merge_id = _merge(
+        client, prefix, auth(admin), world["ana"], {"from": [world["dup"]]}
+    ).get_json()["id"]
     resp = client.post(f"{prefix}/contacts/merges/{merge_id}/undo", headers=auth(other_admin))
     assert (resp.status_code, resp.get_json()) == (404, {"error": "ERR_NO_MERGE_FOUND"})
     dup_page = client.get(f"{prefix}/contacts/duplicates", headers=auth(other_admin)).get_json()
@@ -228,7 +244,11 @@ def test_duplicates_lists_suggested_groups(client, prefix, auth, admin, company,
     factories.ContactFactory(company=company, name="bia ", number="5511933334444")
     # Alias overlap: a new contact was made with a number another contact holds as alias.
     carl = factories.ContactFactory(company=company, name="Carl", number="5521988887777")
-    db.session.add(ContactIdentity(company_id=company.id, contact_id=carl.id, kind="phone", value="5521977776666"))
+    db.session.add(
+        ContactIdentity(
+            company_id=company.id, contact_id=carl.id, kind="phone", value="5521977776666"
+        )
+    )
     factories.ContactFactory(company=company, name="Other", number="5521977776666")
     db.session.commit()
     resp = client.get(f"{prefix}/contacts/duplicates", headers=auth(admin))

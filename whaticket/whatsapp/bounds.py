@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from whaticket.whatsapp.base import (
+    IDENTITY_KINDS,
     AckUpdate,
     CallEvent,
-    IDENTITY_KINDS,
     ConnectionUpdate,
     GatewayEvent,
     InboundMessage,

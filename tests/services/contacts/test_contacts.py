@@ -357,9 +357,12 @@ def test_concurrent_deliveries_under_several_ids_make_one_contact(threaded_app):
         thread.join(timeout=60)
     assert errors == [] and len(results) == len(shapes)
     assert len(set(results)) == 1
-    assert db.session.scalar(
-        sa.select(sa.func.count()).select_from(Contact).where(Contact.company_id == company_id)
-    ) == 1
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Contact).where(Contact.company_id == company_id)
+        )
+        == 1
+    )
     aliases = db.session.execute(
         sa.select(ContactIdentity.kind, ContactIdentity.value, ContactIdentity.contact_id).where(
             ContactIdentity.company_id == company_id

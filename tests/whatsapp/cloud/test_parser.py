@@ -133,8 +133,15 @@ def test_parse_text():
 def test_parse_username_user_without_phone_is_known_by_its_bsuid():
     """A username user (2026): no `wa_id`, `from` is the BSUID; that is the chat id."""
     payload = with_messages(
-        [{"from": "US.13491208655302741918", "id": "wamid.u1", "timestamp": "1697043223",
-          "type": "text", "text": {"body": "oi"}}]
+        [
+            {
+                "from": "US.13491208655302741918",
+                "id": "wamid.u1",
+                "timestamp": "1697043223",
+                "type": "text",
+                "text": {"body": "oi"},
+            }
+        ]
     )
     payload["entry"][0]["changes"][0]["value"]["contacts"] = [
         {"profile": {"name": "Ana"}, "user_id": "US.13491208655302741918"}

@@ -25,7 +25,7 @@ from whaticket.realtime.emit import emit_to_company
 from whaticket.schemas.contacts import ContactSchema
 from whaticket.services.contacts import rows as contact_rows
 from whaticket.utils.pagination import like_pattern, search_filter
-from whaticket.utils.phone import is_group_id, normalize_group_id, normalize_number
+from whaticket.utils.phone import is_group_id, normalize_number
 from whaticket.utils.queries import get_owned
 
 PAGE_SIZE = 30

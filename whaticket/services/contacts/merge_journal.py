@@ -75,12 +75,7 @@ class Journal:
         keys = [r[: len(pk)] for r in rows]
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
-            cond = (
-                tbl.c[pk[0]].in_([k[0] for k in chunk])
-                if len(pk) == 1
-                else sa.or_(*(sa.and_(*(tbl.c[n] == v for n, v in zip(pk, k))) for k in chunk))
-            )
-            self._conn().execute(tbl.update().where(cond).values(stamped))
+            self._conn().execute(tbl.update().where(_keys_in(tbl, pk, chunk)).values(stamped))
         self.steps.append(
             {
                 "op": "update",
@@ -121,6 +116,13 @@ class Journal:
         return key
 
 
+def _keys_in(tbl: sa.Table, pk: list[str], keys: list[list[Any]]) -> Any:
+    """The rows whose primary key is one of `keys` (each a list of pk values)."""
+    if len(pk) == 1:
+        return tbl.c[pk[0]].in_([k[0] for k in keys])
+    return sa.or_(*(sa.and_(*(tbl.c[n] == v for n, v in zip(pk, k, strict=True))) for k in keys))
+
+
 def _encode_map(row: dict[str, Any]) -> dict[str, Any]:
     return {k: _encode(v) for k, v in row.items()}
 
@@ -142,21 +144,18 @@ def changed_since(steps: list[dict[str, Any]]) -> bool:
             keys = [r[: len(pk)] for r in step["rows"]]
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
-                cond = (
-                    tbl.c[pk[0]].in_([_decode(k[0]) for k in chunk])
-                    if len(pk) == 1
-                    else sa.or_(
-                        *(sa.and_(*(tbl.c[n] == _decode(v) for n, v in zip(pk, k))) for k in chunk)
-                    )
-                )
-                count = conn.scalar(
-                    sa.select(sa.func.count()).select_from(tbl).where(cond, *same)
-                )
+                cond = _keys_in(tbl, pk, [[_decode(v) for v in k] for k in chunk])
+                count = conn.scalar(sa.select(sa.func.count()).select_from(tbl).where(cond, *same))
                 if count != len(chunk):
                     return True
         elif step["op"] == "insert":
             for key in step["keys"]:
-                if conn.scalar(sa.select(sa.func.count()).select_from(tbl).where(_where_key(tbl, key))) != 1:
+                if (
+                    conn.scalar(
+                        sa.select(sa.func.count()).select_from(tbl).where(_where_key(tbl, key))
+                    )
+                    != 1
+                ):
                     return True
     return False
 
@@ -182,8 +181,8 @@ def replay_backwards(steps: list[dict[str, Any]]) -> None:
             )
             params = [
                 {
-                    **{f"k_{n}": _decode(v) for n, v in zip(pk, r[: len(pk)])},
-                    **{f"v_{c}": _decode(v) for c, v in zip(cols, r[len(pk) :])},
+                    **{f"k_{n}": _decode(v) for n, v in zip(pk, r[: len(pk)], strict=True)},
+                    **{f"v_{c}": _decode(v) for c, v in zip(cols, r[len(pk) :], strict=True)},
                 }
                 for r in step["rows"]
             ]

@@ -50,12 +50,16 @@ def _locked(company_id: int, contact_ids: list[int]) -> dict[int, Contact]:
 
 def _tickets(company_id: int, contact_id: int) -> list[Any]:
     tickets = T("tickets")
-    return db.session.connection().execute(
-        sa.select(tickets)
-        .where(tickets.c.company_id == company_id, tickets.c.contact_id == contact_id)
-        .order_by(tickets.c.id)
-        .with_for_update()
-    ).all()
+    return (
+        db.session.connection()
+        .execute(
+            sa.select(tickets)
+            .where(tickets.c.company_id == company_id, tickets.c.contact_id == contact_id)
+            .order_by(tickets.c.id)
+            .with_for_update()
+        )
+        .all()
+    )
 
 
 def _fold_ticket(journal: Journal, loser: Any, target: Any) -> None:
@@ -153,8 +157,12 @@ def _fold_contact(journal: Journal, company_id: int, survivor: Contact, loser: C
         # The merged number stays the survivor's: a message to it finds the survivor.
         journal.insert(
             identities,
-            {"company_id": company_id, "contact_id": survivor.id, "kind": "phone",
-             "value": loser.number},  # fmt: skip
+            {
+                "company_id": company_id,
+                "contact_id": survivor.id,
+                "kind": "phone",
+                "value": loser.number,
+            },
         )
     return touched
 
@@ -218,8 +226,13 @@ def _announce_merge(
         emit_to_company(company_id, "contact", {"action": "delete", "contactId": contact_id})
     for row in deleted:
         events.emit_ticket_delete(
-            Ticket(id=row.id, company_id=company_id, status=row.status,
-                   queue_id=row.queue_id, user_id=row.user_id)  # fmt: skip
+            Ticket(
+                id=row.id,
+                company_id=company_id,
+                status=row.status,
+                queue_id=row.queue_id,
+                user_id=row.user_id,
+            )
         )
     survivor = db.session.get(Contact, survivor_id)
     if survivor is not None:

@@ -152,9 +152,7 @@ def find_or_create_for_inbound(
                 return contact, True
         changed = False
     else:
-        contact, created, changed = _person(
-            company_id, whatsapp_id, number, known_name, identities
-        )
+        contact, created, changed = _person(company_id, whatsapp_id, number, known_name, identities)
         if created:
             return contact, True
     if known_name and contact.name != known_name and _is_placeholder_name(contact):
