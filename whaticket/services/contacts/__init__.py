@@ -1,6 +1,6 @@
 """Contacts: find-or-create from inbound numbers, CRUD, uploads, the phone address book.
 
-Entry points: `contacts.find_or_create_for_inbound` and the CRUD (`delete_contact` announces
+Entry points: the CRUD in `contacts` (`delete_contact` announces
 `bus.contact_deleting`; `list_contacts` answers JSON built from columns by `rows`),
 `uploads.upload` (CSV/XLSX; a big file becomes an import job run by `import_batch`),
 `phone_contacts` (the address book read through the connection's provider),

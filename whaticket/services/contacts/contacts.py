@@ -274,33 +274,3 @@ def find_or_create(company_id: int, number: str, name: str | None = None) -> tup
         return found, False
     _announce(contact, "create")
     return contact, True
-
-
-# -- inbound ----------------------------------------------------------------------
-
-
-def find_or_create_for_inbound(
-    company_id: int,
-    whatsapp_id: int | None,
-    number: str,
-    *,
-    push_name: str | None,
-    is_group: bool = False,
-    group_name: str | None = None,
-    identities: tuple[tuple[str, str], ...] = (),
-) -> tuple[Contact, bool]:
-    """The contact an inbound message comes from, created if new; returns (contact, created).
-
-    Resolved through the contact's identities (`services/contacts/resolve.py`).
-    """
-    from whaticket.services.contacts import resolve  # it builds on this module's helpers
-
-    return resolve.find_or_create_for_inbound(
-        company_id,
-        whatsapp_id,
-        number,
-        push_name=push_name,
-        is_group=is_group,
-        group_name=group_name,
-        identities=identities,
-    )

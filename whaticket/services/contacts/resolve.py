@@ -17,6 +17,7 @@ from whaticket.extensions import db
 from whaticket.models import Contact
 from whaticket.services.contacts import contacts as base
 from whaticket.services.contacts import identities as ids
+from whaticket.services.contacts import merges
 from whaticket.utils.phone import is_group_id, normalize_group_id, normalize_number
 
 
@@ -111,8 +112,6 @@ def _person(
     else:
         placeholders = [c for c in found.others if ids.is_placeholder(c, wanted)]
         if placeholders:
-            from whaticket.services.contacts import merges  # merges builds on contacts
-
             merges.merge(
                 company_id, contact.id, [c.id for c in placeholders], user_id=None, reason="inbound"
             )
