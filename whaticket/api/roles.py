@@ -77,6 +77,8 @@ ROLES: dict[str, str] = {
     "contacts.upload_contacts": USER,
     "contacts.import_phone_contacts": USER,
     "contacts.delete_contact": ADMIN,  # the SPA shows "delete" to admins only
+    "contact_merges.merge_contacts": ADMIN,
+    "contact_merges.undo_merge": ADMIN,
     "quick_messages.create_message": USER,  # their own; company-wide ones: admins (service)
     "quick_messages.update_message": USER,
     "quick_messages.delete_message": USER,

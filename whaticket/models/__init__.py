@@ -7,6 +7,7 @@ from whaticket.models.campaign import Campaign, CampaignSetting, CampaignShippin
 from whaticket.models.chat import Chat, ChatMessage, ChatUser
 from whaticket.models.company import Company
 from whaticket.models.contact import Contact, ContactCustomField
+from whaticket.models.contact_identity import ContactIdentity, ContactMerge
 from whaticket.models.contact_list import ContactList, ContactListItem
 from whaticket.models.file_list import FileList, FileListOption
 from whaticket.models.help import Help
@@ -52,8 +53,10 @@ __all__ = [
     "ConnectionEvent",
     "Contact",
     "ContactCustomField",
+    "ContactIdentity",
     "ContactList",
     "ContactListItem",
+    "ContactMerge",
     "FileList",
     "FileListOption",
     "Help",

@@ -90,3 +90,19 @@ def normalize_number(raw: str, default_region: str = "BR") -> str:
     if number is None:
         raise ValueError("invalid number")
     return f"{number.country_code}{number.national_number}"
+
+
+def ninth_digit_variant(number: str) -> str | None:
+    """The other form of a Brazilian mobile (with and without the 9th digit), else None.
+
+    `5511987654321` <-> `551187654321`: WhatsApp and old address books still use the
+    12-digit form, so a contact is also known by it (an identity of kind `ninth`).
+    """
+    if not number.isdigit() or not number.startswith(str(_BRAZIL)):
+        return None
+    national = number[2:]
+    if len(national) == 11 and national[2] == "9" and national[3] in "6789":
+        return f"{_BRAZIL}{national[:2]}{national[3:]}"
+    if len(national) == 10 and national[2] in "6789":
+        return f"{_BRAZIL}{national[:2]}9{national[2:]}"
+    return None

@@ -103,6 +103,14 @@ class InboundMessage:
     quoted_provider_id: str | None = None
     timestamp: datetime | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    #: Every id the payload gives the 1:1 chat's person, as (kind, value) pairs: "phone"
+    #: (digits), "lid" (WhatsApp Web LID digits), "wa_id" and "bsuid" (Cloud API). Empty:
+    #: `chat_id` is a phone number (providers that know no other ids).
+    identities: tuple[tuple[str, str], ...] = ()
+
+
+#: The identity kinds a parser may report (the contact_identities kinds).
+IDENTITY_KINDS = frozenset({"phone", "lid", "wa_id", "bsuid"})
 
 
 @dataclass(frozen=True)

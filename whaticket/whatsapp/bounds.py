@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from whaticket.whatsapp.base import (
+    IDENTITY_KINDS,
     AckUpdate,
     CallEvent,
     ConnectionUpdate,
@@ -41,6 +42,8 @@ CHAT_ID_MAX = 32
 #: Longest text kept: WhatsApp's own limit for one message (the message body is a
 #: MEDIUMTEXT on MariaDB, where 4 bytes per character fit).
 BODY_MAX = 65536
+#: Longest identity value (a LID has about 15 digits, a BSUID about 25 characters).
+IDENTITY_MAX = 64
 #: Names (push names, group subjects): the contact's name column.
 NAME_MAX = 255
 #: A QR code is a few KB; the connection's qrcode column (TEXT) holds 65,535 bytes.
@@ -203,7 +206,18 @@ def _message(msg: InboundMessage) -> GatewayEvent:
         media_ref=ref if 0 < len(ref) <= REF_MAX else None,
         media_type=text(msg.media_type, MEDIA_TYPE_MAX) or "chat",
         quoted_provider_id=ident(msg.quoted_provider_id) or None,
+        identities=_identities(msg.identities),
     )
+
+
+def _identities(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Known kinds with values that fit, each pair once, in the parser's order."""
+    out: list[tuple[str, str]] = []
+    for kind, value in pairs:
+        value = text(value, None).strip()
+        if kind in IDENTITY_KINDS and 0 < len(value) <= IDENTITY_MAX and (kind, value) not in out:
+            out.append((kind, value))
+    return tuple(out)
 
 
 def _media(media: Media | None) -> Media | None:

@@ -18,8 +18,9 @@ from whaticket import db as dbmod
 from whaticket.config import TestingConfig
 from whaticket.errors import AppError
 from whaticket.extensions import db
-from whaticket.models import Company, Contact
+from whaticket.models import Company, Contact, ContactIdentity
 from whaticket.services.contacts import contacts as svc
+from whaticket.services.contacts import resolve
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def _rows(company_id: int) -> list[Contact]:
 
 def test_new_contact_takes_push_name_and_connection(company, emitted):
     wpp = factories.WhatsappFactory(company=company)
-    contact, created = svc.find_or_create_for_inbound(
+    contact, created = resolve.find_or_create_for_inbound(
         company.id, wpp.id, "5511987654321", push_name="Maria"
     )
     dbmod.commit()
@@ -54,7 +55,7 @@ def test_new_contact_takes_push_name_and_connection(company, emitted):
 
 
 def test_new_contact_without_push_name_is_named_by_number(company):
-    contact, created = svc.find_or_create_for_inbound(
+    contact, created = resolve.find_or_create_for_inbound(
         company.id, None, "5511987654321", push_name=None
     )
     assert created and contact.name == "5511987654321"
@@ -62,7 +63,7 @@ def test_new_contact_without_push_name_is_named_by_number(company):
 
 def test_old_eight_digit_form_finds_the_same_contact(company, emitted):
     existing = factories.ContactFactory(company=company, number="5511987654321", name="Maria")
-    contact, created = svc.find_or_create_for_inbound(
+    contact, created = resolve.find_or_create_for_inbound(
         company.id, None, "551187654321", push_name="M"
     )
     assert contact.id == existing.id and created is False
@@ -71,7 +72,7 @@ def test_old_eight_digit_form_finds_the_same_contact(company, emitted):
 
 def test_agent_set_name_is_never_overwritten(company, emitted):
     existing = factories.ContactFactory(company=company, number="5511987654321", name="Dona Maria")
-    contact, created = svc.find_or_create_for_inbound(
+    contact, created = resolve.find_or_create_for_inbound(
         company.id, None, "5511987654321", push_name="maria123"
     )
     assert not created and contact.id == existing.id and contact.name == "Dona Maria"
@@ -82,7 +83,7 @@ def test_placeholder_name_is_replaced_by_push_name(company, emitted):
     existing = factories.ContactFactory(
         company=company, number="5511987654321", name="5511987654321"
     )
-    contact, created = svc.find_or_create_for_inbound(
+    contact, created = resolve.find_or_create_for_inbound(
         company.id, None, "5511987654321", push_name="Maria"
     )
     dbmod.commit()
@@ -93,7 +94,9 @@ def test_placeholder_name_is_replaced_by_push_name(company, emitted):
 
 def test_placeholder_stays_without_push_name(company, emitted):
     factories.ContactFactory(company=company, number="5511987654321", name="5511987654321")
-    contact, _ = svc.find_or_create_for_inbound(company.id, None, "5511987654321", push_name=None)
+    contact, _ = resolve.find_or_create_for_inbound(
+        company.id, None, "5511987654321", push_name=None
+    )
     assert contact.name == "5511987654321" and emitted == []
 
 
@@ -105,19 +108,19 @@ def test_connection_follows_the_latest_message(company, emitted):
     factories.ContactFactory(
         company=company, number="5511987654321", name="Maria", whatsapp_id=first.id
     )
-    contact, _ = svc.find_or_create_for_inbound(
+    contact, _ = resolve.find_or_create_for_inbound(
         company.id, second.id, "5511987654321", push_name="M"
     )
     assert contact.whatsapp_id == second.id
     assert [e[2]["action"] for e in emitted] == ["update"]
     emitted.clear()
-    svc.find_or_create_for_inbound(company.id, second.id, "5511987654321", push_name="M")
-    svc.find_or_create_for_inbound(company.id, None, "5511987654321", push_name="M")
+    resolve.find_or_create_for_inbound(company.id, second.id, "5511987654321", push_name="M")
+    resolve.find_or_create_for_inbound(company.id, None, "5511987654321", push_name="M")
     assert contact.whatsapp_id == second.id and emitted == []
 
 
 def test_group_contact_is_named_by_subject(company):
-    contact, created = svc.find_or_create_for_inbound(
+    contact, created = resolve.find_or_create_for_inbound(
         company.id,
         None,
         "120363025246125486@g.us",
@@ -130,7 +133,7 @@ def test_group_contact_is_named_by_subject(company):
 
 
 def test_old_style_group_id_is_kept_and_flagged(company):
-    contact, _ = svc.find_or_create_for_inbound(
+    contact, _ = resolve.find_or_create_for_inbound(
         company.id, None, "5511987654321-1612345678", push_name=None, is_group=True
     )
     assert contact.number == "5511987654321-1612345678" and contact.is_group
@@ -138,23 +141,23 @@ def test_old_style_group_id_is_kept_and_flagged(company):
 
 
 def test_group_placeholder_takes_group_name_later(company):
-    svc.find_or_create_for_inbound(
+    resolve.find_or_create_for_inbound(
         company.id, None, "120363025246125486", push_name=None, is_group=True
     )
-    contact, created = svc.find_or_create_for_inbound(
+    contact, created = resolve.find_or_create_for_inbound(
         company.id, None, "120363025246125486", push_name="P", is_group=True, group_name="Team"
     )
     assert not created and contact.name == "Team"
 
 
 def test_unparseable_provider_number_is_kept_as_digits(company):
-    contact, created = svc.find_or_create_for_inbound(company.id, None, "999", push_name="Test")
+    contact, created = resolve.find_or_create_for_inbound(company.id, None, "999", push_name="Test")
     assert created and contact.number == "999"
 
 
 def test_contacts_are_per_company(company, other_company):
-    mine, _ = svc.find_or_create_for_inbound(company.id, None, "5511987654321", push_name="A")
-    theirs, created = svc.find_or_create_for_inbound(
+    mine, _ = resolve.find_or_create_for_inbound(company.id, None, "5511987654321", push_name="A")
+    theirs, created = resolve.find_or_create_for_inbound(
         other_company.id, None, "5511987654321", push_name="B"
     )
     assert created and mine.id != theirs.id
@@ -165,7 +168,7 @@ def test_lost_insert_race_reselects_the_winner(company, monkeypatch, emitted):
     winner = factories.ContactFactory(company=company, number="5511987654321", name="5511987654321")
     real = svc._by_number
     monkeypatch.setattr(svc, "_by_number", lambda *a, **kw: real(*a, **kw) if kw else None)
-    contact, created = svc.find_or_create_for_inbound(
+    contact, created = resolve.find_or_create_for_inbound(
         company.id, None, "5511987654321", push_name="Maria"
     )
     dbmod.commit()
@@ -229,7 +232,7 @@ def test_default_phone_region_comes_from_config(app, company):
 
 def test_services_never_commit(company):
     svc.create_contact(company.id, {"name": "Al", "number": "11987654321"})
-    svc.find_or_create_for_inbound(company.id, None, "5521987654321", push_name="B")
+    resolve.find_or_create_for_inbound(company.id, None, "5521987654321", push_name="B")
     db.session.rollback()
     assert _rows(company.id) == []
 
@@ -284,7 +287,7 @@ def test_concurrent_first_messages_create_one_contact(threaded_app, number):
         with threaded_app.app_context():
             try:
                 barrier.wait(timeout=30)
-                contact, created = svc.find_or_create_for_inbound(
+                contact, created = resolve.find_or_create_for_inbound(
                     company_id, whatsapp_id, number, push_name="Maria"
                 )
                 dbmod.commit()
@@ -312,5 +315,65 @@ def test_concurrent_first_messages_create_one_contact(threaded_app, number):
         "Maria",
         whatsapp_id,
     )
+    db.session.execute(sa.delete(Company).where(Company.id == company_id))
+    dbmod.commit()
+
+
+@pytest.mark.real_db
+def test_concurrent_deliveries_under_several_ids_make_one_contact(threaded_app):
+    """Deliveries for one new person at once, each naming them differently (phone and LID,
+    phone alone, phone with its Cloud ids): one contact, every id recorded once, on it."""
+    company = factories.CompanyFactory()
+    wpp = factories.WhatsappFactory(company=company)
+    company_id, whatsapp_id = company.id, wpp.id
+    db.session.remove()
+    shapes = [
+        (("phone", "5511987654321"), ("lid", "2233")),
+        (("phone", "551187654321"),),
+        (("phone", "551187654321"), ("wa_id", "551187654321"), ("bsuid", "BR.123")),
+        (),
+    ] * 2
+    barrier = threading.Barrier(len(shapes))
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def inject(identities) -> None:
+        with threaded_app.app_context():
+            try:
+                barrier.wait(timeout=30)
+                contact, _ = resolve.find_or_create_for_inbound(
+                    company_id, whatsapp_id, "5511987654321", push_name="Maria",
+                    identities=identities,
+                )  # fmt: skip
+                dbmod.commit()
+                results.append(contact.id)
+            except BaseException as exc:  # collected and asserted on below
+                errors.append(exc)
+                dbmod.rollback()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=inject, args=(s,)) for s in shapes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == [] and len(results) == len(shapes)
+    assert len(set(results)) == 1
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Contact).where(Contact.company_id == company_id)
+        )
+        == 1
+    )
+    aliases = db.session.execute(
+        sa.select(ContactIdentity.kind, ContactIdentity.value, ContactIdentity.contact_id).where(
+            ContactIdentity.company_id == company_id
+        )
+    ).all()
+    assert sorted((k, v) for k, v, _ in aliases) == [
+        ("bsuid", "BR.123"), ("lid", "2233"), ("phone", "5511987654321"), ("wa_id", "551187654321"),
+    ]  # fmt: skip
+    assert {c for _, _, c in aliases} == {results[0]}
     db.session.execute(sa.delete(Company).where(Company.id == company_id))
     dbmod.commit()

@@ -122,7 +122,33 @@ def test_parse_text():
         push_name="Test Name",
         timestamp=datetime(2023, 10, 11, 16, 53, 43, tzinfo=UTC),
         raw=TEXT_DELIVERY["entry"][0]["changes"][0]["value"]["messages"][0],
+        identities=(
+            ("phone", "972987654321"),
+            ("wa_id", "972987654321"),
+            ("bsuid", "US.13491208655302741918"),
+        ),
     )
+
+
+def test_parse_username_user_without_phone_is_known_by_its_bsuid():
+    """A username user (2026): no `wa_id`, `from` is the BSUID; that is the chat id."""
+    payload = with_messages(
+        [
+            {
+                "from": "US.13491208655302741918",
+                "id": "wamid.u1",
+                "timestamp": "1697043223",
+                "type": "text",
+                "text": {"body": "oi"},
+            }
+        ]
+    )
+    payload["entry"][0]["changes"][0]["value"]["contacts"] = [
+        {"profile": {"name": "Ana"}, "user_id": "US.13491208655302741918"}
+    ]
+    (msg,) = parse_webhook(payload, SETTINGS)
+    assert msg.chat_id == "US.13491208655302741918" and msg.push_name == "Ana"
+    assert msg.identities == (("bsuid", "US.13491208655302741918"),)
 
 
 def test_parse_ignores_other_numbers():

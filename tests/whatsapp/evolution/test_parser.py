@@ -163,6 +163,7 @@ def test_parse_lid_text_without_phone():
     assert parse(LID_TEXT)[0].provider_id == msg.provider_id
     assert msg.timestamp is not None and msg.timestamp.timestamp() == 1773027345
     assert msg.raw["lid"] == "13718@lid"
+    assert msg.identities == (("lid", "13718"),)  # no phone: not reported as one
 
 
 def test_parse_lid_sender_resolved_from_alt():
@@ -176,6 +177,7 @@ def test_parse_lid_sender_resolved_from_alt():
     }
     (msg,) = parse(payload)
     assert msg.chat_id == "5511977776666" and msg.provider_id == "3EB0LID1"
+    assert msg.identities == (("phone", "5511977776666"), ("lid", "13718"))
     # Evolution 2.3.0 spelling.
     payload["data"]["key"] = {
         "remoteJid": "13718@lid",
@@ -184,6 +186,21 @@ def test_parse_lid_sender_resolved_from_alt():
         "id": "3EB0LID2",
     }
     assert parse(payload)[0].chat_id == "5511966665555"
+    assert parse(payload)[0].identities == (("phone", "5511966665555"), ("lid", "13718"))
+
+
+def test_parse_phone_sender_with_its_lid_beside_it():
+    """Baileys 7 addresses by phone and puts the LID in `remoteJidAlt`: both recorded."""
+    payload = copy.deepcopy(LID_TEXT)
+    payload["data"]["key"] = {
+        "remoteJid": "5511977776666@s.whatsapp.net",
+        "remoteJidAlt": "13718@lid",
+        "fromMe": False,
+        "id": "3EB0PN1",
+    }
+    (msg,) = parse(payload)
+    assert msg.chat_id == "5511977776666"
+    assert msg.identities == (("phone", "5511977776666"), ("lid", "13718"))
 
 
 def test_parse_image_with_caption():

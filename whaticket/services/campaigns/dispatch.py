@@ -30,7 +30,7 @@ from whaticket.models import (
 from whaticket.models.message import ACK_PENDING, ACK_SENT
 from whaticket.services.campaigns.claims import release
 from whaticket.services.connections.gateway import gateway_for
-from whaticket.services.contacts import contacts as contact_service
+from whaticket.services.contacts import resolve as contact_resolve
 from whaticket.services.platform import media as media_service
 from whaticket.services.tickets import events
 from whaticket.services.tickets.lookup import find_or_create_quiet
@@ -210,7 +210,7 @@ def record_message(
         )
     )
     if contact_id is None:
-        contact, _ = contact_service.find_or_create_for_inbound(
+        contact, _ = contact_resolve.find_or_create_for_inbound(
             campaign.company_id, conn.id, shipping.number, push_name=shipping.name
         )
         contact_id = contact.id

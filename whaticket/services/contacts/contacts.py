@@ -25,7 +25,7 @@ from whaticket.realtime.emit import emit_to_company
 from whaticket.schemas.contacts import ContactSchema
 from whaticket.services.contacts import rows as contact_rows
 from whaticket.utils.pagination import like_pattern, search_filter
-from whaticket.utils.phone import is_group_id, normalize_group_id, normalize_number
+from whaticket.utils.phone import is_group_id, normalize_number
 from whaticket.utils.queries import get_owned
 
 PAGE_SIZE = 30
@@ -274,74 +274,3 @@ def find_or_create(company_id: int, number: str, name: str | None = None) -> tup
         return found, False
     _announce(contact, "create")
     return contact, True
-
-
-# -- inbound ----------------------------------------------------------------------
-
-
-def _inbound_number(number: str, is_group: bool) -> str:
-    """Canonical form of a provider's number: group ids as given, 1:1 numbers normalised."""
-    raw = (number or "").strip()
-    if is_group or is_group_id(raw):
-        return normalize_group_id(raw)
-    digits = raw.lstrip("+")
-    try:
-        # Providers send full international digits: read them as such first.
-        return normalize_number("+" + digits, region())
-    except ValueError:
-        pass
-    try:
-        return normalize_number(digits, region())
-    except ValueError:
-        # Unknown to the numbering plan (new ranges, test numbers): keep what came in.
-        return "".join(ch for ch in digits if ch.isdigit()) or raw
-
-
-def find_or_create_for_inbound(
-    company_id: int,
-    whatsapp_id: int | None,
-    number: str,
-    *,
-    push_name: str | None,
-    is_group: bool = False,
-    group_name: str | None = None,
-) -> tuple[Contact, bool]:
-    """The contact an inbound message comes from, created if new; returns (contact, created).
-
-    Safe under concurrency: the insert runs in a SAVEPOINT and a duplicate re-selects the
-    winner's row. A name an agent set is never overwritten; a placeholder name (equal to
-    the number) is replaced once the profile name is known.
-    """
-    canonical = _inbound_number(number, is_group)
-    is_group = is_group or is_group_id(canonical)
-    # Groups are named by their subject; a participant's push name is not the group's.
-    known_name = clip(group_name if is_group else push_name)
-    contact = _by_number(company_id, canonical)
-    if contact is None:
-        contact = Contact(
-            company_id=company_id,
-            name=known_name or canonical,
-            number=canonical,
-            email="",
-            is_group=is_group,
-            whatsapp_id=whatsapp_id,
-            extra_info=[],
-        )
-        if insert(contact):
-            _announce(contact, "create")
-            return contact, True
-        found = _by_number(company_id, canonical, lock=True)
-        if found is None:
-            raise RuntimeError(f"contact insert failed for {canonical!r} and no row exists")
-        contact = found
-    changed = False
-    if known_name and contact.name == contact.number and known_name != contact.name:
-        contact.name = known_name
-        changed = True
-    if whatsapp_id is not None and contact.whatsapp_id != whatsapp_id:
-        contact.whatsapp_id = whatsapp_id
-        changed = True
-    if changed:
-        db.session.flush()
-        _announce(contact, "update")
-    return contact, False

@@ -14,7 +14,7 @@ from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Message, Ticket, Whatsapp
 from whaticket.models.message import ACK_DELIVERED, ACK_SENT
-from whaticket.services.contacts import contacts as contact_service
+from whaticket.services.contacts import resolve as contact_resolve
 from whaticket.services.inbound import media_download
 from whaticket.services.messages import store as message_store
 from whaticket.services.platform import media as media_service
@@ -40,13 +40,14 @@ def handle_inbound(
     if event.is_group and settings_service.get_value(company_id, "CheckMsgIsGroup") != "disabled":
         return None  # groups are ignored unless the company turned them on
 
-    contact, _ = contact_service.find_or_create_for_inbound(
+    contact, _ = contact_resolve.find_or_create_for_inbound(
         company_id,
         whatsapp_id,
         event.chat_id,
         push_name=None if event.from_me else event.push_name,
         is_group=event.is_group,
         group_name=event.group_name,
+        identities=event.identities,
     )
     ticket, _ = lookup.find_or_create_for_inbound(
         company_id, whatsapp_id, contact.id, is_group=event.is_group

@@ -67,14 +67,14 @@ def parse_webhook(payload: Any, settings: CloudSettings) -> list[GatewayEvent]:
     for value in _values(payload):
         if text(_metadata(value).get("phone_number_id"), None) != mine:
             continue  # another number of the same app: its own connection handles it
+        contacts = [c for c in items(value.get("contacts")) if isinstance(c, dict)]
         names = {
             text(c.get("wa_id"), None): text(obj(c.get("profile")).get("name"), None)
-            for c in items(value.get("contacts"))
-            if isinstance(c, dict)
+            for c in contacts
         }
         for msg in items(value.get("messages")):
             if isinstance(msg, dict):
-                events.append(_message(msg, names))
+                events.append(_message(msg, names, contacts))
         for status in items(value.get("statuses")):
             if isinstance(status, dict) and text(status.get("status"), None) in STATUS_ACKS:
                 events.append(_status(status))
@@ -110,10 +110,51 @@ def _when(timestamp: Any) -> datetime | None:
     return when(timestamp)
 
 
-def _message(msg: dict[str, Any], names: dict[str, Any]) -> GatewayEvent:
+def _is_bsuid(value: str) -> bool:
+    """A business-scoped user id looks like `US.13491208655302741918` (country, dot, digits)."""
+    return bool(re.fullmatch(r"[A-Z]{2}(\.[A-Z]+)?\.\d+", value))
+
+
+def _sender(
+    msg: dict[str, Any], contacts: list[dict[str, Any]]
+) -> tuple[str, tuple[tuple[str, str], ...], str | None]:
+    """(chat id, identities, the `contacts[]` name key) of an inbound message's sender.
+
+    `from` is the sender's `wa_id` (its phone digits); its `contacts[]` entry may add the
+    business-scoped user id (`user_id`). A username user may come with no phone at all:
+    `from` (or `from_user_id`) is then the BSUID, and the BSUID is the chat id.
+    """
+    raw_from = text(msg.get("from"), None).strip()
+    bsuid = text(msg.get("from_user_id"), None).strip()
+    if _is_bsuid(raw_from):
+        bsuid, raw_from = bsuid or raw_from, ""
+    wa_id = digits(raw_from)
+    entry = next((c for c in contacts if wa_id and text(c.get("wa_id"), None) == raw_from), None)
+    if entry is None and bsuid:
+        entry = next((c for c in contacts if text(c.get("user_id"), None) == bsuid), None)
+    if entry is None and len(contacts) == 1:
+        entry = contacts[0]  # one sender per delivery: its entry, whatever ids it shows
+    if entry is not None:
+        bsuid = bsuid or text(entry.get("user_id"), None).strip()
+        if not wa_id:
+            wa_id = digits(text(entry.get("wa_id"), None))
+    pairs: list[tuple[str, str]] = []
+    if wa_id:
+        pairs += [("phone", wa_id), ("wa_id", wa_id)]
+    if _is_bsuid(bsuid):
+        pairs.append(("bsuid", bsuid))
+    else:
+        bsuid = ""
+    name_key = text(entry.get("wa_id"), None) if entry is not None else raw_from
+    return wa_id or bsuid, tuple(pairs), name_key
+
+
+def _message(
+    msg: dict[str, Any], names: dict[str, Any], contacts: list[dict[str, Any]] | None = None
+) -> GatewayEvent:
     """One inbound `messages[]` item as an InboundMessage (or a ReactionUpdate)."""
     kind = text(msg.get("type"), 40) or "unsupported"
-    sender = digits(text(msg.get("from"), None))
+    sender, identities, name_key = _sender(msg, contacts or [])
     content = obj(msg.get(kind))
     if kind == "reaction":
         return ReactionUpdate(
@@ -148,12 +189,13 @@ def _message(msg: dict[str, Any], names: dict[str, Any]) -> GatewayEvent:
         provider_id=ident(msg.get("id")),
         chat_id=sender,
         body=body,
-        push_name=names.get(text(msg.get("from"), None)) or None,
+        push_name=names.get(name_key) or None,
         media_ref=media_ref,
         media_type=media_type,
         quoted_provider_id=ident(obj(msg.get("context")).get("id")) or None,
         timestamp=_when(msg.get("timestamp")),
         raw=msg,
+        identities=identities,
     )
 
 

@@ -213,6 +213,34 @@ def _sender_ids(item: dict[str, Any]) -> tuple[str, bool, str | None, str]:
     return digits(remote), False, None, remote
 
 
+def _identities(item: dict[str, Any], chat_id: str, remote: str) -> tuple[tuple[str, str], ...]:
+    """Every id the delivery gives the 1:1 chat's person: its phone and its LID.
+
+    A phone JID may carry the LID beside it (`remoteJidAlt`/`senderLid` ending in `@lid`),
+    and a LID JID the phone (`remoteJidAlt`/`senderPn`): both are recorded, so the alias
+    table learns that they name one person. A LID with no phone is the only id there is.
+    """
+    key = _key(item)
+    if remote.endswith("@lid"):
+        lid = digits(remote)
+        phone = chat_id if chat_id != lid else ""
+    else:
+        phone = chat_id
+        alt = next(
+            (
+                v
+                for v in (key.get("remoteJidAlt"), key.get("senderLid"), item.get("senderLid"))
+                if isinstance(v, str) and v.endswith("@lid")
+            ),
+            "",
+        )
+        lid = digits(alt)
+    pairs = [("phone", phone)] if phone else []
+    if lid:
+        pairs.append(("lid", lid))
+    return tuple(pairs)
+
+
 def _context(item: dict[str, Any], content: Any) -> dict[str, Any]:
     """The contextInfo of a message (inside its content, or beside it in `data`)."""
     if isinstance(content, dict) and isinstance(content.get("contextInfo"), dict):
@@ -294,6 +322,7 @@ def _parse_message(item: dict[str, Any]) -> GatewayEvent | None:
         quoted_provider_id=ident(ctx.get("stanzaId")) or None,
         timestamp=_timestamp(item.get("messageTimestamp")),
         raw=raw,
+        identities=() if is_group else _identities(item, chat_id, remote_jid),
     )
 
 
