@@ -2,7 +2,7 @@
 non-group contact) and the undo journal of contact merges
 
 Revision ID: 7c41e0b9d2a6
-Revises: 0dd9fab35429
+Revises: 26f376a1921e
 Create Date: 2026-12-03 16:28:40.028826
 
 """
@@ -14,7 +14,7 @@ from whaticket.db import utcnow
 
 # revision identifiers, used by Alembic.
 revision = '7c41e0b9d2a6'
-down_revision = '0dd9fab35429'
+down_revision = "26f376a1921e"
 branch_labels = None
 depends_on = None
 
