@@ -31,7 +31,7 @@ def migrate(company_id: int, from_id: int, to_id: int) -> dict:
     """
     migration.check(company_id, from_id, to_id)
     dbmod.commit()
-    holder = f"migration-{uuid.uuid4().hex}"
+    holder = f"mig-{uuid.uuid4().hex}"  # fits the lease holder column (40)
     held: list[int] = []
     try:
         for whatsapp_id in sorted((from_id, to_id)):  # one order: no two waiters cross
