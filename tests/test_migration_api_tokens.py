@@ -12,7 +12,7 @@ from flask import current_app
 from flask_migrate import downgrade, upgrade
 
 from whaticket.extensions import db
-from whaticket.services.connections import whatsapps as whatsapp_service
+from whaticket.utils.crypto import decrypt_str, digest
 
 # Creates and drops tables itself: a connection of its own, real commits.
 pytestmark = pytest.mark.own_app
@@ -52,6 +52,16 @@ def _insert(conn: sa.Connection, table_name: str, **values) -> int:
     return int(result.inserted_primary_key[0])
 
 
+def _by_token(token: str) -> sa.Row | None:
+    """The row the external API finds for `token` (looked up as `by_token` does), read
+    with this revision's columns only: later migrations add columns the model maps."""
+    with db.engine.connect() as conn:
+        return conn.execute(
+            sa.text("SELECT id, token_encrypted FROM whatsapps WHERE token_hash = :h"),
+            {"h": digest(token)},
+        ).first()
+
+
 def _reset_schema() -> None:
     db.drop_all()
     with db.engine.begin() as conn:
@@ -84,9 +94,10 @@ def test_existing_tokens_are_backfilled_and_restored(scratch_schema):
     upgrade(revision=REVISION)
     db.session.remove()
     for name, token in TOKENS.items():
-        conn = whatsapp_service.by_token(token)
-        assert conn is not None and conn.id == ids[name] and conn.token == token
-    assert whatsapp_service.by_token(TOKENS["Long"].lower()) is None
+        found = _by_token(token)
+        assert found is not None and found.id == ids[name]
+        assert decrypt_str(found.token_encrypted) == token
+    assert _by_token(TOKENS["Long"].lower()) is None
     columns = {c["name"] for c in sa.inspect(db.engine).get_columns("whatsapps")}
     assert "token" not in columns and {"token_hash", "token_encrypted"} <= columns
     db.session.remove()

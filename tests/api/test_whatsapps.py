@@ -31,6 +31,7 @@ ROW_KEYS = {
     "queues",
     "providerConfig",
     "providerAccountId",
+    "migratedToId",
     "qrcode",
     "retries",
     "farewellMessage",

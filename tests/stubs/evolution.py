@@ -8,7 +8,11 @@ sendWhatsAppAudio / sendReaction answer the documented message object with a fre
 `BAE5…` id and `status: "PENDING"`; whatsappNumbers says numbers starting with "000"
 do not exist; getBase64FromMediaMessage serves media added with `add_media`;
 findContacts (200) lists the contacts added with `add_contact` as Evolution's
-`fetchContacts` does (the stored row plus `isGroup`, `isSaved` and `type`). Every
+`fetchContacts` does (the stored row plus `isGroup`, `isSaved` and `type`);
+findMessages and findChats search the messages added with `add_message` as Evolution
+2.3's `fetchMessages` / `fetchChats` do (`where.key.remoteJid`, a `messageTimestamp`
+window applied only with both `gte` and `lte` as dates, newest first, `page`/`offset`
+paging with `{messages: {total, pages, currentPage, records}}`). Every
 request is recorded (and handed to `on_request` when set), and `fail_next()` makes the
 next request fail (500, or 400 with a documented error body).
 """
@@ -16,8 +20,10 @@ next request fail (500, or 400 with a documented error body).
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -70,6 +76,8 @@ class EvolutionStub(StubServer[Recorded]):
         self.media: dict[str, tuple[str, str, str]] = {}
         #: instance name → its stored contacts (Evolution's Contact rows).
         self.contacts: dict[str, list[dict[str, Any]]] = {}
+        #: instance name → its stored messages (Evolution's Message rows).
+        self.messages: dict[str, list[dict[str, Any]]] = {}
         #: Called with each recorded request before it is answered (tests observe with it).
         self.on_request: Callable[[Recorded], None] | None = None
         self._fail: list[tuple[int, Any]] = []
@@ -108,6 +116,12 @@ class EvolutionStub(StubServer[Recorded]):
                 "instanceId": f"{instance}-id",
             }
         )
+
+    def add_message(self, instance: str, data: dict[str, Any]) -> None:
+        """Store a message of `instance` as Evolution's Message table keeps a
+        `messages.upsert` item (its `key`, `message`, `messageTimestamp`...)."""
+        row = {"id": "cm" + uuid.uuid4().hex[:23], **data, "instanceId": f"{instance}-id"}
+        self.messages.setdefault(instance, []).append(row)
 
     # -- HTTP --
 
@@ -210,6 +224,10 @@ class EvolutionStub(StubServer[Recorded]):
             ]
         if (group, action) == ("chat", "findContacts"):
             return self._find_contacts(instance, body)
+        if (group, action) == ("chat", "findMessages"):
+            return self._find_messages(instance, body)
+        if (group, action) == ("chat", "findChats"):
+            return self._find_chats(instance, body)
         if (group, action) == ("chat", "getBase64FromMediaMessage"):
             msg_id = ((body.get("message") or {}).get("key") or {}).get("id")
             if msg_id not in self.media:
@@ -250,6 +268,64 @@ class EvolutionStub(StubServer[Recorded]):
             kind = "group" if is_group else "contact" if is_saved else "group_member"
             answer.append({**row, "isGroup": is_group, "isSaved": is_saved, "type": kind})
         return 200, answer
+
+    @staticmethod
+    def _window(where: dict[str, Any]) -> tuple[int, int] | None:
+        """`messageTimestamp: {gte, lte}` as seconds; only with both ends (as Evolution)."""
+        stamp = where.get("messageTimestamp") or {}
+        if not (isinstance(stamp, dict) and stamp.get("gte") and stamp.get("lte")):
+            return None
+
+        def seconds(value: str) -> int:
+            return math.floor(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+
+        return seconds(stamp["gte"]), seconds(stamp["lte"])
+
+    def _matching(self, instance: str, where: dict[str, Any]) -> list[dict[str, Any]]:
+        """The instance's messages matching `where`, newest first."""
+        window = self._window(where)
+        jid = ((where.get("key") or {}).get("remoteJid")) or None
+        rows = [
+            row
+            for row in self.messages.get(instance, [])
+            if (jid is None or row["key"].get("remoteJid") == jid)
+            and (window is None or window[0] <= int(row["messageTimestamp"]) <= window[1])
+        ]
+        return sorted(rows, key=lambda row: int(row["messageTimestamp"]), reverse=True)
+
+    def _find_messages(self, instance: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """`fetchMessages`: the page of matching records (201, as Evolution's POST)."""
+        rows = self._matching(instance, body.get("where") or {})
+        offset = int(body.get("offset") or 50)
+        page = int(body.get("page") or 1)
+        start = offset * (0 if page == 1 else page - 1)
+        records = [{**row, "MessageUpdate": []} for row in rows[start : start + offset]]
+        return 201, {
+            "messages": {
+                "total": len(rows),
+                "pages": math.ceil(len(rows) / offset),
+                "currentPage": page,
+                "records": records,
+            }
+        }
+
+    def _find_chats(self, instance: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """`fetchChats`: one entry per chat with a matching message, its last one (201)."""
+        chats: dict[str, dict[str, Any]] = {}
+        for row in self._matching(instance, body.get("where") or {}):
+            jid = row["key"]["remoteJid"]
+            if jid not in chats:
+                chats[jid] = {
+                    "id": None,
+                    "remoteJid": jid,
+                    "pushName": row.get("pushName"),
+                    "profilePicUrl": None,
+                    "updatedAt": datetime.fromtimestamp(int(row["messageTimestamp"])).isoformat(),
+                    "lastMessage": {k: v for k, v in row.items() if k != "MessageUpdate"},
+                    "unreadCount": 0,
+                    "isSaved": False,
+                }
+        return 201, list(chats.values())
 
     def _send(self, action: str, body: dict[str, Any]) -> tuple[int, Any]:
         """The documented message object of a send (201, status PENDING)."""

@@ -126,6 +126,7 @@ ROLES: dict[str, str] = {
     "whatsapps.create_connection": ADMIN,
     "whatsapps.update_connection": ADMIN,
     "whatsapps.delete_connection": ADMIN,
+    "whatsapps.migrate": ADMIN,
     "whatsapp_sessions.start_session": ADMIN,
     "whatsapp_sessions.restart_session": ADMIN,
     "whatsapp_sessions.disconnect_session": ADMIN,

@@ -1,4 +1,5 @@
-"""WhatsApp connections endpoints: list, show, create, update, delete, health timeline."""
+"""WhatsApp connections endpoints: list, show, create, update, delete, health timeline
+(status events and up/down intervals), number migration."""
 
 from __future__ import annotations
 
@@ -7,18 +8,23 @@ from flask_jwt_extended import current_user
 
 from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
+from whaticket.jobs import number_migration
 from whaticket.models import Whatsapp
 from whaticket.schemas.base import OkSchema
 from whaticket.schemas.whatsapps import (
     AdminWhatsappSchema,
     ConnectionEventArgsSchema,
     ConnectionEventPageSchema,
+    MigrateSchema,
+    MigrationSummarySchema,
+    TimelinePageSchema,
     WhatsappCreateSchema,
     WhatsappListArgsSchema,
     WhatsappSchema,
     WhatsappUpdateSchema,
 )
 from whaticket.security import admin_required, auth_required, current_company_id
+from whaticket.services.connections import timeline
 from whaticket.services.connections import whatsapps as whatsapp_service
 
 blp = Blueprint("whatsapps", __name__, url_prefix="/whatsapp", description="WhatsApp connections")
@@ -95,3 +101,31 @@ def list_events(args: dict, whatsapp_id: int):
         current_company_id(), whatsapp_id, args["page_number"]
     )
     return {"events": events, "count": count, "has_more": has_more}
+
+
+@blp.get("/<int:whatsapp_id>/timeline")
+@admin_required
+@blp.arguments(ConnectionEventArgsSchema, location="query")
+@blp.response(200, TimelinePageSchema)
+def list_intervals(args: dict, whatsapp_id: int):
+    """The connection's up/down intervals, newest first, 50 per page (admins): each gap
+    says what its backfill recovered, or that the provider cannot backfill."""
+    intervals, count, has_more = timeline.list_intervals(
+        current_company_id(), whatsapp_id, args["page_number"]
+    )
+    return {
+        "intervals": [timeline.payload(interval) for interval in intervals],
+        "count": count,
+        "has_more": has_more,
+    }
+
+
+@blp.post("/<int:whatsapp_id>/migrate")
+@admin_required
+@blp.arguments(MigrateSchema)
+@blp.response(200, MigrationSummarySchema)
+def migrate(data: dict, whatsapp_id: int):
+    """Move a banned or retired connection's tickets, contacts, campaigns and schedules to
+    another of the company's (admins); the old one stays, read-only, for its history."""
+    summary = number_migration.migrate(current_company_id(), whatsapp_id, data["to"])
+    return {**summary, "from_": summary["from"]}

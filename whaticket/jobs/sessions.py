@@ -16,11 +16,22 @@ from whaticket.services.connections import sessions
 from whaticket.whatsapp.base import SessionState
 
 
+def _failed(company_id: int, whatsapp_id: int, exc: sessions.SessionError) -> None:
+    """Log a provider's failure on the timeline (an ERROR event), then let it surface."""
+    dbmod.rollback()
+    sessions.record_error(company_id, whatsapp_id, exc)
+    dbmod.commit()
+
+
 def start(company_id: int, whatsapp_id: int) -> Whatsapp:
     """Open (or resume) the session; the provider may answer with a QR code."""
     session = sessions.target(company_id, whatsapp_id)
     dbmod.commit()
-    state = sessions.call_start(session)
+    try:
+        state = sessions.call_start(session)
+    except sessions.SessionError as exc:
+        _failed(company_id, whatsapp_id, exc)
+        raise
     conn = sessions.apply_state(company_id, whatsapp_id, state, "session started")
     dbmod.commit()
     return conn
@@ -29,12 +40,17 @@ def start(company_id: int, whatsapp_id: int) -> Whatsapp:
 def restart(company_id: int, whatsapp_id: int) -> Whatsapp:
     """Log out then start again, which forces a fresh QR code on QR providers.
 
-    A failure of either call changes nothing on the row (SessionError, 502/503).
+    A failure of either call changes nothing on the row (SessionError, 502/503); the
+    timeline logs it (an ERROR event).
     """
     session = sessions.target(company_id, whatsapp_id)
     dbmod.commit()
-    stopped = sessions.call_stop(session)
-    state = sessions.call_start(session)
+    try:
+        stopped = sessions.call_stop(session)
+        state = sessions.call_start(session)
+    except sessions.SessionError as exc:
+        _failed(company_id, whatsapp_id, exc)
+        raise
     sessions.apply_state(company_id, whatsapp_id, stopped, "session restarted")
     conn = sessions.apply_state(company_id, whatsapp_id, state, "session restarted")
     dbmod.commit()

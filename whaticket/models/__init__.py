@@ -33,7 +33,12 @@ from whaticket.models.ticket import Ticket, TicketTracking, UserRating, ticket_t
 from whaticket.models.ticket_note import TicketNote
 from whaticket.models.user import User
 from whaticket.models.webhook import WebhookAttempt, WebhookDelivery, WebhookSubscription
-from whaticket.models.whatsapp import ConnectionEvent, Whatsapp, whatsapp_queues
+from whaticket.models.whatsapp import (
+    ConnectionEvent,
+    ConnectionInterval,
+    Whatsapp,
+    whatsapp_queues,
+)
 
 __all__ = [
     "API_SCOPES",
@@ -51,6 +56,7 @@ __all__ = [
     "ChatUser",
     "Company",
     "ConnectionEvent",
+    "ConnectionInterval",
     "Contact",
     "ContactCustomField",
     "ContactIdentity",

@@ -33,6 +33,9 @@ class InboundEvent(CompanyScopedMixin, TimestampMixin, db.Model):
         sa.ForeignKey("whatsapps.id", ondelete="CASCADE"), index=True
     )
     provider: Mapped[str] = mapped_column(sa.String(20))
+    #: Where the delivery came from: null for a provider's webhook, "backfill" for messages
+    #: an outage backfill asked the provider for (stored as `recovered`).
+    origin: Mapped[str | None] = mapped_column(sa.String(20))
     #: Hash of the raw body (or the provider's event id): equal deliveries collide here.
     dedupe_key: Mapped[str] = mapped_column(sa.String(128))
     #: The raw JSON body as received.

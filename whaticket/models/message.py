@@ -65,6 +65,8 @@ class Message(CompanyScopedMixin, TimestampMixin, db.Model):
     media_error: Mapped[str | None] = mapped_column(sa.String(500))
     is_deleted: Mapped[bool] = mapped_column(default=False)
     is_edited: Mapped[bool] = mapped_column(default=False)
+    #: Stored by an outage backfill (asked of the provider after a gap), not delivered live.
+    recovered: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     #: Sender inside a group.
     participant: Mapped[str | None] = mapped_column(sa.String(100))
     data_json: Mapped[str | None] = mapped_column(sa.Text)

@@ -1,13 +1,15 @@
-"""Whatsapp: a WhatsApp connection, its provider settings, queues and health timeline."""
+"""Whatsapp: a WhatsApp connection, its provider settings, queues and health timeline
+(status changes, and the up/down intervals they make)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from whaticket.db import CompanyScopedMixin, TimestampMixin
+from whaticket.db import CompanyScopedMixin, TimestampMixin, UTCDateTime
 from whaticket.extensions import db
 from whaticket.utils.crypto import decrypt_str, digest, encrypt_str
 
@@ -81,6 +83,13 @@ class Whatsapp(CompanyScopedMixin, TimestampMixin, db.Model):
     prompt_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("prompts.id", ondelete="SET NULL"), index=True
     )
+    #: Set once this (banned or retired) number's tickets moved to another connection:
+    #: the connection is read-only from then on (its history stays readable, sends are
+    #: refused, and what still arrives on it lands in the successor's tickets).
+    migrated_to_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("whatsapps.id", ondelete="SET NULL"), index=True
+    )
+    migrated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     company: Mapped[Company] = relationship()
     # Loaded when used: most code paths (every ticket row joins its connection) never do.
@@ -115,3 +124,37 @@ class ConnectionEvent(CompanyScopedMixin, TimestampMixin, db.Model):
     whatsapp_id: Mapped[int] = mapped_column(sa.ForeignKey("whatsapps.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(sa.String(20))
     detail: Mapped[str | None] = mapped_column(sa.String(500))
+
+
+#: Interval states: the connection is usable (CONNECTED) or not (any other status).
+INTERVAL_STATES = ("up", "down")
+#: What became of a gap's backfill: none (no gap before), pending/running/done/failed,
+#: or unsupported (the provider cannot search its messages: Cloud API, the fake).
+BACKFILL_STATUSES = ("pending", "running", "done", "failed", "unsupported")
+
+
+class ConnectionInterval(CompanyScopedMixin, TimestampMixin, db.Model):
+    """One stretch of a connection being up or down: [started_at, ended_at).
+
+    At most one interval per connection is open (ended_at null); a status change of the
+    other kind closes it and opens the next, so a gap ends when the connection returns.
+    A down interval that followed an up one is a gap: its backfill fields say what was
+    recovered once the connection came back.
+    """
+
+    __tablename__ = "connection_intervals"
+    __table_args__ = (
+        sa.Index("ix_connection_intervals_whatsapp_started", "whatsapp_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    whatsapp_id: Mapped[int] = mapped_column(sa.ForeignKey("whatsapps.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(sa.String(10))
+    #: The status (and detail) that started it: "qrcode", "DISCONNECTED: logged out"...
+    reason: Mapped[str | None] = mapped_column(sa.String(255))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    backfill_status: Mapped[str | None] = mapped_column(sa.String(20))
+    #: Messages the backfill stored (the live stream may have brought the others).
+    recovered: Mapped[int] = mapped_column(default=0)
+    backfill_detail: Mapped[str | None] = mapped_column(sa.String(500))

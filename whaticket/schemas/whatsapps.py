@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
-from whaticket.schemas.base import BaseSchema, PageArgsSchema
+from whaticket.schemas.base import BaseSchema, Id, PageArgsSchema
 from whaticket.schemas.fields import NullableId, Timestamp
 from whaticket.utils.crypto import decrypt_json, mask
 from whaticket.whatsapp.fake import STATUSES
@@ -73,6 +73,8 @@ class WhatsappSchema(BaseSchema):
     provider = fields.String()
     provider_config = fields.Method("_provider_config")
     provider_account_id = fields.String(allow_none=True)
+    #: The connection this one's conversations moved to (read-only since), or null.
+    migrated_to_id = fields.Integer(dump_only=True, allow_none=True)
     qrcode = fields.String(allow_none=True)
     retries = fields.Integer()
     is_default = fields.Boolean()
@@ -170,6 +172,53 @@ class ConnectionEventPageSchema(BaseSchema):
 
 class ConnectionEventArgsSchema(PageArgsSchema):
     """`pageNumber` of the timeline (searchParam is ignored)."""
+
+
+class BackfillSchema(BaseSchema):
+    """What an outage backfill did for a gap: its status, how many messages it recovered."""
+
+    status = fields.String()
+    recovered = fields.Integer()
+    detail = fields.String(allow_none=True)
+
+
+class ConnectionIntervalSchema(BaseSchema):
+    """One up or down stretch of a connection (`endedAt` null while it lasts)."""
+
+    id = fields.Integer()
+    state = fields.String()
+    reason = fields.String(allow_none=True)
+    started_at = Timestamp()
+    ended_at = Timestamp(allow_none=True)
+    seconds = fields.Integer()
+    backfill = fields.Nested(BackfillSchema, allow_none=True)
+
+
+class TimelinePageSchema(BaseSchema):
+    """`GET /whatsapp/<id>/timeline`: intervals newest first, 50 per page."""
+
+    intervals = fields.List(fields.Nested(ConnectionIntervalSchema))
+    count = fields.Integer()
+    has_more = fields.Boolean()
+
+
+class MigrateSchema(BaseSchema):
+    """`POST /whatsapp/<id>/migrate`: `{to}`, the connection that takes over."""
+
+    to = Id(required=True)
+
+
+class MigrationSummarySchema(BaseSchema):
+    """What a number migration moved."""
+
+    from_ = fields.Integer(data_key="from")
+    to = fields.Integer()
+    tickets_moved = fields.Integer()
+    tickets_merged = fields.Integer()
+    contacts = fields.Integer()
+    users = fields.Integer()
+    campaigns = fields.Integer()
+    schedules = fields.Integer()
 
 
 class SessionMessageSchema(BaseSchema):

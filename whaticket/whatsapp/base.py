@@ -172,6 +172,20 @@ class RejectedEvent:
     provider_id: str = ""
 
 
+@dataclass(frozen=True)
+class FoundMessage:
+    """A past message a provider's message search returned (an outage backfill asks).
+
+    `delivery` is the message as the provider's own webhook would have delivered it, so
+    the caller stores it through the same inbound path as live traffic.
+    """
+
+    provider_id: str
+    chat_id: str
+    timestamp: datetime | None
+    delivery: dict[str, Any]
+
+
 GatewayEvent = (
     InboundMessage
     | AckUpdate
@@ -203,6 +217,9 @@ class Gateway(ABC, Generic[S]):
     settings_type: ClassVar[type[Any]] = object
     #: Whether `send_reaction` needs `from_me` (the caller then looks the message up).
     reactions_need_from_me: ClassVar[bool] = False
+    #: Whether the provider can search past messages (`find_chats`, `find_messages`): an
+    #: outage backfill needs it; the Cloud API has no such search.
+    searches_messages: ClassVar[bool] = False
 
     @abstractmethod
     def start_session(self, settings: S) -> SessionState:

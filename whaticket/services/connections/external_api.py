@@ -59,6 +59,8 @@ def connection_for(authorization: str | None, ip: str) -> Whatsapp:
     if conn is None:
         ratelimit.hit(bucket, window)
         raise AppError("ERR_INVALID_TOKEN", 401)
+    if conn.migrated_to_id is not None:
+        raise AppError("ERR_WAPP_MIGRATED", 409)  # its number moved: it sends nothing
     return conn
 
 

@@ -2,8 +2,12 @@
 a session state lands (`apply_state`). `jobs/sessions.py` runs them: `target` (read) ->
 commit -> `call_start`/`call_stop` (provider) -> `apply_state` -> commit.
 
-Everything about a session lives on the Whatsapp row (status, qrcode, retries) and in the
-ConnectionEvent timeline, never in process memory, so any web or worker process can act.
+Everything about a session lives on the Whatsapp row (status, qrcode, retries), in the
+ConnectionEvent log and the up/down intervals (`timeline`), never in process memory, so
+any web or worker process can act. A provider error on a session call is logged on the
+timeline too (`record_error`: an ERROR event; the row keeps its status, since an
+unreachable bridge says nothing of the phone's session), and a send the provider refuses
+because the session is gone takes the connection down (`session_lost`).
 """
 
 from __future__ import annotations
@@ -17,9 +21,13 @@ from whaticket.extensions import db
 from whaticket.models import Whatsapp
 from whaticket.models.whatsapp import ConnectionEvent
 from whaticket.realtime.emit import emit_to_company
+from whaticket.services.connections import timeline
 from whaticket.services.connections import whatsapps as whatsapp_service
 from whaticket.services.connections.gateway import gateway_for, settings_for
 from whaticket.whatsapp.base import GatewayError, SessionState
+
+#: Status recorded when the provider fails a session operation (start, restart, stop).
+ERROR_STATUS = "ERROR"
 
 
 class SessionError(AppError):
@@ -54,6 +62,7 @@ def apply_state(
                 detail=(detail or None) and detail[:500],
             )
         )
+        timeline.record(conn, old_status, detail)
     db.session.flush()
     emit_to_company(
         company_id,
@@ -63,6 +72,28 @@ def apply_state(
     if changed:
         bus.connection_status_changed.publish(connection=conn, old_status=old_status)
     return conn
+
+
+def record_error(company_id: int, whatsapp_id: int, error: SessionError) -> None:
+    """The provider failed a session call: an ERROR event on the timeline, status kept."""
+    conn = whatsapp_service.get_connection(company_id, whatsapp_id)
+    db.session.add(
+        ConnectionEvent(
+            company_id=company_id,
+            whatsapp_id=conn.id,
+            status=ERROR_STATUS,
+            detail=f"{error.code}: {error.reason}"[:500],
+        )
+    )
+    db.session.flush()
+
+
+def session_lost(company_id: int, whatsapp_id: int, reason: str) -> None:
+    """The provider refused a send because the session is not connected: down from now
+    (the bridge's next connection update, or a session start, brings it back up)."""
+    conn = whatsapp_service.get_connection(company_id, whatsapp_id)
+    if conn.status == "CONNECTED":
+        apply_state(company_id, whatsapp_id, SessionState("DISCONNECTED"), reason)
 
 
 @dataclass(frozen=True)

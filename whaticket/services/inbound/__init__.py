@@ -6,5 +6,6 @@ shows the failed ones to admins), `drains` (one drain per connection: lease and 
 claims), `messages.handle_inbound` (contact, ticket, message once, then the bus),
 `acks.apply_ack` (receipts; those that come before their message are kept), `provider_events`
 (reactions, edits, deletions, calls), `media_download.schedule` (fetch inbound media after
-the commit).
+the commit), `backfill` (an outage's missed messages, asked of the provider and recorded
+as deliveries).
 """

@@ -44,14 +44,14 @@ class UnreadableDeliveryError(Exception):
 
 
 def record(
-    conn: Whatsapp, raw_body: bytes, *, dedupe_key: str | None = None
+    conn: Whatsapp, raw_body: bytes, *, dedupe_key: str | None = None, origin: str | None = None
 ) -> InboundEvent | None:
     """Store one delivery for `conn` and queue its processing; None when it was seen before.
 
     The key defaults to a hash of the raw body: a provider redelivering the same bytes
     creates nothing new. The caller commits and then answers 2xx. A body too large to
     store is kept as a failed row without it, so the provider stops sending it and the
-    admins see that it came.
+    admins see that it came. `origin` is "backfill" for an outage backfill's messages.
     """
     key = dedupe_key or hashlib.sha256(raw_body).hexdigest()
     existing = db.session.scalar(
@@ -68,6 +68,7 @@ def record(
         company_id=conn.company_id,
         whatsapp_id=conn.id,
         provider=conn.provider,
+        origin=origin,
         dedupe_key=key,
         payload="" if too_large else payload,
         status="failed" if too_large else "pending",
@@ -163,11 +164,13 @@ def dispatch(event: InboundEvent) -> list[str]:
     except (ValueError, RecursionError) as exc:
         raise UnreadableDeliveryError("the delivery is not valid JSON") from exc
     refused: list[str] = []
+    # An outage backfill's messages come this same way, flagged by their origin.
+    recovered = event.origin == "backfill"
     for item in gateway_for(conn).parse_webhook(conn, payload, {}):
         if isinstance(item, RejectedEvent):
             refused.append(item.reason)
         elif isinstance(item, InboundMessage):
-            inbound.handle_inbound(conn.company_id, conn.id, item)
+            inbound.handle_inbound(conn.company_id, conn.id, item, recovered=recovered)
         elif isinstance(item, AckUpdate):
             messages_ack.apply_ack(conn.company_id, conn.id, item)
         elif isinstance(item, ConnectionUpdate):

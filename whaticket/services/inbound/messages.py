@@ -14,6 +14,7 @@ from whaticket.errors import AppError
 from whaticket.extensions import db
 from whaticket.models import Message, Ticket, Whatsapp
 from whaticket.models.message import ACK_DELIVERED, ACK_SENT
+from whaticket.services.connections import migration
 from whaticket.services.contacts import resolve as contact_resolve
 from whaticket.services.inbound import media_download
 from whaticket.services.messages import store as message_store
@@ -26,23 +27,32 @@ from whaticket.whatsapp.base import InboundMessage
 
 
 def handle_inbound(
-    company_id: int, whatsapp_id: int, event: InboundMessage, now: datetime | None = None
+    company_id: int,
+    whatsapp_id: int,
+    event: InboundMessage,
+    now: datetime | None = None,
+    *,
+    recovered: bool = False,
 ) -> Message | None:
     """Store one inbound (or phone-sent) message; None when ignored or already stored.
 
     A provider may deliver the same message twice, or two processes may receive it at
     once: the unique (company, connection, provider id) key makes the second a no-op, so
     the bot answers each message once. `now` is the bot's clock (tests set it).
+    `recovered`: an outage backfill found it (flagged; no bot or campaign reacts to it).
+    A message arriving on a migrated connection lands in its successor's ticket.
     """
-    get_owned(Whatsapp, whatsapp_id, company_id, "ERR_NO_WAPP_FOUND")  # 404 unless the company's
+    conn = get_owned(Whatsapp, whatsapp_id, company_id, "ERR_NO_WAPP_FOUND")
     if message_store.find_by_provider_id(company_id, whatsapp_id, event.provider_id):
         return None
     if event.is_group and settings_service.get_value(company_id, "CheckMsgIsGroup") != "disabled":
         return None  # groups are ignored unless the company turned them on
 
+    # A migrated connection's traffic belongs to its successor's conversations.
+    ticket_whatsapp_id = migration.successor_id(conn)
     contact, _ = contact_resolve.find_or_create_for_inbound(
         company_id,
-        whatsapp_id,
+        ticket_whatsapp_id,
         event.chat_id,
         push_name=None if event.from_me else event.push_name,
         is_group=event.is_group,
@@ -50,9 +60,12 @@ def handle_inbound(
         identities=event.identities,
     )
     ticket, _ = lookup.find_or_create_for_inbound(
-        company_id, whatsapp_id, contact.id, is_group=event.is_group
+        company_id, ticket_whatsapp_id, contact.id, is_group=event.is_group
     )
-    message = message_store.store_inbound(ticket, _fields(company_id, ticket, contact.id, event))
+    fields = _fields(company_id, ticket, contact.id, event)
+    # Kept under the connection it came through: redeliveries and receipts find it there.
+    fields.update(whatsapp_id=whatsapp_id, recovered=recovered)
+    message = message_store.store_inbound(ticket, fields)
     if message is None:
         return None
     if message.media_error == media_download.PENDING:
@@ -89,8 +102,9 @@ def handle_inbound(
     events.emit_ticket_update(
         ticket, old_status=ticket.status, old_user_id=ticket.user_id, old_queue_id=ticket.queue_id
     )
-    if not event.from_me:
+    if not event.from_me and not recovered:
         # One party acts on it: a campaign confirmation, a rating reply, or the bot.
+        # Not on a recovered one: it may be hours old, and the note says it came late.
         bus.inbound_message.offer(
             ticket=ticket, message=message, now=now or utcnow(), is_group=event.is_group
         )

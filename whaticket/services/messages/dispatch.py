@@ -22,12 +22,19 @@ from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import Message, Whatsapp
 from whaticket.models.message import ACK_ERROR, ACK_PENDING
+from whaticket.services.connections import sessions
 from whaticket.services.connections.gateway import gateway_for, settings_for
 from whaticket.services.messages.outbound import outbox_data
 from whaticket.services.platform import media as media_service
 from whaticket.services.tickets import events
 from whaticket.utils import outbound
-from whaticket.whatsapp.base import AckUpdate, GatewayError, Media, SendResult
+from whaticket.whatsapp.base import (
+    AckUpdate,
+    GatewayError,
+    Media,
+    SendResult,
+    SessionNotConnectedError,
+)
 
 #: A claim older than this without an answer means its sender died mid-send.
 STALE_CLAIM = timedelta(minutes=5)
@@ -108,6 +115,10 @@ def _order(message: Message) -> SendOrder | SendOutcome:
     conn = db.session.get(Whatsapp, message.whatsapp_id) if message.whatsapp_id else None
     if conn is None:
         return SendOutcome(message_id, error=GatewayError("ERR_NO_WAPP_FOUND", "no connection"))
+    if conn.migrated_to_id is not None:
+        # Queued before its number moved away: the old number sends nothing any more.
+        error = GatewayError("ERR_WAPP_MIGRATED", "the connection was migrated: read-only")
+        return SendOutcome(message_id, error=error)
     try:
         provider = gateway_for(conn).provider
         settings = settings_for(conn, provider)
@@ -209,6 +220,11 @@ def apply(outcome: SendOutcome) -> Message | None:
         current_app.logger.warning(
             "message %s (%s) not sent: %s", message.id, message.origin, outcome.error
         )
+        if isinstance(outcome.error, SessionNotConnectedError) and message.whatsapp_id:
+            # The provider says the session is gone: the timeline shows the gap from now.
+            sessions.session_lost(
+                message.company_id, message.whatsapp_id, f"send refused: {outcome.error.message}"
+            )
         return message
     provider_id = str(outcome.provider_id or "")[:191]
     _drop_own_echo(message, provider_id)

@@ -50,8 +50,20 @@ def _connection(ticket: Ticket) -> Whatsapp:
     conn = ticket.whatsapp
     if conn is None:
         raise AppError("ERR_NO_WAPP_FOUND", 400)
+    if conn.migrated_to_id is not None:
+        # Its number moved to another connection: history only (ERR_WAPP_MIGRATED).
+        raise AppError("ERR_WAPP_MIGRATED", 409)
     billing.check_can_send(ticket.company_id)
     return conn
+
+
+def _bot_may_send(ticket: Ticket) -> bool:
+    """Whether a bot/system message may go out: the company is not overdue and the ticket
+    has a connection that still sends (not migrated)."""
+    conn = ticket.whatsapp
+    if conn is None or conn.migrated_to_id is not None:
+        return False
+    return not billing.sending_blocked(ticket.company_id)
 
 
 def _record(
@@ -190,7 +202,7 @@ def send_bot_text(
 
     An overdue company's bot is silent (None): the inbound message is still stored.
     """
-    if billing.sending_blocked(ticket.company_id) or ticket.whatsapp is None:
+    if not _bot_may_send(ticket):
         return None
     return queue_text(ticket, render_for(ticket, text), origin="bot", send_after=send_after)
 
@@ -225,7 +237,7 @@ def send_bot_menu(
     The stored row always holds the text rendering, so the history reads the same whatever
     the provider showed (and a provider without widgets is sent that text).
     """
-    if billing.sending_blocked(ticket.company_id) or ticket.whatsapp is None:
+    if not _bot_may_send(ticket):
         return None
     text = render_for(ticket, menu_text(header, choices, footer))
     data = None
@@ -249,7 +261,7 @@ def send_bot_file(
 ) -> Message | None:
     """A bot's file (queue or option media, a Typebot bubble): never fails the caller."""
     mimetype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-    if billing.sending_blocked(ticket.company_id) or ticket.whatsapp is None:
+    if not _bot_may_send(ticket):
         return None
     try:
         return queue_media(

@@ -15,17 +15,13 @@ def store_inbound(ticket: Ticket, fields: dict[str, Any]) -> Message | None:
     """Store an inbound (or phone-sent) message once per provider id; None on a redelivery.
 
     The unique key decides: callers check for the id first to skip work, and a
-    concurrent delivery that slips past that check loses here.
+    concurrent delivery that slips past that check loses here. `fields` may name the
+    connection it came through (a migrated one's message in its successor's ticket).
     """
+    columns = {"whatsapp_id": ticket.whatsapp_id, "queue_id": ticket.queue_id, **fields}
     try:
         with savepoint():
-            message = Message(
-                company_id=ticket.company_id,
-                ticket_id=ticket.id,
-                whatsapp_id=ticket.whatsapp_id,
-                queue_id=ticket.queue_id,
-                **fields,
-            )
+            message = Message(company_id=ticket.company_id, ticket_id=ticket.id, **columns)
             db.session.add(message)
             db.session.flush()
     except sa.exc.IntegrityError:

@@ -49,10 +49,12 @@ def _connection_for(company_id: int, actor: User, whatsapp_id: int | None) -> Wh
             conn = find_owned(Whatsapp, candidate, company_id)
             if conn is None:
                 raise AppError("ERR_VALIDATION", 400, {"whatsappId": ["Unknown connection."]})
+            if conn.migrated_to_id is not None:
+                raise AppError("ERR_WAPP_MIGRATED", 409)  # read-only: history only
             return conn
     conn = db.session.scalar(
         sa.select(Whatsapp)
-        .where(Whatsapp.company_id == company_id)
+        .where(Whatsapp.company_id == company_id, Whatsapp.migrated_to_id.is_(None))
         .order_by(Whatsapp.is_default.desc(), Whatsapp.id)
         .limit(1)
     )

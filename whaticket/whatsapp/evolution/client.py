@@ -3,6 +3,8 @@
 Every request carries the header `apikey: <api_key>` and goes through the guarded client
 (`utils/outbound.py`): the bridge's address is the tenant's to set.
 
+Message search (`find_chats`, `find_messages`, for an outage backfill) is in `search`.
+
 Sessions: `start_session` creates the instance when the bridge does not know it, points
 its webhook at the settings' `webhook_url` and answers CONNECTED (already open), `qrcode`
 (with the QR string to render) or OPENING (no QR generated yet: the `qrcode.updated`
@@ -39,6 +41,7 @@ from whaticket.whatsapp.base import (
     SessionState,
 )
 from whaticket.whatsapp.evolution import parser
+from whaticket.whatsapp.evolution.search import MessageSearch
 from whaticket.whatsapp.evolution.settings import EvolutionSettings
 from whaticket.whatsapp.evolution.wire import STATE_STATUS, ack_of, contacts_from, digits, group_id
 
@@ -95,12 +98,13 @@ def error_from_answer(status: int, body: Any) -> GatewayError:
     return err
 
 
-class EvolutionGateway(Gateway[EvolutionSettings]):
+class EvolutionGateway(MessageSearch, Gateway[EvolutionSettings]):
     """Evolution API bridge over HTTP (see the module doc)."""
 
     name = "evolution"
     settings_type = EvolutionSettings
     reactions_need_from_me = True
+    searches_messages = True
 
     # -- transport --
 

@@ -69,6 +69,10 @@ def _timestamp(value: Any) -> datetime | None:
     return when(value)
 
 
+#: A message's `messageTimestamp` as a datetime (the client's message search sorts by it).
+timestamp_of = _timestamp
+
+
 def parse_webhook(payload: Any) -> list[GatewayEvent]:
     """Turn one Evolution delivery into normalised events (unknown events: none).
 
