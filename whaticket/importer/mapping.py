@@ -89,7 +89,8 @@ class Mapper:
             }
             for e in entries
         ]
-        db.session.execute(sa.insert(ImportMap), rows)
+        # Core insert of the table: the ORM's bulk path costs more than the write here.
+        db.session.execute(sa.insert(ImportMap.__table__), rows)
         if table in self._cache:
             self._cache[table].update({r["old_id"]: r["new_id"] for r in rows})
 

@@ -73,18 +73,38 @@ class Messages(Step):
             )
             self.tickets.update({t: (c, w, k) for t, c, w, k in rows})
 
+    def _stored(
+        self, ctx: Context, rows: list[dict[str, Any]]
+    ) -> dict[tuple[int, int | None, str], int]:
+        """Messages of the batch already stored here, by (company, connection, provider id):
+        one indexed read per connection (the unique index leads with company, connection)."""
+        groups: dict[tuple[int, int | None], list[str]] = {}
+        for row in rows:
+            info = self.tickets.get(ctx.maps.new_id("Tickets", row.get("ticketId")) or 0)
+            if info is not None:
+                groups.setdefault(info[:2], []).append(str(row["id"])[:191])
+        found: dict[tuple[int, int | None, str], int] = {}
+        for (company_id, whatsapp_id), provider_ids in groups.items():
+            same_connection = (
+                Message.whatsapp_id.is_(None)
+                if whatsapp_id is None
+                else Message.whatsapp_id == whatsapp_id
+            )
+            rows_found = db.session.execute(
+                sa.select(Message.provider_id, Message.id).where(
+                    Message.company_id == company_id,
+                    same_connection,
+                    Message.provider_id.in_(provider_ids),
+                )
+            )
+            for provider_id, message_id in rows_found:
+                found[(company_id, whatsapp_id, provider_id)] = message_id
+        return found
+
     def insert(self, ctx: Context, rows: list[dict[str, Any]]) -> None:
         """Write the batch in one statement, quotes resolved, files copied."""
         self._ticket_info({ctx.maps.new_id("Tickets", r.get("ticketId")) for r in rows} - {None})
-        provider_ids = [str(r["id"])[:191] for r in rows]
-        existing = {
-            (c, w, p): i
-            for i, c, w, p in db.session.execute(
-                sa.select(
-                    Message.id, Message.company_id, Message.whatsapp_id, Message.provider_id
-                ).where(Message.provider_id.in_(provider_ids))
-            )
-        }
+        existing = self._stored(ctx, rows)
         quoted = ctx.maps.lookup("Messages", [r.get("quotedMsgId") for r in rows])
         new: list[dict[str, Any]] = []
         new_rows: list[dict[str, Any]] = []
@@ -131,17 +151,17 @@ class Messages(Step):
             new_rows.append(row)
         if not new:
             return
-        ids = insert_returning(Message.__table__, new)
-        for row, new_id in zip(new_rows, ids, strict=True):
-            ctx.written(self, row, new_id)
-        links = []
+        quote_of: dict[int, int] = {}
         for pos, quote_old in in_batch:
             target = position.get(quote_old[:191])
-            if target is not None:
-                links.append({"mid": ids[pos], "qid": ids[target]})
-            else:
+            if target is not None and target != pos:
+                quote_of[pos] = target
+        ids = _insert_in_layers(new, quote_of)
+        for row, new_id in zip(new_rows, ids, strict=True):
+            ctx.written(self, row, new_id)
+        for pos, quote_old in in_batch:
+            if pos not in quote_of:
                 self.pending_quotes[ids[pos]] = quote_old
-        _link_quotes(links)
 
     def finish(self, ctx: Context) -> None:
         """Quotes of messages imported later in the run; the rest are missing: dropped."""
@@ -174,6 +194,28 @@ class Messages(Step):
                 changed = True
         db.session.flush()
         return changed
+
+
+def _insert_in_layers(new: list[dict[str, Any]], quote_of: dict[int, int]) -> list[int]:
+    """Insert a batch whose rows may quote each other (`quote_of`: position -> position):
+    the quoted rows first, then the rows quoting them with the new ids, so no row is
+    updated afterwards. Real quotes point back in time: two layers at most, as a rule."""
+    ids: list[int | None] = [None] * len(new)
+    remaining = list(range(len(new)))
+    while remaining:
+        layer = [p for p in remaining if p not in quote_of or ids[quote_of[p]] is not None]
+        if not layer:  # rows quoting each other in a circle: their quotes are dropped
+            layer = remaining
+        for p in layer:
+            target = quote_of.get(p)
+            if target is not None and ids[target] is not None:
+                new[p]["quoted_msg_id"] = ids[target]
+        for p, new_id in zip(
+            layer, insert_returning(Message.__table__, [new[p] for p in layer]), strict=True
+        ):
+            ids[p] = new_id
+        remaining = [p for p in remaining if ids[p] is None]
+    return [int(i) for i in ids if i is not None]
 
 
 def _link_quotes(links: list[dict[str, int]]) -> None:
