@@ -1,4 +1,5 @@
-"""CLI: flask seed, create-superuser, worker, inbound retry, reports rebuild, purge."""
+"""CLI: flask seed, create-superuser, worker, inbound retry, reports rebuild, purge,
+import-whaticket."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from whaticket import db as dbmod
 from whaticket import startup
 from whaticket.config import DEFAULT_ADMIN_PASSWORD
 from whaticket.extensions import db
+from whaticket.importer import command as import_command
 from whaticket.jobs import retention as retention_jobs
 from whaticket.jobs.worker import run_worker
 from whaticket.models import Company, Plan, User, Whatsapp
@@ -107,6 +109,7 @@ def _seed_fake_connection(company_id: int) -> bool:
 
 def register_commands(app: Flask) -> None:
     """Attach the commands to `app.cli`."""
+    import_command.register(app)
 
     @app.cli.command("seed")
     def seed() -> None:

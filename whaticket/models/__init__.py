@@ -12,6 +12,7 @@ from whaticket.models.contact_list import ContactList, ContactListItem
 from whaticket.models.file_list import FileList, FileListOption
 from whaticket.models.help import Help
 from whaticket.models.import_job import ImportJob
+from whaticket.models.import_map import ImportMap
 from whaticket.models.inbound_event import InboundEvent
 from whaticket.models.invoice import Invoice, Payment
 from whaticket.models.message import Message
@@ -67,6 +68,7 @@ __all__ = [
     "FileListOption",
     "Help",
     "ImportJob",
+    "ImportMap",
     "InboundEvent",
     "Invoice",
     "Message",
