@@ -1,7 +1,7 @@
 """import map: which row of ours each row of an imported Whaticket database became
 
 Revision ID: df35f5be3489
-Revises: 0dd9fab35429
+Revises: b7d8d9165288
 Create Date: 2026-12-20 10:00:00.000000
 
 """
@@ -13,7 +13,7 @@ import whaticket.db  # noqa: F401 - custom column types (UTCDateTime)
 
 # revision identifiers, used by Alembic.
 revision = "df35f5be3489"
-down_revision = "0dd9fab35429"
+down_revision = "b7d8d9165288"
 branch_labels = None
 depends_on = None
 
