@@ -108,6 +108,7 @@ CATALOGUE: dict[str, ErrorCode] = {
     "ERR_MEDIA_MISSING": _e(None, "Send failed: the stored media file is unreadable."),
     "ERR_MEDIA_PENDING": _e(None, "Inbound media download queued or retrying (mediaError)."),
     "ERR_METHOD_NOT_ALLOWED": _e(405, "The path does not accept that method."),
+    "ERR_METRICS_FORBIDDEN": _e(403, "A metrics scrape without the token or network."),
     "ERR_MISSING_NUMBER": _e(None, "Import row refused: no phone number."),
     "ERR_NOT_A_FAKE_CONNECTION": _e(400, "Fake gateway endpoints need a fake connection."),
     "ERR_NOT_FOUND": _e(404, "No such resource or path."),
