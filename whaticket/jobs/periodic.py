@@ -11,6 +11,7 @@ from whaticket.jobs import (
     pending,
     retention,
     schedules,
+    status,
     users,
     webhooks,
 )
@@ -32,4 +33,5 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("webhook-log-purge", webhooks.purge_log, 3600),
     PeriodicJob("retention-rows", retention.purge_rows_periodic, 3600),
     PeriodicJob("retention-orphan-files", retention.purge_files_periodic, 86400),
+    PeriodicJob("admin-status", status.emit_admin_status, 30),
 ]

@@ -26,6 +26,7 @@ from whaticket import db as dbmod
 from whaticket.extensions import db
 from whaticket.jobs.rq_backend import RQBackend
 from whaticket.jobs.scheduler import StandbyScheduler, build_cron, keep_running, start_thread
+from whaticket.ops import metrics, workers
 
 log = logging.getLogger("whaticket.worker")
 
@@ -50,10 +51,26 @@ class AppWorker(SimpleWorker):
             finally:
                 db.session.remove()
 
+    def perform_job(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> bool:
+        """Run the job, timed and counted by name (a stored job counts under its own)."""
+        started = time.perf_counter()
+        ok = super().perform_job(job, queue, *args, **kwargs)
+        name = _job_name(job)
+        if name != metrics.PENDING_RUNNER:
+            metrics.observe_job(name, time.perf_counter() - started, ok)
+        return ok
+
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         """SIGTERM/SIGINT: this is a stop, not an outage; no worker comes after this one."""
         self.stop_event.set()
         super().request_stop(signum, frame)
+
+
+def _job_name(job: Job) -> str:
+    """The job's name as `jobs.job` resolves it: "campaigns.dispatch" for
+    whaticket.jobs.campaigns.dispatch."""
+    name = str(job.func_name or "")
+    return name.removeprefix("whaticket.jobs.")
 
 
 def worker_connection(app: Flask) -> Redis:
@@ -69,6 +86,7 @@ def run_worker(app: Flask, queues: list[str], burst: bool = False, with_cron: bo
     if burst:
         # Tests and one-off drains: RQ's own scheduler moves what is due, once.
         connection = worker_connection(app)
+        workers.beat(connection, app.config)
         worker = AppWorker([Queue(n, connection=connection) for n in names], connection=connection)
         worker.work(burst=True, with_scheduler=True)
         return
@@ -78,6 +96,10 @@ def run_worker(app: Flask, queues: list[str], burst: bool = False, with_cron: bo
         names, connection=backend.connection, lock_ttl=app.config["SCHEDULER_LOCK_SECONDS"]
     )
     scheduler_thread = start_thread("whaticket-scheduler", lambda: scheduler.run(stop, retry_max))
+    # Readiness and the status page see this worker alive (whaticket/ops/workers.py).
+    start_thread(
+        "whaticket-heartbeat", lambda: workers.run_heartbeat(backend.connection, app.config, stop)
+    )
     if with_cron:
         cron = build_cron(backend)
         start_thread("whaticket-cron", lambda: keep_running(cron.start, stop, retry_max, log))

@@ -19,6 +19,7 @@ LISTENER_MODULES = (
     "whaticket.services.team.quick_messages",  # a deleted user's reply files go too
     "whaticket.services.inbound.acks",  # receipts that came before their message apply to it
     "whaticket.services.integrations.webhooks_listener",  # company webhooks: the outbox
+    "whaticket.ops.status_events",  # the super users' live status page
 )
 
 
