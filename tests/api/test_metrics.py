@@ -112,7 +112,9 @@ def test_a_provider_send_and_its_job_are_counted(client, prefix, token, company,
     conn = factories.WhatsappFactory(
         company=company, provider="fake", status="CONNECTED", is_default=True
     )
-    ticket = factories.TicketFactory(company=company, whatsapp=conn, status="open", user_id=admin.id)
+    ticket = factories.TicketFactory(
+        company=company, whatsapp=conn, status="open", user_id=admin.id
+    )
     before = scrape(client, prefix)
     resp = client.post(f"{prefix}/messages/{ticket.id}", json={"body": "hi"}, headers=auth(admin))
     assert resp.status_code == 200, resp.get_json()
