@@ -21,6 +21,10 @@ from typing import Any
 MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 if MULTIPROC_DIR:
     os.makedirs(MULTIPROC_DIR, exist_ok=True)
+else:
+    # Set but empty (a copied .env.example): prometheus-client would still switch to
+    # multiprocess mode, writing into the working directory.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 from prometheus_client import (  # noqa: E402 - after the directory exists
     CONTENT_TYPE_LATEST,
