@@ -156,9 +156,20 @@ def test_ready_needs_a_live_worker_when_jobs_go_to_rq(scratch, redis_process, tm
     with log.open("w") as out:
         proc = worker_process(env, out, "--no-cron")
         try:
-            wait_until(lambda: _ready(client)[0] == 200, what="the worker's heartbeat", log=log)
+            # A worker process starting on a loaded machine: patience, not a timed assertion.
+            wait_until(
+                lambda: _ready(client)[0] == 200,
+                timeout=120,
+                what="the worker's heartbeat",
+                log=log,
+            )
             assert _ready(client)[1]["checks"]["workers"]["ok"] is True
         finally:
             stop_worker(proc)
-    wait_until(lambda: _ready(client)[0] == 503, what="the stopped worker to be missed", log=log)
+    wait_until(
+        lambda: _ready(client)[0] == 503,
+        timeout=60,
+        what="the stopped worker to be missed",
+        log=log,
+    )
     assert _ready(client)[1]["checks"]["workers"]["ok"] is False
