@@ -8,6 +8,7 @@ own. Only SIGTERM/SIGINT (or `--burst` running dry) end it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -17,6 +18,7 @@ from typing import Any
 
 from flask import Flask
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import SimpleWorker
 from rq.exceptions import StopRequested
 from rq.job import Job
@@ -104,6 +106,9 @@ def run_worker(app: Flask, queues: list[str], burst: bool = False, with_cron: bo
         cron = build_cron(backend)
         start_thread("whaticket-cron", lambda: keep_running(cron.start, stop, retry_max, log))
     _supervise(app, names, stop, retry_max)
+    # Gone at once from readiness and the status page (the heartbeat thread is a daemon).
+    with contextlib.suppress(RedisError):
+        workers.forget(backend.connection, app.config)
     # A clean stop hands the scheduler's locks over at once instead of letting them expire.
     scheduler_thread.join(timeout=5)
 
