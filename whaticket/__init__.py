@@ -57,6 +57,7 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_socket_handlers(app)
     register_commands(app)
+    register_operations(app)
     # The domain event bus's listeners (reports, bots, campaigns, ratings...).
     listeners.connect()
     # Calls to providers and tenants' URLs must not hold a transaction open.
@@ -245,3 +246,10 @@ def register_commands(app: Flask) -> None:
     from whaticket.cli import register_commands as _register  # the package root stays light
 
     _register(app)
+
+
+def register_operations(app: Flask) -> None:
+    """Request metrics and the migration head readiness compares with (whaticket/ops)."""
+    from whaticket.ops import instrument  # the package root stays light
+
+    instrument.install(app)

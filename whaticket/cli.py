@@ -1,8 +1,9 @@
-"""CLI: flask seed, create-superuser, worker, inbound retry, reports rebuild, purge,
+"""CLI: flask seed, create-superuser, worker, inbound retry, reports rebuild, purge, status,
 import-whaticket."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import click
@@ -17,6 +18,8 @@ from whaticket.importer import command as import_command
 from whaticket.jobs import retention as retention_jobs
 from whaticket.jobs.worker import run_worker
 from whaticket.models import Company, Plan, User, Whatsapp
+from whaticket.ops import status as ops_status
+from whaticket.ops.status_table import render as render_status
 from whaticket.security import hash_password
 from whaticket.services.inbound import deliveries as inbound_events
 from whaticket.services.reports.rebuild import rebuild
@@ -187,6 +190,14 @@ def register_commands(app: Flask) -> None:
             f"{report['refresh_tokens']} refresh token(s), {report['imports']} import(s), "
             f"{report['files']} orphan media file(s)"
         )
+
+    @app.cli.command("status")
+    @click.option("--json", "as_json", is_flag=True, help="The GET /admin/status body instead.")
+    def status(as_json: bool) -> None:
+        """Print every company's connections, inbound backlog, campaigns, failures, workers."""
+        snapshot = ops_status.snapshot()
+        dbmod.rollback()  # read only
+        click.echo(json.dumps(snapshot, indent=2) if as_json else render_status(snapshot))
 
     @app.cli.command("worker")
     @click.option("--queues", "-q", default="high,default,low", show_default=True)

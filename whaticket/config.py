@@ -276,6 +276,18 @@ class Config:
     #: Wrong tries after which a mailed reset code stops working.
     PASSWORD_RESET_CODE_MAX_ATTEMPTS = _int("PASSWORD_RESET_CODE_MAX_ATTEMPTS", 5)
 
+    # -- Operations: health, metrics, status (whaticket/ops, docs/operations.md) ---------
+    #: Seconds each readiness check (database, Redis, worker beats) may take.
+    HEALTH_CHECK_TIMEOUT_SECONDS = float(os.environ.get("HEALTH_CHECK_TIMEOUT_SECONDS") or 2)
+    #: With RQ, readiness needs a `flask worker` heartbeat at most this old (seconds)...
+    HEALTH_WORKER_STALE_SECONDS = _int("HEALTH_WORKER_STALE_SECONDS", 60)
+    #: ...and each worker beats this often (seconds).
+    WORKER_HEARTBEAT_SECONDS = float(os.environ.get("WORKER_HEARTBEAT_SECONDS") or 10)
+    #: GET /metrics: a Bearer token, and/or client networks (CIDRs, comma-separated); with
+    #: neither, /metrics is 404; with both, a scrape must pass both.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+    METRICS_ALLOW_CIDRS = os.environ.get("METRICS_ALLOW_CIDRS", "")
+
     # flask-smorest / OpenAPI
     API_TITLE = "whaticket"
     API_VERSION = "0.1.0"

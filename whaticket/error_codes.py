@@ -112,6 +112,7 @@ CATALOGUE: dict[str, ErrorCode] = {
     "ERR_MERGE_INVALID": _e(400, "Bad merge: none, itself, over 50, or group with person."),
     "ERR_MERGE_UNDO_BLOCKED": _e(409, "Newer data (merge, messages) depends on the merge."),
     "ERR_METHOD_NOT_ALLOWED": _e(405, "The path does not accept that method."),
+    "ERR_METRICS_FORBIDDEN": _e(403, "A metrics scrape without the token or network."),
     "ERR_MIGRATION_TARGET": _e(400, "A migration needs another, not migrated, connection."),
     "ERR_MISSING_NUMBER": _e(None, "Import row refused: no phone number."),
     "ERR_NOT_A_FAKE_CONNECTION": _e(400, "Fake gateway endpoints need a fake connection."),

@@ -6,6 +6,7 @@ from apispec import APISpec
 from flask import Flask
 
 from whaticket.api import (
+    admin_status,
     announcements,
     api_tokens,
     assignments,
@@ -22,11 +23,13 @@ from whaticket.api import (
     external_api,
     fake_gateway,
     file_lists,
+    health,
     helps,
     imports,
     inbound_events,
     invoices,
     messages,
+    metrics,
     password_reset,
     plans,
     prompts,
@@ -111,6 +114,10 @@ BLUEPRINTS = [
     helps.blp,
     prompts.blp,
     version.blp,
+    # Operations: health probes, Prometheus metrics, the super users' status page.
+    health.blp,
+    metrics.blp,
+    admin_status.blp,
     api_tokens.blp,
     # The public API ({API_PREFIX}/v1), authenticated by scoped API tokens.
     v1_tickets.blp,

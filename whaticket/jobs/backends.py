@@ -11,6 +11,7 @@ import heapq
 import itertools
 import threading
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from flask import Flask, current_app
 from whaticket import db as dbmod
 from whaticket.db import utcnow
 from whaticket.extensions import db
+from whaticket.ops import metrics
 
 JobFunc = Callable[..., Any]
 
@@ -37,13 +39,21 @@ def run_job(app: Flask, func: JobFunc, args: tuple[Any, ...]) -> Any:
     """Run one job in an app context; log failures, never propagate them to the caller."""
     with app.app_context():
         try:
-            return func(*args)
+            with _timed(func):
+                return func(*args)
         except Exception:
             app.logger.exception("job %s%r failed", getattr(func, "__name__", func), args)
             dbmod.rollback()
             return None
         finally:
             db.session.remove()
+
+
+def _timed(func: JobFunc) -> AbstractContextManager[None]:
+    """Job metrics by name; a stored job's runner is counted by `pending.run` itself,
+    under the stored job's own name."""
+    label = metrics.job_label(func)
+    return nullcontext() if label == metrics.PENDING_RUNNER else metrics.job_run(label)
 
 
 class JobBackend:
@@ -115,7 +125,8 @@ class InlineBackend(JobBackend):
 def _run_in_current_context(func: JobFunc, args: tuple[Any, ...]) -> None:
     """Run a job in the caller's app context (inline mode), isolating its transaction."""
     try:
-        func(*args)
+        with _timed(func):
+            func(*args)
     except Exception:
         current_app.logger.exception("inline job %s%r failed", func.__name__, args)
         dbmod.rollback()

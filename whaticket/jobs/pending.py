@@ -21,6 +21,7 @@ from whaticket import jobs
 from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import PendingJob
+from whaticket.ops import metrics
 
 #: Most rows one sweep queues again (the next sweep takes the rest).
 RECOVER_BATCH = 500
@@ -57,7 +58,8 @@ def run(pending_id: int) -> None:
         return
     name, args = row.name, json.loads(row.args_json)
     try:
-        jobs.job(name)(*args)
+        with metrics.job_run(name):
+            jobs.job(name)(*args)
     except Exception:
         dbmod.rollback()
         _after_failure(pending_id)

@@ -13,6 +13,7 @@ from whaticket.jobs import (
     retention,
     schedules,
     sla,
+    status,
     users,
     webhooks,
 )
@@ -36,4 +37,5 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("webhook-log-purge", webhooks.purge_log, 3600),
     PeriodicJob("retention-rows", retention.purge_rows_periodic, 3600),
     PeriodicJob("retention-orphan-files", retention.purge_files_periodic, 86400),
+    PeriodicJob("admin-status", status.emit_admin_status, 30),
 ]

@@ -8,6 +8,7 @@ own. Only SIGTERM/SIGINT (or `--burst` running dry) end it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -17,6 +18,7 @@ from typing import Any
 
 from flask import Flask
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import SimpleWorker
 from rq.exceptions import StopRequested
 from rq.job import Job
@@ -26,6 +28,7 @@ from whaticket import db as dbmod
 from whaticket.extensions import db
 from whaticket.jobs.rq_backend import RQBackend
 from whaticket.jobs.scheduler import StandbyScheduler, build_cron, keep_running, start_thread
+from whaticket.ops import metrics, workers
 
 log = logging.getLogger("whaticket.worker")
 
@@ -50,10 +53,26 @@ class AppWorker(SimpleWorker):
             finally:
                 db.session.remove()
 
+    def perform_job(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> bool:
+        """Run the job, timed and counted by name (a stored job counts under its own)."""
+        started = time.perf_counter()
+        ok = super().perform_job(job, queue, *args, **kwargs)
+        name = _job_name(job)
+        if name != metrics.PENDING_RUNNER:
+            metrics.observe_job(name, time.perf_counter() - started, ok)
+        return ok
+
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         """SIGTERM/SIGINT: this is a stop, not an outage; no worker comes after this one."""
         self.stop_event.set()
         super().request_stop(signum, frame)
+
+
+def _job_name(job: Job) -> str:
+    """The job's name as `jobs.job` resolves it: "campaigns.dispatch" for
+    whaticket.jobs.campaigns.dispatch."""
+    name = str(job.func_name or "")
+    return name.removeprefix("whaticket.jobs.")
 
 
 def worker_connection(app: Flask) -> Redis:
@@ -69,6 +88,7 @@ def run_worker(app: Flask, queues: list[str], burst: bool = False, with_cron: bo
     if burst:
         # Tests and one-off drains: RQ's own scheduler moves what is due, once.
         connection = worker_connection(app)
+        workers.beat(connection, app.config)
         worker = AppWorker([Queue(n, connection=connection) for n in names], connection=connection)
         worker.work(burst=True, with_scheduler=True)
         return
@@ -78,10 +98,17 @@ def run_worker(app: Flask, queues: list[str], burst: bool = False, with_cron: bo
         names, connection=backend.connection, lock_ttl=app.config["SCHEDULER_LOCK_SECONDS"]
     )
     scheduler_thread = start_thread("whaticket-scheduler", lambda: scheduler.run(stop, retry_max))
+    # Readiness and the status page see this worker alive (whaticket/ops/workers.py).
+    start_thread(
+        "whaticket-heartbeat", lambda: workers.run_heartbeat(backend.connection, app.config, stop)
+    )
     if with_cron:
         cron = build_cron(backend)
         start_thread("whaticket-cron", lambda: keep_running(cron.start, stop, retry_max, log))
     _supervise(app, names, stop, retry_max)
+    # Gone at once from readiness and the status page (the heartbeat thread is a daemon).
+    with contextlib.suppress(RedisError):
+        workers.forget(backend.connection, app.config)
     # A clean stop hands the scheduler's locks over at once instead of letting them expire.
     scheduler_thread.join(timeout=5)
 

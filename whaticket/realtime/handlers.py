@@ -15,6 +15,7 @@ from flask_socketio import emit as socket_emit
 from whaticket import db as dbmod
 from whaticket.extensions import db
 from whaticket.models import Ticket, User
+from whaticket.ops import metrics
 from whaticket.realtime import kick, rooms
 from whaticket.security import resolve_access_token, session_ended, token_user
 from whaticket.services.team import users as user_service
@@ -152,7 +153,15 @@ def register_socket_handlers(socketio: SocketIO) -> None:
             join_room(rooms.super_users())
         user_service.touch_online(user)
         dbmod.commit()
+        session["counted"] = True
+        metrics.SOCKET_CONNECTIONS.inc()
         socket_emit("ready")
+
+    @socketio.on("disconnect")
+    def _disconnect(*_args: Any) -> None:
+        # Only sockets the connect handler accepted were counted.
+        if session.pop("counted", False):
+            metrics.SOCKET_CONNECTIONS.dec()
 
     def on_authed(event: str) -> Callable[[Callable[..., Ack]], Callable[..., Ack]]:
         """Register a handler that receives the socket's (reloaded) user first."""

@@ -21,6 +21,7 @@ LISTENER_MODULES = (
     "whaticket.services.inbound.acks",  # receipts that came before their message apply to it
     "whaticket.services.integrations.webhooks_listener",  # company webhooks: the outbox
     "whaticket.services.sla.listener",  # SLA clocks: policies, due times, settling
+    "whaticket.ops.status_events",  # the super users' live status page
 )
 
 

@@ -28,6 +28,7 @@ from whaticket.models import (
     Whatsapp,
 )
 from whaticket.models.message import ACK_PENDING, ACK_SENT
+from whaticket.ops import metrics
 from whaticket.services.campaigns.claims import release
 from whaticket.services.connections.gateway import gateway_for
 from whaticket.services.contacts import resolve as contact_resolve
@@ -67,6 +68,14 @@ def send_claimed(
     campaign: Campaign, shipping: CampaignShipping, conn: Whatsapp, now: datetime
 ) -> Outcome:
     """Send what a claimed row needs next (confirmation request or message) and mark it."""
+    outcome = _send_claimed(campaign, shipping, conn, now)
+    metrics.CAMPAIGN_SENDS.labels(outcome.kind).inc()
+    return outcome
+
+
+def _send_claimed(
+    campaign: Campaign, shipping: CampaignShipping, conn: Whatsapp, now: datetime
+) -> Outcome:
     if conn.company_id != campaign.company_id:
         return _fail(shipping, "ERR_NO_WAPP_FOUND")
     # Still ours? A claim presumed stale may have been recovered by another process; its

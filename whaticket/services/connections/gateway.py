@@ -29,6 +29,7 @@ from whaticket.db import utcnow
 from whaticket.errors import AppError
 from whaticket.jobs import enqueue
 from whaticket.models import Whatsapp
+from whaticket.ops import metrics
 from whaticket.redis_store import app_redis, key_prefix
 from whaticket.services.messages import store as message_store
 from whaticket.services.platform import media as media_service
@@ -218,19 +219,24 @@ class BoundGateway:
     def send_text(self, conn: Whatsapp, to: str, body: str, **options: Any) -> SendResult:
         """Send a text (options: is_group, quoted_provider_id, client_ref)."""
         settings = self._settings(conn)
-        return self._sent(conn, settings, self.provider.send_text(settings, to, body, **options))
+        with metrics.provider_send(self.provider.name):
+            result = self.provider.send_text(settings, to, body, **options)
+        return self._sent(conn, settings, result)
 
     def send_media(self, conn: Whatsapp, to: str, media: Media, **options: Any) -> SendResult:
         """Send a file (options: caption, is_group, voice, client_ref)."""
         settings = self._settings(conn)
-        return self._sent(conn, settings, self.provider.send_media(settings, to, media, **options))
+        with metrics.provider_send(self.provider.name):
+            result = self.provider.send_media(settings, to, media, **options)
+        return self._sent(conn, settings, result)
 
     def send_interactive(
         self, conn: Whatsapp, to: str, body: str, choices: list[tuple[str, str]], **options: Any
     ) -> SendResult:
         """Send buttons or a list (NotImplementedError where the provider has none)."""
         settings = self._settings(conn)
-        result = self.provider.send_interactive(settings, to, body, choices, **options)
+        with metrics.provider_send(self.provider.name):
+            result = self.provider.send_interactive(settings, to, body, choices, **options)
         return self._sent(conn, settings, result)
 
     def send_reaction(

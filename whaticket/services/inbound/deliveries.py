@@ -17,9 +17,10 @@ from flask import current_app
 from sqlalchemy.orm import defer
 
 from whaticket import jobs
-from whaticket.db import savepoint, utcnow
+from whaticket.db import after_commit, savepoint, utcnow
 from whaticket.extensions import db
 from whaticket.models import InboundEvent, Whatsapp
+from whaticket.ops import metrics
 from whaticket.services.connections import sessions
 from whaticket.services.connections.gateway import gateway_for
 from whaticket.services.inbound import acks as messages_ack
@@ -102,10 +103,19 @@ def mark_done(event: InboundEvent) -> None:
     event.attempts += 1
     event.status = "done"
     event.processed_at = utcnow()
+    _observe_lag(event)
     event.last_error = None
     event.next_attempt_at = None
     drains.unclaim(event)
     db.session.flush()
+
+
+def _observe_lag(event: InboundEvent) -> None:
+    """Receipt to stored, counted once the transaction that stored it commits."""
+    if event.created_at is None or event.processed_at is None:
+        return
+    lag = max((event.processed_at - event.created_at).total_seconds(), 0.0)
+    after_commit(lambda: metrics.INBOUND_LAG.observe(lag))
 
 
 def mark_refused(event: InboundEvent, reasons: list[str]) -> None:
@@ -113,6 +123,7 @@ def mark_refused(event: InboundEvent, reasons: list[str]) -> None:
     event.attempts += 1
     event.status = "failed"
     event.processed_at = utcnow()
+    _observe_lag(event)
     event.next_attempt_at = None
     event.last_error = "; ".join(reasons)[:REASON_MAX]
     drains.unclaim(event)

@@ -22,10 +22,11 @@ from flask import current_app
 from sqlalchemy.orm import aliased
 
 from whaticket import jobs
-from whaticket.db import utcnow
+from whaticket.db import after_commit, utcnow
 from whaticket.extensions import db
 from whaticket.models import Company, Plan, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from whaticket.models.webhook import PING_EVENT
+from whaticket.ops import metrics
 from whaticket.services.integrations import health, outbox, transport
 from whaticket.utils import crypto
 
@@ -275,6 +276,7 @@ def apply(batch: Batch, outcomes: dict[int, transport.Outcome]) -> None:
         status, next_at = _next_step(c, outcome, now)
         if not _settle(batch.token, c, outcome, status, next_at, now):
             continue
+        _count_delivery(status)
         db.session.add(
             WebhookAttempt(
                 delivery_id=c.delivery_id,
@@ -305,6 +307,12 @@ def apply(batch: Batch, outcomes: dict[int, transport.Outcome]) -> None:
         job_id = outbox.drain_job_id(batch.subscription_id)
         jobs.enqueue(outbox.DELIVER_JOB, batch.claims[-1].delivery_id, job_id=job_id)
     db.session.flush()
+
+
+def _count_delivery(status: str) -> None:
+    """One attempt by outcome (succeeded, retry, failed), once its result commits."""
+    label = "retry" if status == "pending" else status
+    after_commit(lambda: metrics.WEBHOOK_DELIVERIES.labels(label).inc())
 
 
 def _next_step(c: Claim, outcome: transport.Outcome, now: datetime) -> tuple[str, datetime | None]:

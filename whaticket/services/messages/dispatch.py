@@ -22,6 +22,7 @@ from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import Message, Whatsapp
 from whaticket.models.message import ACK_ERROR, ACK_PENDING
+from whaticket.ops import metrics
 from whaticket.services.connections import sessions
 from whaticket.services.connections.gateway import gateway_for, settings_for
 from whaticket.services.messages.outbound import outbox_data
@@ -156,7 +157,8 @@ def call(order: SendOrder) -> SendOutcome:
     outbound.check_no_transaction(f"{order.provider.name} send")
     provider, settings = order.provider, order.settings
     try:
-        result = _send(order)
+        with metrics.provider_send(provider.name):
+            result = _send(order)
     except GatewayError as exc:
         return SendOutcome(order.message_id, error=exc)
     except OSError as exc:  # the stored file went missing
