@@ -34,9 +34,7 @@ class PeriodicJob:
     interval: int
 
 
-def run_job(
-    app: Flask, func: JobFunc, args: tuple[Any, ...], request_id: str | None = None
-) -> Any:
+def run_job(app: Flask, func: JobFunc, args: tuple[Any, ...], request_id: str | None = None) -> Any:
     """Run one job in an app context; log failures, never propagate them to the caller.
 
     Its log lines name the job and the request that queued it (`request_id`)."""

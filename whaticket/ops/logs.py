@@ -117,7 +117,7 @@ def install_context() -> None:
 
 
 def log_format(config: Mapping[str, Any]) -> str:
-    """"json" or "text" (the default, and anything unknown)."""
+    """ "json" or "text" (the default, and anything unknown)."""
     return "json" if str(config.get("LOG_FORMAT") or "").strip().lower() == "json" else "text"
 
 

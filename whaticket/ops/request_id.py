@@ -14,7 +14,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from flask import Flask, Response, request
@@ -41,14 +41,21 @@ def accept(value: str | None) -> str:
 class RequestIdMiddleware:
     """WSGI middleware (outermost, so Socket.IO's requests get an id and a line too)."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], access: bool) -> None:
+    def __init__(self, app: Callable[..., Iterable[bytes]], config: Mapping[str, Any]) -> None:
         self.app = app
-        self.access = access
+        self.config = config
+
+    @property
+    def access(self) -> bool:
+        """Whether requests get an access line of ours (JSON; text has eventlet's own)."""
+        return bool(self.config.get("ACCESS_LOG")) and logs.log_format(self.config) == "json"
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         """Serve one request inside its log context."""
         rid = accept(environ.get("HTTP_X_REQUEST_ID"))
         environ[ENVIRON_KEY] = rid
+        # Filled in place by the app (Flask-SocketIO hands it a copy of this environ).
+        environ[FIELDS_KEY] = fields_seen = {}
         token = context.push(request_id=rid)
         started = time.perf_counter()
         seen: dict[str, str] = {}
@@ -62,7 +69,9 @@ class RequestIdMiddleware:
         def _done() -> None:
             try:
                 if self.access:
-                    self._log(environ, seen.get("status"), time.perf_counter() - started)
+                    self._log(
+                        environ, fields_seen, seen.get("status"), time.perf_counter() - started
+                    )
             finally:
                 context.pop(token)
 
@@ -74,8 +83,10 @@ class RequestIdMiddleware:
             raise
         return _Closing(body, _done)
 
-    def _log(self, environ: dict[str, Any], status: str | None, seconds: float) -> None:
-        fields = dict(environ.get(FIELDS_KEY) or {})
+    def _log(
+        self, environ: dict[str, Any], learnt: dict[str, Any], status: str | None, seconds: float
+    ) -> None:
+        fields = dict(learnt)
         code = int(status.split(" ", 1)[0]) if status else None
         path = logredact.redact(environ.get("PATH_INFO") or "/")
         fields.update(
@@ -133,7 +144,9 @@ def _remember_fields(response: Response) -> Response:
         principal = request.environ.get(logs.PRINCIPAL_KEY)
         if principal is not None:
             fields["company_id"] = getattr(principal, "company_id", None)
-    request.environ[FIELDS_KEY] = fields
+    learnt = request.environ.get(FIELDS_KEY)
+    if isinstance(learnt, dict):
+        learnt.update(fields)
     return response
 
 
@@ -145,5 +158,4 @@ def current_request_id() -> str | None:
 def install(app: Flask) -> None:
     """Wrap the app (after every other middleware, Socket.IO's included)."""
     app.after_request(_remember_fields)
-    access = bool(app.config.get("ACCESS_LOG")) and logs.log_format(app.config) == "json"
-    app.wsgi_app = RequestIdMiddleware(app.wsgi_app, access)  # type: ignore[method-assign]
+    app.wsgi_app = RequestIdMiddleware(app.wsgi_app, app.config)  # type: ignore[method-assign]
