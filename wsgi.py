@@ -61,21 +61,21 @@ if __name__ == "__main__":
         # and the periodic sweeps.
         get_backend(app).start(PERIODIC_JOBS)
     if listener is not None:
-        import logging
         import socket
 
-        import eventlet.wsgi
+        from whaticket.ops import lifecycle, logs
 
         # Accepted sockets inherit TCP_NODELAY: without it a response written in two
         # pieces waits for the client's delayed ACK (about 40 ms on keep-alive connections).
         listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        # Through logging (not bare stderr), so the redaction of password-reset paths
-        # (whaticket/utils/logredact.py) applies to the access log too.
-        eventlet.wsgi.server(
-            listener,
+        # eventlet's access lines go through logging (not bare stderr), so the redaction of
+        # password-reset paths and credentials (whaticket/utils/logredact.py) applies to
+        # them; in JSON the app writes its own (whaticket/ops/request_id.py) instead.
+        # SIGTERM finishes the requests in flight first (whaticket/ops/lifecycle.py).
+        lifecycle.serve(
             app,
-            log=logging.getLogger("eventlet.wsgi"),
-            log_output=bool(app.config.get("ACCESS_LOG")),
+            listener,
+            log_output=bool(app.config.get("ACCESS_LOG")) and logs.log_format(app.config) == "text",
         )
     else:
         socketio.run(app, host=app.config["HOST"], port=app.config["PORT"])

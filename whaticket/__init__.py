@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
@@ -20,8 +19,9 @@ from whaticket.config import (
     fake_enabled,
 )
 from whaticket.db import check_request_committed, holding_locks, note_request_start
+from whaticket.ops import logs, request_id, sentry
 from whaticket.services import listeners
-from whaticket.utils import logredact, outbound
+from whaticket.utils import outbound
 from whaticket.utils.origins import allowed_origins, register_cors_hooks, socket_origin_check
 from whaticket.utils.strict_json import StrictJSONProvider, StrictRequest
 
@@ -65,6 +65,8 @@ def create_app(config: type[Config] | dict[str, Any] | None = None) -> Flask:
     # A view that forgets to commit is caught, not silently rolled back.
     app.before_request(note_request_start)
     app.after_request(check_request_committed)
+    # Outermost middleware: every request (Socket.IO's too) gets its id and access line.
+    request_id.install(app)
     return app
 
 
@@ -105,10 +107,11 @@ def _finish_config(app: Flask) -> None:
         # throttling counts the client's address, not the proxy's).
         n = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
-    logging.basicConfig(level=logging.INFO)
-    # The SaaS password-reset page puts e-mail, code and new password in the URL: no log
-    # record of this process (access logs included) may keep them.
-    logredact.install()
+    # Text or JSON lines with their request id; the SaaS password-reset page puts e-mail,
+    # code and new password in the URL, and no log record of this process (access logs
+    # included) may keep them, nor any credential (utils/logredact.py).
+    logs.configure(app.config)
+    sentry.init(app.config)
 
 
 def _ride_out_outages(app: Flask) -> None:

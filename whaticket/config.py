@@ -118,9 +118,21 @@ class Config:
     BACKEND_URL = os.environ.get("BACKEND_URL") or None
     HOST = os.environ.get("HOST", "127.0.0.1")
     PORT = _int("PORT", 8080)
-    #: Access log of `python wsgi.py` on eventlet (werkzeug always logs); the paths of
-    #: the reference's password-reset requests are redacted (utils/logredact.py).
-    ACCESS_LOG = _bool("ACCESS_LOG", False)
+    # -- Logs, errors, stopping (whaticket/ops, docs/operations-logs.md) ---------------
+    #: "text" (readable, `make run`) or "json" (one object a line, with request ids).
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    #: Access lines: eventlet's own in text, one JSON line per request in json (werkzeug
+    #: always logs in text). Unset: on with LOG_FORMAT=json, off in text. Password-reset
+    #: paths and credentials are redacted (utils/logredact.py).
+    ACCESS_LOG = _bool("ACCESS_LOG", LOG_FORMAT.strip().lower() == "json")
+    #: Errors go to Sentry when set (sentry-sdk, Flask and RQ integrations, scrubbed).
+    SENTRY_DSN = os.environ.get("SENTRY_DSN") or None
+    #: Share of requests and jobs traced for Sentry's performance view (0 = none).
+    SENTRY_TRACES_SAMPLE_RATE = float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE") or 0)
+    #: Seconds SIGTERM leaves the web server for the requests in flight, and `flask worker`
+    #: for its current job (then handed back to the queue), before the process exits.
+    SHUTDOWN_GRACE_SECONDS = float(os.environ.get("SHUTDOWN_GRACE_SECONDS") or 25)
 
     # Auth: 15-minute access JWT, 7-day refresh JWT in the httpOnly `jrt` cookie.
     JWT_SECRET_KEY = os.environ.get("JWT_SECRET", DEFAULT_JWT_SECRET)

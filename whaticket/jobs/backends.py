@@ -21,7 +21,7 @@ from flask import Flask, current_app
 from whaticket import db as dbmod
 from whaticket.db import utcnow
 from whaticket.extensions import db
-from whaticket.ops import metrics
+from whaticket.ops import context, metrics
 
 JobFunc = Callable[..., Any]
 
@@ -35,9 +35,11 @@ class PeriodicJob:
     interval: int
 
 
-def run_job(app: Flask, func: JobFunc, args: tuple[Any, ...]) -> Any:
-    """Run one job in an app context; log failures, never propagate them to the caller."""
-    with app.app_context():
+def run_job(app: Flask, func: JobFunc, args: tuple[Any, ...], request_id: str | None = None) -> Any:
+    """Run one job in an app context; log failures, never propagate them to the caller.
+
+    Its log lines name the job and the request that queued it (`request_id`)."""
+    with app.app_context(), context.bound(request_id=request_id, job=context.job_label(func)):
         try:
             with _timed(func):
                 return func(*args)
@@ -87,6 +89,8 @@ class _Scheduled:
     func: JobFunc = field(compare=False)
     args: tuple[Any, ...] = field(compare=False)
     every: float | None = field(compare=False, default=None)
+    #: The request (or job) that submitted it: its id follows the job into its log lines.
+    request_id: str | None = field(compare=False, default_factory=context.request_id)
 
 
 def _due(at: datetime | None, in_: timedelta | None) -> datetime:
@@ -125,7 +129,7 @@ class InlineBackend(JobBackend):
 def _run_in_current_context(func: JobFunc, args: tuple[Any, ...]) -> None:
     """Run a job in the caller's app context (inline mode), isolating its transaction."""
     try:
-        with _timed(func):
+        with context.bound(job=context.job_label(func)), _timed(func):
             func(*args)
     except Exception:
         current_app.logger.exception("inline job %s%r failed", func.__name__, args)
@@ -172,7 +176,7 @@ class ThreadBackend(JobBackend):
                     )
                     self._cond.wait(timeout=timeout if timeout is None else max(timeout, 0.01))
                 item = heapq.heappop(self._heap)
-            run_job(self.app, item.func, item.args)
+            run_job(self.app, item.func, item.args, item.request_id)
             if item.every:
                 nxt = utcnow() + timedelta(seconds=item.every)
                 self._push(_Scheduled(nxt, next(self._seq), item.func, (), every=item.every))

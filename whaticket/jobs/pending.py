@@ -22,6 +22,7 @@ from whaticket.db import utcnow
 from whaticket.extensions import db
 from whaticket.models import PendingJob
 from whaticket.ops import metrics
+from whaticket.ops.lifecycle import HandBack
 
 #: Most rows one sweep queues again (the next sweep takes the rest).
 RECOVER_BATCH = 500
@@ -60,6 +61,9 @@ def run(pending_id: int) -> None:
     try:
         with metrics.job_run(name):
             jobs.job(name)(*args)
+    except HandBack:
+        _release(pending_id)  # the worker is stopping: the next one runs it at once
+        raise
     except Exception:
         dbmod.rollback()
         _after_failure(pending_id)
@@ -72,6 +76,21 @@ def run(pending_id: int) -> None:
     # One commit with what the job left uncommitted (a job that writes and does not
     # commit itself, e.g. a webhook delivery storing its next attempt).
     dbmod.commit()
+
+
+def _release(pending_id: int) -> None:
+    """Give the claim up, and the attempt back: the run was interrupted, not failed."""
+    try:
+        dbmod.rollback()
+        db.session.execute(
+            sa.update(PendingJob)
+            .where(PendingJob.id == pending_id)
+            .values(claimed_at=None, attempts=PendingJob.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
+        dbmod.commit()
+    except Exception:  # the database is gone too: the lease brings the job back
+        current_app.logger.warning("could not release stored job %s", pending_id, exc_info=True)
 
 
 def _after_failure(pending_id: int) -> None:

@@ -11,6 +11,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from whaticket.jobs.backends import JobBackend, JobFunc
+from whaticket.ops import context
 
 # Re-exported: the Redis client moved to a neutral module the adapters binding uses too.
 from whaticket.redis_store import app_redis, key_prefix, redis_connection
@@ -50,6 +51,10 @@ class RQBackend(JobBackend):
         if job_id and at is None and in_ is None and self._waiting(job_id):
             return  # the same job is already queued and will see this work too
         opts: dict[str, Any] = {"job_id": job_id} if job_id else {}
+        # The request (or job) queueing it: the worker logs the job's lines with its id.
+        request_id = context.request_id()
+        if request_id:
+            opts["meta"] = {"request_id": request_id}
         if at is not None:
             q.enqueue_at(at, func, *args, **opts)
         elif in_ is not None:

@@ -28,23 +28,48 @@ from whaticket import db as dbmod
 from whaticket.extensions import db
 from whaticket.jobs.rq_backend import RQBackend
 from whaticket.jobs.scheduler import StandbyScheduler, build_cron, keep_running, start_thread
-from whaticket.ops import metrics, workers
+from whaticket.ops import context, lifecycle, metrics, workers
 
 log = logging.getLogger("whaticket.worker")
 
 
 class AppWorker(SimpleWorker):
     """Runs jobs in the worker's own process (no fork: the DB pool stays valid) and
-    gives each job a clean session, so one job's failure never leaks into the next."""
+    gives each job a clean session, so one job's failure never leaks into the next.
 
-    def __init__(self, *args: Any, stop: threading.Event | None = None, **kwargs: Any) -> None:
+    Each job's log lines name it, its id and the request that queued it. SIGTERM lets the
+    current job finish within `grace` seconds, else hands it back (ops/lifecycle.py)."""
+
+    def __init__(
+        self,
+        *args: Any,
+        stop: threading.Event | None = None,
+        grace: float = 25.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.stop_event = stop or threading.Event()
+        self._in_job = False
+        self.grace = lifecycle.GraceTimer(grace, lambda: self._in_job)
+
+    def _install_signal_handlers(self) -> None:
+        super()._install_signal_handlers()
+        self.grace.install()
 
     def execute_job(self, job: Job, queue: Queue) -> Any:
-        """Run the job, then drop whatever it left in the session."""
+        """Run the job in its log context, then drop whatever it left in the session."""
+        fields = {
+            "request_id": (job.meta or {}).get("request_id"),
+            "job": context.job_label(job.func_name),
+            "job_id": job.id,
+        }
         try:
-            return super().execute_job(job, queue)
+            with context.bound(**fields):
+                self._in_job = True
+                try:
+                    return super().execute_job(job, queue)
+                finally:
+                    self._in_job = False
         finally:
             try:
                 dbmod.rollback()
@@ -63,9 +88,38 @@ class AppWorker(SimpleWorker):
         return ok
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
-        """SIGTERM/SIGINT: this is a stop, not an outage; no worker comes after this one."""
+        """SIGTERM/SIGINT: this is a stop, not an outage; no worker comes after this one.
+        A job running gets the grace time to finish."""
         self.stop_event.set()
+        if self._in_job:
+            log.warning(
+                "stop requested: finishing job %s (up to %ss)",
+                self.get_current_job_id(),
+                self.grace.seconds,
+            )
+            self.grace.start()
         super().request_stop(signum, frame)
+
+    def request_force_stop(self, signum: int, frame: FrameType | None) -> None:
+        """A second SIGTERM/SIGINT: hand the running job back now."""
+        if self._in_job and not self.grace.fired:
+            self.grace.fired = True
+            raise lifecycle.HandBack()
+        super().request_force_stop(signum, frame)
+
+    def handle_exception(self, job: Job, *exc_info: Any) -> None:
+        """A handed-back job is no error (nor a Sentry event)."""
+        if isinstance(exc_info[1], lifecycle.HandBack):
+            log.warning("job %s interrupted at the end of the grace time", job.id)
+            return
+        super().handle_exception(job, *exc_info)
+
+    def handle_job_failure(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> None:
+        """Record the failure; a handed-back job goes back to the front of its queue."""
+        super().handle_job_failure(job, queue, *args, **kwargs)
+        if self.grace.fired:
+            job.requeue(at_front=True)
+            log.warning("job %s handed back to queue %s", job.id, queue.name)
 
 
 def _job_name(job: Job) -> str:
@@ -121,7 +175,10 @@ def _supervise(app: Flask, names: list[str], stop: threading.Event, retry_max: f
         try:
             connection = worker_connection(app)
             worker = AppWorker(
-                [Queue(n, connection=connection) for n in names], connection=connection, stop=stop
+                [Queue(n, connection=connection) for n in names],
+                connection=connection,
+                stop=stop,
+                grace=float(app.config["SHUTDOWN_GRACE_SECONDS"]),
             )
             worker.work(burst=False, with_scheduler=False)
         except StopRequested:
