@@ -50,10 +50,12 @@ def drain(whatsapp_id: int, batch: int = 25) -> int:
 def _drain(whatsapp_id: int, batch: int, holder: str) -> int:
     """Claim and apply batches until none is left (or the lease was lost)."""
     done = 0
+    restarts = 0
     while True:
         events = drains.claim_batch(whatsapp_id, holder, batch)
         dbmod.commit()  # the claim is seen by any other drain before the work starts
         failures: list[tuple[int, Exception]] = []
+        lost = False
         for event in events:
             # Each delivery in its own SAVEPOINT: one bad delivery is rolled back alone
             # (with the emits and jobs it registered) and the batch commits once.
@@ -67,8 +69,21 @@ def _drain(whatsapp_id: int, batch: int, holder: str) -> int:
                         inbound_events.mark_done(event)
             except Exception as exc:  # recorded on the row and retried with backoff
                 dbmod.drop_side_effects_after(mark)
+                if transaction_lost(exc) and restarts < MAX_RESTARTS:
+                    lost = True
+                    break
                 failures.append((event.id, exc))
             done += 1
+        if lost:
+            # A deadlock on MariaDB rolls back the whole transaction, not just the
+            # savepoint: the batch's earlier deliveries were undone too. Free our claims
+            # and apply the batch again now (the deadlock's other party has finished),
+            # rather than leave them to the lease and the retry schedule.
+            restarts += 1
+            dbmod.rollback()
+            drains.release_claims(whatsapp_id, holder)
+            dbmod.commit()
+            continue
         kept = drains.renew(whatsapp_id, holder)
         dbmod.commit()
         for event_id, exc in failures:
@@ -76,6 +91,22 @@ def _drain(whatsapp_id: int, batch: int, holder: str) -> int:
             dbmod.commit()
         if len(events) < batch or not kept:
             return done
+
+
+#: How many times one drain applies a batch again after losing its transaction.
+MAX_RESTARTS = 5
+
+#: MySQL/MariaDB errors after which the transaction is gone: a deadlock victim's whole
+#: transaction is rolled back (1213), and its savepoints with it (1305).
+_LOST_TRANSACTION = (1213, 1305)
+
+
+def transaction_lost(exc: Exception) -> bool:
+    """Whether `exc` rolled back the whole transaction (a MariaDB deadlock), not just the
+    statement or savepoint it happened in."""
+    orig = getattr(exc, "orig", None)
+    args = getattr(orig, "args", None) or ()
+    return bool(args) and args[0] in _LOST_TRANSACTION
 
 
 def retry_one(event_id: int) -> None:

@@ -134,6 +134,22 @@ def claim_batch(
     )
 
 
+def release_claims(whatsapp_id: int, holder: str) -> int:
+    """Free the pending deliveries `holder` has claimed on the connection (to take them
+    again at once); how many."""
+    result = db.session.execute(
+        sa.update(InboundEvent)
+        .where(
+            InboundEvent.whatsapp_id == whatsapp_id,
+            InboundEvent.claimed_by == holder,
+            InboundEvent.status == "pending",
+        )
+        .values(claimed_by=None, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
+
+
 def unclaim(event: InboundEvent) -> None:
     """The row is settled (applied, failed, or scheduled for a retry): free it."""
     event.claimed_by = None
