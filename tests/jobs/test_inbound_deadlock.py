@@ -22,3 +22,17 @@ def test_other_errors_leave_the_transaction_to_the_savepoint() -> None:
     assert not transaction_lost(_wrapped(1205, "Lock wait timeout exceeded"))
     assert not transaction_lost(_wrapped(1062, "Duplicate entry"))
     assert not transaction_lost(ValueError("bad payload"))
+
+
+class _PgError(Exception):
+    """What psycopg2 raises: the SQLSTATE in `pgcode`."""
+
+    def __init__(self, pgcode: str) -> None:
+        super().__init__(pgcode)
+        self.pgcode = pgcode
+
+
+def test_a_postgresql_deadlock_or_serialization_failure_is_applied_again() -> None:
+    assert transaction_lost(sa.exc.OperationalError("UPDATE x", {}, _PgError("40P01")))
+    assert transaction_lost(sa.exc.OperationalError("UPDATE x", {}, _PgError("40001")))
+    assert not transaction_lost(sa.exc.IntegrityError("INSERT x", {}, _PgError("23505")))

@@ -101,10 +101,18 @@ MAX_RESTARTS = 5
 _LOST_TRANSACTION = (1213, 1305)
 
 
+#: PostgreSQL's deadlock and serialization failures: the victim's savepoint survives, but
+#: the delivery failed only for losing a race, so it is applied again at once too.
+_LOST_RACE_PG = ("40P01", "40001")
+
+
 def transaction_lost(exc: Exception) -> bool:
-    """Whether `exc` rolled back the whole transaction (a MariaDB deadlock), not just the
-    statement or savepoint it happened in."""
+    """Whether `exc` is a deadlock: on MariaDB it rolled back the whole transaction, not
+    just the savepoint it happened in; on PostgreSQL the delivery lost a race. Either way
+    the batch is applied again at once, not left to the retry schedule."""
     orig = getattr(exc, "orig", None)
+    if getattr(orig, "pgcode", None) in _LOST_RACE_PG:
+        return True
     args = getattr(orig, "args", None) or ()
     return bool(args) and args[0] in _LOST_TRANSACTION
 
