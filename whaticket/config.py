@@ -6,11 +6,9 @@ import os
 from datetime import timedelta
 from typing import Any
 
-from dotenv import load_dotenv
-
-# A .env beside the code (or in the working directory) fills in what the real
-# environment leaves unset; real variables always win.
-load_dotenv(override=False)
+from whaticket.config_integrations import IntegrationSettings
+from whaticket.env import env_bool as _bool
+from whaticket.env import env_int as _int
 
 DEFAULT_SECRET = "change-me-dev-secret-key-0000000000000"
 DEFAULT_JWT_SECRET = "change-me-dev-jwt-secret-00000000000000"
@@ -19,20 +17,6 @@ DEFAULT_JWT_REFRESH_SECRET = "change-me-dev-jwt-refresh-secret-0000000"
 #: while it still has this password, and to seed it without ADMIN_PASSWORD (whaticket/startup.py).
 DEFAULT_ADMIN_EMAIL = "admin@admin.com"
 DEFAULT_ADMIN_PASSWORD = "123456"
-
-
-def _bool(name: str, default: bool) -> bool:
-    """Read a boolean environment variable ("1", "true", "yes", "on")."""
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _int(name: str, default: int) -> int:
-    """Read an integer environment variable."""
-    raw = os.environ.get(name)
-    return int(raw) if raw not in (None, "") else default
 
 
 def fake_enabled(config: Any, name: str) -> bool:
@@ -57,7 +41,7 @@ def _prefix(raw: str | None) -> str:
     return value
 
 
-class Config:
+class Config(IntegrationSettings):
     """Settings read from the environment once, when the class is built."""
 
     APP_ENV = os.environ.get("APP_ENV", "development")
@@ -202,50 +186,6 @@ class Config:
     #: separated): a self-hosted Typebot, Evolution bridge or model server. Every other
     #: loopback, private, link-local or reserved address is refused (utils/outbound.py).
     OUTBOUND_ALLOWED_HOSTS = os.environ.get("OUTBOUND_ALLOWED_HOSTS", "")
-
-    #: External send API: requests per connection token per minute.
-    EXTERNAL_API_MAX_PER_MINUTE = _int("EXTERNAL_API_MAX_PER_MINUTE", 60)
-    #: Refused tokens per client IP per window before the IP gets 429 for the window.
-    EXTERNAL_API_MAX_FAILURES_PER_IP = _int("EXTERNAL_API_MAX_FAILURES_PER_IP", 10)
-    EXTERNAL_API_FAILURE_WINDOW_SECONDS = _int("EXTERNAL_API_FAILURE_WINDOW_SECONDS", 900)
-
-    # -- Public API v1 and its scoped tokens (services/integrations/api_*) ---------------
-    #: Requests per minute per API token, and per company (all its tokens together).
-    API_TOKEN_MAX_PER_MINUTE = _int("API_TOKEN_MAX_PER_MINUTE", 120)
-    API_COMPANY_MAX_PER_MINUTE = _int("API_COMPANY_MAX_PER_MINUTE", 600)
-    #: Days a new token lives when its creator names no expiry, and the most allowed.
-    API_TOKEN_DEFAULT_DAYS = _int("API_TOKEN_DEFAULT_DAYS", 365)
-    API_TOKEN_MAX_DAYS = _int("API_TOKEN_MAX_DAYS", 1095)
-    #: Active tokens (neither revoked nor expired) a company may hold.
-    API_TOKEN_MAX_PER_COMPANY = _int("API_TOKEN_MAX_PER_COMPANY", 50)
-    #: A change feed scan stops this many seconds before its start, so a write whose
-    #: transaction commits late (its updated_at already past) is not stepped over.
-    API_V1_FEED_SETTLE_SECONDS = _int("API_V1_FEED_SETTLE_SECONDS", 2)
-
-    # -- Company webhooks (services/integrations) --------------------------------------
-    #: Seconds to wait for a receiver's answer.
-    WEBHOOK_TIMEOUT = _int("WEBHOOK_TIMEOUT", 10)
-    #: Seconds before each retry, comma-separated (a failed delivery gets one more attempt
-    #: than entries): 1 min, 5 min, 30 min, 2 h, 6 h, 15 h, about a day in all.
-    WEBHOOK_RETRY_SCHEDULE = tuple(
-        int(s)
-        for s in os.environ.get("WEBHOOK_RETRY_SCHEDULE", "60,300,1800,7200,21600,54000").split(",")
-        if s.strip()
-    )
-    #: Seconds of nothing but failed deliveries after which a subscription is switched off.
-    WEBHOOK_DISABLE_AFTER_SECONDS = _int("WEBHOOK_DISABLE_AFTER_SECONDS", 24 * 3600)
-    #: Days the delivery log keeps a finished delivery and its attempts.
-    WEBHOOK_LOG_RETENTION_DAYS = _int("WEBHOOK_LOG_RETENTION_DAYS", 30)
-    #: Seconds a rotated-out webhook secret keeps signing beside the new one.
-    WEBHOOK_SECRET_GRACE_SECONDS = _int("WEBHOOK_SECRET_GRACE_SECONDS", 24 * 3600)
-    #: Subscriptions per company (each event is one delivery per subscription).
-    WEBHOOK_MAX_SUBSCRIPTIONS = _int("WEBHOOK_MAX_SUBSCRIPTIONS", 20)
-    #: Deliveries one job sends at most: its own, and the due idle ones of its subscription.
-    WEBHOOK_BATCH_SIZE = _int("WEBHOOK_BATCH_SIZE", 50)
-    #: Seconds a delivery being sent is left to its worker before it is presumed dead...
-    WEBHOOK_CLAIM_LEASE_SECONDS = _int("WEBHOOK_CLAIM_LEASE_SECONDS", 120)
-    #: ...and seconds a due one may wait for its job before the sweep sends it.
-    WEBHOOK_SWEEP_GRACE_SECONDS = _int("WEBHOOK_SWEEP_GRACE_SECONDS", 60)
 
     #: Region for phone numbers typed without a country code.
     DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "BR")

@@ -15,7 +15,7 @@ from flask import current_app
 
 from whaticket import db as dbmod
 from whaticket.db import utcnow
-from whaticket.services.integrations import deliveries, outbox, sending, transport
+from whaticket.services.integrations import deliveries, outbox, overdue, sending, transport
 
 #: Most lost deliveries one sweep queues again (the next sweep takes the rest).
 SWEEP_BATCH = 500
@@ -47,7 +47,7 @@ def deliver(delivery_id: int) -> None:
 
 def sweep() -> int:
     """Periodic job: queue again the due deliveries whose job was lost; how many."""
-    ids = sending.due_ids(SWEEP_BATCH)
+    ids = overdue.due_ids(SWEEP_BATCH)
     dbmod.commit()  # end the read
     if ids:
         current_app.logger.warning("webhooks: queued %s lost delivery(ies) again", len(ids))

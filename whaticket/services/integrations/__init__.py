@@ -5,6 +5,6 @@ Entry points: `subscriptions` (admins' CRUD, the secret shown once and rotated),
 publisher's transaction and queued after its commit), `sending.claim`/`sending.apply` (a
 delivery and the due ones of its subscription, run by `jobs/webhooks.deliver` around
 `transport.send`; retries, ordering per ticket), `health` (a day of failures switches a
-subscription off and tells its admins), `sending.due_ids` (the sweep),
+subscription off and tells its admins), `overdue.due_ids` (the sweep),
 `deliveries` (the log, redelivery, test ping, retention purge), `signing` (the headers).
 """

@@ -7,8 +7,7 @@ that are due and idle (up to WEBHOOK_BATCH_SIZE), so a backlog drains with two c
 batch instead of two per delivery; their own jobs then find them sent. Ordered
 subscriptions send the deliveries of one ticket one at a time, in creation order: a
 delivery with an earlier one of its ticket still pending waits, and the one that ends
-(succeeded or failed) queues the next. `due_ids` is what the sweep sends: due deliveries
-whose job was lost, or whose worker died.
+(succeeded or failed) queues the next. What the sweep sends is `overdue.due_ids`.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import aliased
 
 from whaticket import jobs
 from whaticket.db import after_commit, utcnow
@@ -27,8 +25,7 @@ from whaticket.extensions import db
 from whaticket.models import Company, Plan, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from whaticket.models.webhook import PING_EVENT
 from whaticket.ops import metrics
-from whaticket.services.integrations import health, outbox, transport
-from whaticket.utils import crypto
+from whaticket.services.integrations import health, outbox, signing, transport
 
 #: Seconds a claimed delivery is taken to be in flight; then its worker is presumed dead.
 LEASE_SECONDS = 120
@@ -44,14 +41,15 @@ PLAN_OFF = "The company's plan has no integrations (useIntegrations)."
 D = WebhookDelivery
 
 
-def _seconds(key: str, default: int) -> timedelta:
+def setting_seconds(key: str, default: int) -> timedelta:
+    """A duration setting of the app config (its default when unset)."""
     value = current_app.config.get(key)
     return timedelta(seconds=int(default if value is None else value))
 
 
 def lease() -> timedelta:
     """How long a claim holds (WEBHOOK_CLAIM_LEASE_SECONDS)."""
-    return _seconds("WEBHOOK_CLAIM_LEASE_SECONDS", LEASE_SECONDS)
+    return setting_seconds("WEBHOOK_CLAIM_LEASE_SECONDS", LEASE_SECONDS)
 
 
 def batch_size() -> int:
@@ -135,7 +133,7 @@ def claim(delivery_id: int, limit: int = 1) -> Batch | None:
     token = uuid.uuid4().hex
     db.session.execute(
         sa.update(D)
-        .where(D.id.in_(ids), D.status == "pending", _unclaimed(now))
+        .where(D.id.in_(ids), D.status == "pending", unclaimed(now))
         .values(claimed_at=now, claim_token=token)
         .execution_options(synchronize_session=False)
     )
@@ -155,7 +153,7 @@ def claim(delivery_id: int, limit: int = 1) -> Batch | None:
     ).all()
     if not taken:
         return None  # another worker took them first
-    keys = signing_keys(row, now)
+    keys = signing.signing_keys(row, now)
     claims = [
         Claim(
             delivery_id=t.id,
@@ -169,18 +167,6 @@ def claim(delivery_id: int, limit: int = 1) -> Batch | None:
     ]
     drains = row.active and not row.ordered
     return Batch(row.subscription_id, token, claims, row.failing_since is not None, limit, drains)
-
-
-def signing_keys(row: sa.Row | WebhookSubscription, now: datetime) -> tuple[str, ...]:
-    """The secrets an attempt at `now` is signed with: the current one, and the one a
-    rotation replaced while its grace period lasts."""
-    keys = [crypto.decrypt_str(row.secret_encrypted) or ""]
-    expires = row.previous_secret_expires_at
-    if row.previous_secret_encrypted and expires is not None and expires > now:
-        previous = crypto.decrypt_str(row.previous_secret_encrypted)
-        if previous:
-            keys.append(previous)
-    return tuple(keys)
 
 
 def _own_turn(delivery_id: int, row: sa.Row, now: datetime) -> bool:
@@ -202,7 +188,8 @@ def _own_turn(delivery_id: int, row: sa.Row, now: datetime) -> bool:
     return True
 
 
-def _unclaimed(now: datetime) -> sa.ColumnElement[bool]:
+def unclaimed(now: datetime) -> sa.ColumnElement[bool]:
+    """Deliveries no live claim holds (never claimed, or the claim's lease ran out)."""
     return sa.or_(D.claimed_at.is_(None), D.claimed_at <= now - lease())
 
 
@@ -210,7 +197,7 @@ def _fail_pending(delivery_id: int, now: datetime, reason: str) -> None:
     """Fail a waiting delivery without sending it (`reason` in its log)."""
     db.session.execute(
         sa.update(D)
-        .where(D.id == delivery_id, D.status == "pending", _unclaimed(now))
+        .where(D.id == delivery_id, D.status == "pending", unclaimed(now))
         .values(status="failed", next_attempt_at=None, last_error=reason)
         .execution_options(synchronize_session=False)
     )
@@ -382,33 +369,3 @@ def _next_in_line(subscription_id: int, key: str, delivery_id: int) -> None:
     ).first()
     if nxt is not None:
         jobs.enqueue(outbox.DELIVER_JOB, nxt.id, job_id=f"webhook-{nxt.id}-{nxt.attempts}")
-
-
-def due_ids(limit: int = 500) -> list[int]:
-    """Deliveries due for longer than the grace period and not in flight (their job was
-    lost, or their worker died), oldest first; ordered ones only when it is their turn."""
-    now = utcnow()
-    earlier = aliased(D)
-    blocked = (
-        sa.select(earlier.id)
-        .where(
-            earlier.subscription_id == D.subscription_id,
-            earlier.ordering_key == D.ordering_key,
-            earlier.status == "pending",
-            earlier.id < D.id,
-        )
-        .exists()
-    )
-    return list(
-        db.session.scalars(
-            sa.select(D.id)
-            .where(
-                D.status == "pending",
-                D.next_attempt_at <= now - _seconds("WEBHOOK_SWEEP_GRACE_SECONDS", GRACE_SECONDS),
-                _unclaimed(now),
-                sa.or_(D.ordering_key.is_(None), ~blocked),
-            )
-            .order_by(D.next_attempt_at, D.id)
-            .limit(limit)
-        )
-    )

@@ -18,6 +18,10 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from whaticket.utils import crypto
 
 #: A secret reads as what it is wherever it is pasted.
 SECRET_PREFIX = "whsec_"
@@ -83,3 +87,15 @@ def verify(
     # only tell which of them failed, but there is no reason to offer even that.
     matches = [hmac.compare_digest(expected, part.strip()) for part in (given or "").split(",")]
     return any(matches)
+
+
+def signing_keys(row: Any, now: datetime) -> tuple[str, ...]:
+    """The secrets an attempt at `now` is signed with: the current one, and the one a
+    rotation replaced while its grace period lasts."""
+    keys = [crypto.decrypt_str(row.secret_encrypted) or ""]
+    expires = row.previous_secret_expires_at
+    if row.previous_secret_encrypted and expires is not None and expires > now:
+        previous = crypto.decrypt_str(row.previous_secret_encrypted)
+        if previous:
+            keys.append(previous)
+    return tuple(keys)

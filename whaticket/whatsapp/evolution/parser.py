@@ -31,7 +31,8 @@ from whaticket.whatsapp.base import (
     SessionState,
 )
 from whaticket.whatsapp.bounds import bound_events, ident, items, obj, text, when
-from whaticket.whatsapp.evolution.wire import STATE_STATUS, ack_of, digits, group_id, phone_jid
+from whaticket.whatsapp.evolution.senders import identities, key_of, sender_ids
+from whaticket.whatsapp.evolution.wire import STATE_STATUS, ack_of, digits, phone_jid
 
 #: Media message kinds → Message.media_type when the mimetype says nothing better.
 _MEDIA_KINDS = {
@@ -99,7 +100,7 @@ def _parse(payload: dict[str, Any]) -> list[GatewayEvent]:
         # Our own API sends echoed back: the send answer already stored them.
         return [
             AckUpdate(provider_id=pid, ack=ACK_SENT)
-            for pid in (ident(_key(item).get("id")) for item in _items(data))
+            for pid in (ident(key_of(item).get("id")) for item in _items(data))
             if pid
         ]
     if event == "messages.update":
@@ -108,7 +109,7 @@ def _parse(payload: dict[str, Any]) -> list[GatewayEvent]:
         return [
             MessageRevoked(provider_id=pid)
             for pid in (
-                ident(_key(item).get("id")) or ident(item.get("keyId")) for item in _items(data)
+                ident(key_of(item).get("id")) or ident(item.get("keyId")) for item in _items(data)
             )
             if pid
         ]
@@ -130,18 +131,12 @@ def _parse(payload: dict[str, Any]) -> list[GatewayEvent]:
 # -- webhook parsing ---------------------------------------------------------------
 
 
-def _key(item: dict[str, Any]) -> dict[str, Any]:
-    """A message's key (`data.key`, or the flat fields of update/delete payloads)."""
-    key = item.get("key")
-    return key if isinstance(key, dict) else item
-
-
 def _parse_updates(items: list[dict[str, Any]]) -> list[GatewayEvent]:
     """messages.update items → acks (Evolution's flat shape or Baileys' `{key, update}`)."""
     out: list[GatewayEvent] = []
     for item in items:
         update = item.get("update") if isinstance(item.get("update"), dict) else item
-        provider_id = ident(item.get("keyId")) or ident(_key(item).get("id"))
+        provider_id = ident(item.get("keyId")) or ident(key_of(item).get("id"))
         ack = ack_of(update.get("status"))
         if not provider_id or ack is None:
             continue  # DELETED / edit notices carry no ack
@@ -191,60 +186,6 @@ def _unwrap(message: dict[str, Any]) -> dict[str, Any]:
     return message
 
 
-def _sender_ids(item: dict[str, Any]) -> tuple[str, bool, str | None, str]:
-    """(chat_id, is_group, participant digits, remoteJid) with @lid resolved when possible."""
-    key = _key(item)
-    remote = text(key.get("remoteJid"), None)
-    if remote.endswith("@g.us"):
-        raw_part = text(key.get("participant"), None) or text(item.get("participant"), None)
-        if raw_part.endswith("@lid"):
-            raw_part = (
-                phone_jid(
-                    key.get("participantAlt"),
-                    key.get("participantPn"),
-                    key.get("senderPn"),
-                    item.get("participantAlt"),
-                    item.get("senderPn"),
-                )
-                or raw_part
-            )
-        return group_id(remote), True, digits(raw_part) or None, remote
-    if remote.endswith("@lid"):
-        # Baileys 7 / Evolution 2.3.6 `remoteJidAlt`; 2.3.0 `senderPn`. Without a phone
-        # the LID digits are all we have (issue #1872).
-        remote_phone = phone_jid(key.get("remoteJidAlt"), key.get("senderPn"), item.get("senderPn"))
-        return digits(remote_phone or remote), False, None, remote
-    return digits(remote), False, None, remote
-
-
-def _identities(item: dict[str, Any], chat_id: str, remote: str) -> tuple[tuple[str, str], ...]:
-    """Every id the delivery gives the 1:1 chat's person: its phone and its LID.
-
-    A phone JID may carry the LID beside it (`remoteJidAlt`/`senderLid` ending in `@lid`),
-    and a LID JID the phone (`remoteJidAlt`/`senderPn`): both are recorded, so the alias
-    table learns that they name one person. A LID with no phone is the only id there is.
-    """
-    key = _key(item)
-    if remote.endswith("@lid"):
-        lid = digits(remote)
-        phone = chat_id if chat_id != lid else ""
-    else:
-        phone = chat_id
-        alt = next(
-            (
-                v
-                for v in (key.get("remoteJidAlt"), key.get("senderLid"), item.get("senderLid"))
-                if isinstance(v, str) and v.endswith("@lid")
-            ),
-            "",
-        )
-        lid = digits(alt)
-    pairs = [("phone", phone)] if phone else []
-    if lid:
-        pairs.append(("lid", lid))
-    return tuple(pairs)
-
-
 def _context(item: dict[str, Any], content: Any) -> dict[str, Any]:
     """The contextInfo of a message (inside its content, or beside it in `data`)."""
     if isinstance(content, dict) and isinstance(content.get("contextInfo"), dict):
@@ -255,7 +196,7 @@ def _context(item: dict[str, Any], content: Any) -> dict[str, Any]:
 
 def _parse_message(item: dict[str, Any]) -> GatewayEvent | None:
     """One messages.upsert item → an inbound message, reaction, edit or revoke."""
-    key = _key(item)
+    key = key_of(item)
     remote = text(key.get("remoteJid"), None)
     if not remote or remote.endswith(("@broadcast", "@newsletter")):
         return None  # status stories, broadcast lists and channels are not conversations
@@ -264,7 +205,7 @@ def _parse_message(item: dict[str, Any]) -> GatewayEvent | None:
     kind = _message_type(message, item.get("messageType"))
     content = message.get(kind)
     from_me = key.get("fromMe") is True
-    chat_id, is_group, participant, remote_jid = _sender_ids(item)
+    chat_id, is_group, participant, remote_jid = sender_ids(item)
 
     if kind == "reactionMessage" and isinstance(content, dict):
         who = "me" if from_me else participant or chat_id
@@ -326,7 +267,7 @@ def _parse_message(item: dict[str, Any]) -> GatewayEvent | None:
         quoted_provider_id=ident(ctx.get("stanzaId")) or None,
         timestamp=_timestamp(item.get("messageTimestamp")),
         raw=raw,
-        identities=() if is_group else _identities(item, chat_id, remote_jid),
+        identities=() if is_group else identities(item, chat_id, remote_jid),
     )
 
 
