@@ -35,8 +35,9 @@ blp = Blueprint(
 blp.before_request(require_plan_feature("use_integrations"))
 
 
-def _with_secret(record: Any, secret: str, status: int) -> Response:
-    """Serialise with the secret (shown this once), then commit and answer."""
+def with_secret(record: Any, secret: str, status: int) -> Response:
+    """Serialise with the secret (shown this once), then commit and answer (the v1 routes
+    answer the same way)."""
     body = WebhookSubscriptionSecretSchema().dump(record)
     body["secret"] = secret
     dbmod.commit()
@@ -70,7 +71,7 @@ def list_subscriptions(args: dict) -> dict:
 def create_subscription(data: dict) -> Response:
     """Create a subscription; the answer carries its secret, shown this once."""
     record, secret = subscriptions.create_subscription(current_company_id(), data)
-    return _with_secret(record, secret, 201)
+    return with_secret(record, secret, 201)
 
 
 @blp.get("/<int:subscription_id>")
@@ -103,7 +104,7 @@ def rotate_secret(data: dict, subscription_id: int) -> Response:
     record, secret = subscriptions.rotate_secret(
         current_company_id(), subscription_id, bool(data.get("expire_old"))
     )
-    return _with_secret(record, secret, 200)
+    return with_secret(record, secret, 200)
 
 
 @blp.delete("/<int:subscription_id>")

@@ -177,69 +177,70 @@ def _tickets(ctx: Context, rows: list[dict[str, Any]]) -> dict[int, int]:
     )
 
 
-class TicketTraking(Step):
+class _TicketChild(Step):
+    """Rows that belong to an old ticket: written for imported tickets (with the ticket's
+    company); one whose ticket is missing is an orphan."""
+
+    model: Any
+
+    def values(self, ctx: Context, row: dict[str, Any]) -> dict[str, Any]:
+        """The row's own columns (besides company, ticket and the time stamps)."""
+        raise NotImplementedError
+
+    def insert(self, ctx: Context, rows: list[dict[str, Any]]) -> None:
+        """Write the rows of imported tickets; one of a missing ticket is skipped."""
+        companies = _tickets(ctx, rows)
+        new, new_rows = [], []
+        for row in rows:
+            ticket_id = ctx.maps.new_id("Tickets", row.get("ticketId"))
+            if ticket_id not in companies:
+                ctx.skipped(self, row, "ticket missing (orphan)")
+                continue
+            new_rows.append(row)
+            new.append(
+                {
+                    "company_id": companies[ticket_id],
+                    "ticket_id": ticket_id,
+                    **self.values(ctx, row),
+                    **_stamps(row),
+                }
+            )
+        if new:
+            for row, new_id in zip(
+                new_rows, insert_returning(self.model.__table__, new), strict=True
+            ):
+                ctx.written(self, row, new_id)
+
+
+class TicketTraking(_TicketChild):
     """Service episodes, kept as they were (reports read them)."""
 
     table = "TicketTraking"
+    model = TicketTracking
 
-    def insert(self, ctx: Context, rows: list[dict[str, Any]]) -> None:
-        """Write the episodes of imported tickets; one of a missing ticket is an orphan."""
-        companies = _tickets(ctx, rows)
-        new, new_rows = [], []
-        for row in rows:
-            ticket_id = ctx.maps.new_id("Tickets", row.get("ticketId"))
-            if ticket_id not in companies:
-                ctx.skipped(self, row, "ticket missing (orphan)")
-                continue
-            new_rows.append(row)
-            new.append(
-                {
-                    "company_id": companies[ticket_id],
-                    "ticket_id": ticket_id,
-                    "whatsapp_id": ctx.maps.new_id("Whatsapps", row.get("whatsappId")),
-                    "user_id": ctx.maps.new_id("Users", row.get("userId")),
-                    "queued_at": as_datetime(row.get("queuedAt")),
-                    "chatbot_at": as_datetime(row.get("chatbotAt")),
-                    "started_at": as_datetime(row.get("startedAt")),
-                    "finished_at": as_datetime(row.get("finishedAt")),
-                    "rating_at": as_datetime(row.get("ratingAt")),
-                    "rated": as_bool(row.get("rated")),
-                    **_stamps(row),
-                }
-            )
-        if new:
-            for row, new_id in zip(
-                new_rows, insert_returning(TicketTracking.__table__, new), strict=True
-            ):
-                ctx.written(self, row, new_id)
+    def values(self, ctx: Context, row: dict[str, Any]) -> dict[str, Any]:
+        """The episode's connection, agent and moments."""
+        return {
+            "whatsapp_id": ctx.maps.new_id("Whatsapps", row.get("whatsappId")),
+            "user_id": ctx.maps.new_id("Users", row.get("userId")),
+            "queued_at": as_datetime(row.get("queuedAt")),
+            "chatbot_at": as_datetime(row.get("chatbotAt")),
+            "started_at": as_datetime(row.get("startedAt")),
+            "finished_at": as_datetime(row.get("finishedAt")),
+            "rating_at": as_datetime(row.get("ratingAt")),
+            "rated": as_bool(row.get("rated")),
+        }
 
 
-class UserRatings(Step):
+class UserRatings(_TicketChild):
     """Customers' ratings of agents."""
 
     table = "UserRatings"
+    model = UserRating
 
-    def insert(self, ctx: Context, rows: list[dict[str, Any]]) -> None:
-        """Write the ratings of imported tickets; one of a missing ticket is an orphan."""
-        companies = _tickets(ctx, rows)
-        new, new_rows = [], []
-        for row in rows:
-            ticket_id = ctx.maps.new_id("Tickets", row.get("ticketId"))
-            if ticket_id not in companies:
-                ctx.skipped(self, row, "ticket missing (orphan)")
-                continue
-            new_rows.append(row)
-            new.append(
-                {
-                    "company_id": companies[ticket_id],
-                    "ticket_id": ticket_id,
-                    "user_id": ctx.maps.new_id("Users", row.get("userId")),
-                    "rate": as_int(row.get("rate")),
-                    **_stamps(row),
-                }
-            )
-        if new:
-            for row, new_id in zip(
-                new_rows, insert_returning(UserRating.__table__, new), strict=True
-            ):
-                ctx.written(self, row, new_id)
+    def values(self, ctx: Context, row: dict[str, Any]) -> dict[str, Any]:
+        """The rated agent and the rate."""
+        return {
+            "user_id": ctx.maps.new_id("Users", row.get("userId")),
+            "rate": as_int(row.get("rate")),
+        }

@@ -11,6 +11,7 @@ from flask import Response, jsonify
 from whaticket import db as dbmod
 from whaticket.api.base import Blueprint
 from whaticket.api.v1.auth import principal, token_scope
+from whaticket.api.webhook_subscriptions import with_secret
 from whaticket.schemas.base import OkSchema
 from whaticket.schemas.v1.webhooks import (
     V1DeliveryArgsSchema,
@@ -37,16 +38,6 @@ blp = Blueprint(
 SCOPE, FEATURE = "webhooks:manage", "use_integrations"
 
 
-def _with_secret(record: Any, secret: str, status: int) -> Response:
-    """Serialise with the secret (shown this once), then commit and answer."""
-    body = WebhookSubscriptionSecretSchema().dump(record)
-    body["secret"] = secret
-    dbmod.commit()
-    resp = jsonify(body)
-    resp.status_code = status
-    return resp
-
-
 def _sent(subscription_id: int, delivery_id: int) -> Any:
     """Commit (the attempt runs right after), then the delivery as it ended up."""
     dbmod.commit()
@@ -68,7 +59,7 @@ def list_subscriptions() -> dict:
 def create_subscription(data: dict) -> Response:
     """Create a subscription; the answer carries its secret, shown this once."""
     record, secret = api_webhooks.create_subscription(principal(), data)
-    return _with_secret(record, secret, 201)
+    return with_secret(record, secret, 201)
 
 
 @blp.get("/<int:subscription_id>")
@@ -111,7 +102,7 @@ def rotate_secret(data: dict, subscription_id: int) -> Response:
     record, secret = api_webhooks.rotate_secret(
         principal(), subscription_id, bool(data.get("expire_old"))
     )
-    return _with_secret(record, secret, 200)
+    return with_secret(record, secret, 200)
 
 
 @blp.post("/<int:subscription_id>/test")
