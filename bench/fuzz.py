@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import flask_migrate  # noqa: E402
 import schemathesis  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from flask import Flask  # noqa: E402
@@ -148,6 +149,9 @@ def build_app(database_url: str, media_root: str, redis_url: str | None) -> Flas
             app.config[key] = 10**9
     with app.app_context():
         db.create_all()
+        # Stamped at head: the schema is the models' own, and the readiness probe
+        # (/health/ready) answers 503 on a database no migration was recorded in.
+        flask_migrate.stamp(directory=str(ROOT / "migrations"), revision="head")
     # One access-log line per fuzzed request would drown the report.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     return app
