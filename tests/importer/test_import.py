@@ -260,7 +260,7 @@ def test_import_row_by_row(app, old_url, public):
     assert reasons[("skipped", "contact missing (orphan)")]["examples"] == ["204"]
     assert tables["Messages"]["written"] == 7 and tables["Messages"]["skipped"] == 1
     assert data["media"] == {"copied": 1, "missing in the old public folder": 1}
-    assert "Helps" in data["not_imported"]
+    assert "Baileys" in data["not_imported"]
 
 
 def test_second_run_changes_nothing(app, sqlite_url, public):

@@ -2,10 +2,11 @@
 
 Entry point: `run_import(Options)` -> `Report`. The old database is read with SQLAlchemy
 Core (`source`); each old table has a `Step` (one module per table group: `companies`,
-`connections`, `team`, `contacts`, `tickets`, `messages`) that writes our rows in batches,
-each batch committed with its `import_map` rows (`mapping`), so a run that stops leaves
-a consistent state and the next one continues where it stopped; rows already imported
-and unchanged since are counted, not written again. `report` counts every row's fate.
+`connections`, `team`, `contacts`, `tickets`, `messages`, `internal`, `notices`) that
+writes our rows in batches, each batch committed with its `import_map` rows (`mapping`),
+so a run that stops leaves a consistent state and the next one continues where it
+stopped; rows already imported and unchanged since are counted, not written again.
+`report` counts every row's fate.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from whaticket.importer.companies import Companies, Plans, Settings
 from whaticket.importer.connections import WhatsappQueues, Whatsapps
 from whaticket.importer.contacts import ContactCustomFields, Contacts
 from whaticket.importer.context import Context, Options, Step
+from whaticket.importer.internal import ChatMessages, Chats, ChatUsers, TicketNotes
 from whaticket.importer.messages import Messages
+from whaticket.importer.notices import Announcements, Helps, Invoices
 from whaticket.importer.report import Report
 from whaticket.importer.source import Source, source_name
 from whaticket.importer.team import Queues, QuickMessages, Tags, UserQueues, Users
@@ -38,14 +41,7 @@ NOT_IMPORTED = {
     "ContactListItems": "not imported yet",
     "Files": "not imported yet",
     "FilesOptions": "not imported yet",
-    "Invoices": "not imported yet: billing starts on this system",
     "Subscriptions": "not imported: billing starts on this system",
-    "Announcements": "not imported yet",
-    "Helps": "not imported yet",
-    "Chats": "not imported yet",
-    "ChatUsers": "not imported yet",
-    "ChatMessages": "not imported yet",
-    "TicketNotes": "not imported yet",
 }
 
 
@@ -68,7 +64,14 @@ def steps() -> list[Step]:
         TicketTags(),
         TicketTraking(),
         UserRatings(),
+        TicketNotes(),
         Messages(),
+        Chats(),
+        ChatUsers(),
+        ChatMessages(),
+        Announcements(),
+        Helps(),
+        Invoices(),
     ]
 
 
