@@ -468,9 +468,9 @@ ROWS: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def create(url: str) -> sa.Engine:
+def create(url: str, **engine_kw: Any) -> sa.Engine:
     """Build the old schema at `url` and fill it with ROWS."""
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(url, **engine_kw)
     metadata = old_schema.build()
     metadata.create_all(engine)
     with engine.begin() as conn:

@@ -1,9 +1,11 @@
 """The Whaticket SaaS schema as Sequelize leaves it after its migrations (reference:
 pgup-sistemas/Whaticket-Saas, backend/src/models and backend/src/database/migrations):
 PascalCase plural tables, camelCase columns, Sequelize's types (STRING = VARCHAR(255),
-DATE = DATETIME, DATE(6) = DATETIME(6), JSONB = JSON on MariaDB, BOOLEAN = TINYINT(1)).
+DATE = DATETIME, DATE(6) = DATETIME(6), JSONB = JSON on MariaDB, BOOLEAN = TINYINT(1);
+on PostgreSQL DATE = TIMESTAMP WITH TIME ZONE, JSONB = JSONB, UUID = UUID, BOOLEAN =
+BOOLEAN). The reference declares no ENUM column (statuses are STRING).
 
-Built by the import tests and `bench/import.py` on SQLite or MariaDB. The unique
+Built by the import tests and `bench/import.py` on SQLite, MariaDB or PostgreSQL. The unique
 constraints of the latest migrations on Tickets and Contacts are left out on purpose:
 the forks and older releases that lacked them are where the duplicates come from.
 """
@@ -11,15 +13,21 @@ the forks and older releases that lacked them are where the duplicates come from
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import mysql, postgresql
 
 S = sa.String(255)
 T = sa.Text()
 I = sa.Integer()  # noqa: E741 - Sequelize's INTEGER
 B = sa.Boolean()
-D = sa.DateTime()
-D6 = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
-J = sa.JSON()
+# Sequelize's DATE on PostgreSQL is timestamptz: the driver hands back aware times.
+D = sa.DateTime().with_variant(postgresql.TIMESTAMP(timezone=True), "postgresql")
+D6 = (
+    sa.DateTime()
+    .with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+    .with_variant(postgresql.TIMESTAMP(timezone=True, precision=6), "postgresql")
+)
+J = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+UUID = sa.String(36).with_variant(postgresql.UUID(as_uuid=False), "postgresql")
 
 
 def _table(metadata: sa.MetaData, name: str, *cols: tuple, pk: str | None = "id") -> sa.Table:
@@ -179,7 +187,7 @@ def build(metadata: sa.MetaData | None = None) -> sa.MetaData:
         ("unreadMessages", I),
         ("queueId", I),
         ("companyId", I),
-        ("uuid", sa.String(36)),
+        ("uuid", UUID),
         ("chatbot", B),
         ("queueOptionId", I),
         ("amountUsedBotQueues", I),

@@ -1,11 +1,10 @@
-"""flask import-whaticket: an old Whaticket database (SQLite, and MariaDB when one answers)
+"""flask import-whaticket: an old Whaticket database (SQLite; MariaDB, PostgreSQL when they answer)
 with a row for every quirk, imported and checked row by row; again (no-op), interrupted
 and resumed, a --since pass, a dry run, the old password, the media route and search."""
 
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -13,9 +12,9 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 
-from tests import services_found
 from tests.importer import old_rows
 from tests.importer.old_rows import AUDIO, OLD_PASSWORD
+from tests.importer.old_servers import mariadb_old_db, postgres_old_db
 from whaticket.extensions import db
 from whaticket.importer import Options, run_import
 from whaticket.importer.source import source_name
@@ -67,27 +66,15 @@ def sqlite_url(tmp_path) -> str:
     return url
 
 
-@pytest.fixture(params=["sqlite", "mariadb"])
+@pytest.fixture(params=["sqlite", "mariadb", "postgres"])
 def old_url(request, tmp_path):
-    """The old database on SQLite, then on a throw-away MariaDB database."""
+    """The old database on SQLite, then on a throw-away MariaDB and PostgreSQL database."""
     if request.param == "sqlite":
         yield request.getfixturevalue("sqlite_url")
         return
-    host, port = services_found.MARIADB_HOST, services_found.MARIADB_PORT
-    if not services_found._answers(host, port):
-        pytest.skip(f"no MariaDB at {host}:{port}")
-    name = f"wt_import_old_{uuid.uuid4().hex[:8]}"
-    server = sa.create_engine(f"mysql+pymysql://root@{host}:{port}/")
-    with server.begin() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-    url = f"mysql://root@{host}:{port}/{name}"
-    try:
-        old_rows.create(url.replace("mysql://", "mysql+pymysql://")).dispose()
+    server = postgres_old_db if request.param == "postgres" else mariadb_old_db
+    with server() as url:
         yield url
-    finally:
-        with server.begin() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
-        server.dispose()
 
 
 @pytest.fixture

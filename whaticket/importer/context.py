@@ -56,6 +56,9 @@ class Step:
     def finish(self, ctx: Context) -> None:
         """After the last batch (e.g. links to rows that came later)."""
 
+    def attach_media(self, ctx: Context, seen: list[tuple[dict[str, Any], Mapped]]) -> None:
+        """On a --media run, rows written before without their file: copy it now."""
+
 
 class Context:
     """One run: the source, our session, the map, the report and the progress bar."""
@@ -72,9 +75,12 @@ class Context:
 
     # -- what happened to a row -----------------------------------------------------------
 
-    def written(self, step: Step, row: dict[str, Any], new_id: int) -> None:
-        """The row became our row `new_id`."""
-        self._remember(step, row, new_id, "written", None)
+    def written(
+        self, step: Step, row: dict[str, Any], new_id: int, left: str | None = None
+    ) -> None:
+        """The row became our row `new_id`; `left` names what is left to do (reported, and
+        kept in the map for a later run: `media.PENDING`)."""
+        self._remember(step, row, new_id, "written", left)
 
     def merged(self, step: Step, row: dict[str, Any], new_id: int, reason: str) -> None:
         """The row was folded into our row `new_id`, which stands for it too."""
@@ -123,7 +129,7 @@ class Context:
             self.source.batches(step.table, conds, list(step.order_by), opts.batch_size), 1
         ):
             self.report.read(step.table, len(rows))
-            fresh, changed = self._classify(step, rows)
+            fresh, changed, seen = self._classify(step, rows)
             if fresh:
                 step.insert(self, fresh)
             for row, mapped in changed:
@@ -131,6 +137,10 @@ class Context:
                     step.table, "updated" if step.update(self, row, mapped) else "unchanged"
                 )
                 self.maps.touch(step.table, step.old_id(row), updated_at(row))
+            if opts.media_dir and seen:
+                # A first run without --media (or with a file missing) left rows without
+                # their file: this run can copy it; the rows themselves are not written again.
+                step.attach_media(self, seen)
             self.maps.record(step.table, self._pending)
             self._pending = []
             self.commit()
@@ -145,16 +155,24 @@ class Context:
 
     def _classify(
         self, step: Step, rows: list[dict[str, Any]]
-    ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], Mapped]]]:
+    ) -> tuple[
+        list[dict[str, Any]],
+        list[tuple[dict[str, Any], Mapped]],
+        list[tuple[dict[str, Any], Mapped]],
+    ]:
         """Split a batch: rows never imported, and imported rows changed since; rows already
         imported as they are now are counted unchanged. A skipped row that changed since is
-        tried again (its parent may have arrived)."""
+        tried again (its parent may have arrived). Third: every row written before (changed
+        or not), for `Step.attach_media`."""
         mapped = self.maps.lookup(step.table, [step.old_id(r) for r in rows])
         fresh: list[dict[str, Any]] = []
         changed: list[tuple[dict[str, Any], Mapped]] = []
         retry: list[str] = []
+        seen: list[tuple[dict[str, Any], Mapped]] = []
         for row in rows:
             m = mapped.get(step.old_id(row))
+            if m is not None and m.action == "written":
+                seen.append((row, m))
             stamp = updated_at(row)
             newer = stamp is not None and (
                 m is None or m.source_updated_at is None or stamp > m.source_updated_at
@@ -176,4 +194,4 @@ class Context:
                     ImportMap.old_id.in_(retry),
                 )
             )
-        return fresh, changed
+        return fresh, changed, seen

@@ -23,6 +23,9 @@ class Mapped:
     new_id: int | None
     action: str
     source_updated_at: datetime | None
+    #: Why it was merged or skipped; on a written row, what the import left to do
+    #: (`media.PENDING`: its file was not copied yet).
+    reason: str | None = None
 
 
 class Mapper:
@@ -43,14 +46,15 @@ class Mapper:
                     ImportMap.new_id,
                     ImportMap.action,
                     ImportMap.source_updated_at,
+                    ImportMap.reason,
                 ).where(
                     ImportMap.source == self.source,
                     ImportMap.source_table == table,
                     ImportMap.old_id.in_(keys[start : start + CHUNK]),
                 )
             )
-            for old_id, new_id, action, stamp in rows:
-                found[old_id] = Mapped(new_id, action, stamp)
+            for old_id, new_id, action, stamp, reason in rows:
+                found[old_id] = Mapped(new_id, action, stamp, reason)
         return found
 
     def ids(self, table: str) -> dict[str, int | None]:
@@ -105,6 +109,19 @@ class Mapper:
             )
             .values(source_updated_at=stamp)
         )
+
+    def settle(self, table: str, old_ids: list[str]) -> None:
+        """Clear what was left to do on these written rows (their file is copied now)."""
+        for start in range(0, len(old_ids), CHUNK):
+            db.session.execute(
+                sa.update(ImportMap)
+                .where(
+                    ImportMap.source == self.source,
+                    ImportMap.source_table == table,
+                    ImportMap.old_id.in_(old_ids[start : start + CHUNK]),
+                )
+                .values(reason=None)
+            )
 
     def forget_cache(self) -> None:
         """Drop cached maps (after a rollback: they may hold ids that no longer exist)."""

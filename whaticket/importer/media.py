@@ -5,6 +5,11 @@ The old backend keeps a message's file as `public/<mediaUrl>` (forks: also
 to `MEDIA_ROOT/<our company id>/imported/<kind>/<digest>-<name>`: the digest of the old
 path makes the destination the same on every run, so a second run finds the file there
 and an interrupted one never leaves two copies.
+
+A row written without its file (no --media, or the file missing from the public folder)
+is marked `PENDING` in the map; a later run with --media copies the file and points that
+row at it (`attach`): the row is not written again, and a row edited here meanwhile keeps
+its edits (only its media columns are set).
 """
 
 from __future__ import annotations
@@ -12,10 +17,21 @@ from __future__ import annotations
 import hashlib
 import shutil
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
-from whaticket.importer.context import Context
+import sqlalchemy as sa
+
+from whaticket.extensions import db
+from whaticket.importer.context import Context, Step
+from whaticket.importer.mapping import Mapped
 from whaticket.services.platform import media as media_service
+
+#: The map's note on a written row whose file was not copied (a --media run retries it).
+PENDING = "media not copied yet"
+#: The errors a message keeps while its file is not copied (cleared when it is).
+NOT_COPIED = "media not imported"
+MISSING = "media file missing in the old backend"
 
 
 def _old_name(value: str) -> str:
@@ -53,11 +69,11 @@ def copy(
     media_dir = ctx.options.media_dir
     if not media_dir:
         ctx.report.media["not copied (no --media)"] += 1
-        return None, display, "media not imported"
+        return None, display, NOT_COPIED
     source = _find(Path(media_dir), name, old_company_id, extra)
     if source is None:
         ctx.report.media["missing in the old public folder"] += 1
-        return None, display, "media file missing in the old backend"
+        return None, display, MISSING
     digest = hashlib.sha1(str(source).encode()).hexdigest()[:16]
     rel = f"imported/{kind}/{digest}-{display}"
     if ctx.options.dry_run:
@@ -73,3 +89,50 @@ def copy(
     partial.replace(target)  # atomic: a crash never leaves a half file under the real name
     ctx.report.media["copied"] += 1
     return rel, display, None
+
+
+def pending(stored: str | None, path: str | None) -> str | None:
+    """`PENDING` when a row names a file that was not copied (else None): `Context.written`
+    keeps it in the map for a later --media run."""
+    return PENDING if stored and stored.strip() and path is None else None
+
+
+def attach(
+    ctx: Context,
+    step: Step,
+    seen: list[tuple[dict[str, Any], Mapped]],
+    model: Any,
+    column: str,
+    kind: str,
+    extra: tuple[str, ...] = (),
+) -> None:
+    """Rows written before whose file was not copied (`PENDING` in the map): copy the file
+    named by the old row's `column` and point our row (`model`) at it."""
+    todo = [(row, m) for row, m in seen if m.reason == PENDING and m.new_id is not None]
+    if not todo:
+        return
+    ours = {
+        obj.id: obj
+        for obj in db.session.scalars(
+            sa.select(model).where(model.id.in_([m.new_id for _, m in todo]))
+        )
+    }
+    settled: list[str] = []
+    for row, m in todo:
+        obj = ours.get(m.new_id)
+        if obj is None:  # deleted here since: nothing to point at the file
+            settled.append(step.old_id(row))
+            continue
+        path, name, _ = copy(
+            ctx, obj.company_id, row.get("companyId"), row.get(column), kind, extra
+        )
+        if path is None:  # still missing: stays pending (counted by `copy`)
+            continue
+        obj.media_path = path
+        obj.media_name = obj.media_name or name
+        if getattr(obj, "media_error", None) in (NOT_COPIED, MISSING):
+            obj.media_error = None
+        settled.append(step.old_id(row))
+        ctx.report.media["attached to rows imported before"] += 1
+    db.session.flush()
+    ctx.maps.settle(step.table, settled)

@@ -108,6 +108,7 @@ class Messages(Step):
         quoted = ctx.maps.lookup("Messages", [r.get("quotedMsgId") for r in rows])
         new: list[dict[str, Any]] = []
         new_rows: list[dict[str, Any]] = []
+        left: list[str | None] = []  # media.PENDING where the file was not copied
         position: dict[str, int] = {}
         in_batch: list[tuple[int, str]] = []  # (position, old quoted id)
         for row in rows:
@@ -149,6 +150,7 @@ class Messages(Step):
             position[provider_id] = len(new)
             new.append(values)
             new_rows.append(row)
+            left.append(media.pending(row.get("mediaUrl"), path))
         if not new:
             return
         quote_of: dict[int, int] = {}
@@ -157,8 +159,8 @@ class Messages(Step):
             if target is not None and target != pos:
                 quote_of[pos] = target
         ids = _insert_in_layers(new, quote_of)
-        for row, new_id in zip(new_rows, ids, strict=True):
-            ctx.written(self, row, new_id)
+        for row, new_id, todo in zip(new_rows, ids, left, strict=True):
+            ctx.written(self, row, new_id, todo)
         for pos, quote_old in in_batch:
             if pos not in quote_of:
                 self.pending_quotes[ids[pos]] = quote_old
@@ -179,6 +181,10 @@ class Messages(Step):
                 )
         _link_quotes(links)
         self.pending_quotes.clear()
+
+    def attach_media(self, ctx: Context, seen: list[tuple[dict[str, Any], Mapped]]) -> None:
+        """Files of messages imported before without them (a first run without --media)."""
+        media.attach(ctx, self, seen, Message, "mediaUrl", "messages")
 
     def update(self, ctx: Context, row: dict[str, Any], mapped: Mapped) -> bool:
         """A changed old message (ack, read, edit, deletion) updates ours."""

@@ -3,6 +3,9 @@
 Tables are reflected, never declared: Whaticket's forks add and drop columns, so a
 column the import reads may be missing and is then read as None. Rows are streamed in
 one ordered query per table (a server-side cursor) and handed out in batches.
+On PostgreSQL Sequelize's DATE is timestamptz (read as aware times, in a UTC session),
+JSONB comes back as Python values and booleans as booleans; `as_datetime` turns every
+time into aware UTC, which our columns store as naive UTC.
 """
 
 from __future__ import annotations
@@ -17,13 +20,26 @@ from sqlalchemy.engine import make_url
 
 
 def engine_url(url: str) -> str:
-    """A URL SQLAlchemy can open: mysql:// and mariadb:// go through PyMySQL, postgres:// is
-    PostgreSQL (what the app itself accepts in DATABASE_URL)."""
+    """A URL SQLAlchemy can open: mysql:// and mariadb:// go through PyMySQL, postgres:// and
+    postgresql:// through psycopg2 (what the app itself accepts in DATABASE_URL)."""
     if url.startswith(("mysql://", "mariadb://")):
         return "mysql+pymysql://" + url.split("://", 1)[1]
-    if url.startswith("postgres://"):
-        return "postgresql://" + url.split("://", 1)[1]
+    if url.startswith(("postgres://", "postgresql://")):
+        # SQLAlchemy 2.1 picks psycopg 3 for a bare postgresql://; we ship psycopg2.
+        return "postgresql+psycopg2://" + url.split("://", 1)[1]
     return url
+
+
+def _utc_sessions(engine: sa.Engine) -> None:
+    """Every PostgreSQL session of the source runs in UTC: a timestamp without time zone
+    (a fork's column) then reads as the UTC Sequelize meant, and timestamptz values come
+    back with a +00:00 offset whatever the server's default zone is."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _set_zone(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'UTC'")
+        dbapi_connection.commit()
 
 
 def source_name(url: str) -> str:
@@ -38,6 +54,8 @@ class Source:
 
     def __init__(self, url: str) -> None:
         self.engine = sa.create_engine(engine_url(url))
+        if self.engine.dialect.name == "postgresql":
+            _utc_sessions(self.engine)
         self.metadata = sa.MetaData()
         self.names = set(sa.inspect(self.engine).get_table_names())
 
@@ -85,6 +103,12 @@ class Source:
                     )
                 )
         if since is not None:
+            since = since.replace(tzinfo=UTC) if since.tzinfo is None else since.astimezone(UTC)
+            if self.engine.dialect.name != "postgresql":
+                # MariaDB's DATETIME and SQLite hold naive UTC, and PyMySQL drops an offset
+                # silently: compare wall clocks in UTC. PostgreSQL's timestamptz compares
+                # instants, so it gets the aware time.
+                since = since.replace(tzinfo=None)
             stamps = [t.c[name] > since for name in ("updatedAt", "createdAt") if name in t.c]
             if stamps:
                 conds.append(sa.or_(*stamps))

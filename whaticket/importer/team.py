@@ -79,7 +79,11 @@ class Queues(Step):
             )
             db.session.add(queue)
             db.session.flush()
-            ctx.written(self, row, queue.id)
+            ctx.written(self, row, queue.id, media.pending(row.get("mediaPath"), path))
+
+    def attach_media(self, ctx: Context, seen: list[tuple[dict[str, Any], Mapped]]) -> None:
+        """Greeting files of queues imported before without them."""
+        media.attach(ctx, self, seen, Queue, "mediaPath", "queues")
 
     def update(self, ctx: Context, row: dict[str, Any], mapped: Mapped) -> bool:
         """Take the changed texts, schedule and order."""
@@ -229,4 +233,10 @@ class QuickMessages(Step):
             )
             db.session.add(quick)
             db.session.flush()
-            ctx.written(self, row, quick.id)
+            ctx.written(self, row, quick.id, media.pending(row.get("mediaPath"), path))
+
+    def attach_media(self, ctx: Context, seen: list[tuple[dict[str, Any], Mapped]]) -> None:
+        """Files of quick messages imported before without them."""
+        media.attach(
+            ctx, self, seen, QuickMessage, "mediaPath", "quick_messages", extra=("quickMessage",)
+        )
