@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tests.importer import old_schema
+from tests.importer.old_rows_campaigns import rows_campaigns
 
 #: bcrypt of "old-secret" with the $2a$ prefix bcryptjs (the Node original) writes.
 OLD_HASH = "$2a$04$6LNUTxiEb2vz8cAX/mbCEedYFkYObS4Cao8r3vM6vFhApSZGTOYji"
@@ -472,6 +473,7 @@ def create(url: str) -> sa.Engine:
     engine = sa.create_engine(url)
     metadata = old_schema.build()
     metadata.create_all(engine)
+    ROWS.update(rows_campaigns())  # their schedule times are relative to now: made per run
     with engine.begin() as conn:
         for name, rows in ROWS.items():
             for row in rows:  # one by one: rows set different columns (defaults for the rest)

@@ -238,4 +238,7 @@ def build(metadata: sa.MetaData | None = None) -> sa.MetaData:
     sa.Index("Messages_ticketId_createdAt", messages.c.ticketId, messages.c.createdAt)
     _table(m, "Helps", ("title", S), ("description", T), ("video", S), ("link", T))
     _table(m, "Baileys", ("whatsappId", I), ("contacts", T), ("chats", T))
+    from tests.importer.old_schema_campaigns import build_campaigns  # here: it imports this module
+
+    build_campaigns(m)
     return m

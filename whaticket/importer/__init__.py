@@ -11,12 +11,15 @@ and unchanged since are counted, not written again. `report` counts every row's 
 from __future__ import annotations
 
 from whaticket import db as dbmod
+from whaticket.importer.campaigns import Campaigns, CampaignShipping
 from whaticket.importer.companies import Companies, Plans, Settings
 from whaticket.importer.connections import WhatsappQueues, Whatsapps
+from whaticket.importer.contact_lists import CampaignSettings, ContactListItems, ContactLists
 from whaticket.importer.contacts import ContactCustomFields, Contacts
 from whaticket.importer.context import Context, Options, Step
 from whaticket.importer.messages import Messages
 from whaticket.importer.report import Report
+from whaticket.importer.schedules import Schedules
 from whaticket.importer.source import Source, source_name
 from whaticket.importer.team import Queues, QuickMessages, Tags, UserQueues, Users
 from whaticket.importer.tickets import Tickets, TicketTags, TicketTraking, UserRatings
@@ -30,12 +33,6 @@ NOT_IMPORTED = {
     "QueueOptions": "not imported yet: rebuild the chatbot trees",
     "QueueIntegrations": "not imported yet: integrations are set up again",
     "Prompts": "not imported yet (AI prompts hold provider keys)",
-    "Schedules": "not imported yet",
-    "Campaigns": "not imported yet",
-    "CampaignSettings": "not imported yet",
-    "CampaignShipping": "not imported yet",
-    "ContactLists": "not imported yet",
-    "ContactListItems": "not imported yet",
     "Files": "not imported yet",
     "FilesOptions": "not imported yet",
     "Invoices": "not imported yet: billing starts on this system",
@@ -69,6 +66,14 @@ def steps() -> list[Step]:
         TicketTraking(),
         UserRatings(),
         Messages(),
+        # Campaigns and schedules last: they point at lists, connections, contacts,
+        # tickets and users (and at file lists when those are imported before them).
+        ContactLists(),
+        ContactListItems(),
+        CampaignSettings(),
+        Campaigns(),
+        CampaignShipping(),
+        Schedules(),
     ]
 
 
