@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tests.importer import old_schema
+from tests.importer.old_rows_campaigns import rows_campaigns
 from tests.importer.old_rows_internal import rows_internal
 
 #: bcrypt of "old-secret" with the $2a$ prefix bcryptjs (the Node original) writes.
@@ -473,6 +474,7 @@ def create(url: str, **engine_kw: Any) -> sa.Engine:
     engine = sa.create_engine(url, **engine_kw)
     metadata = old_schema.build()
     metadata.create_all(engine)
+    ROWS.update(rows_campaigns())  # their schedule times are relative to now: made per run
     with engine.begin() as conn:
         for name, rows in [*ROWS.items(), *rows_internal().items()]:
             for row in rows:  # one by one: rows set different columns (defaults for the rest)

@@ -249,4 +249,7 @@ def build(metadata: sa.MetaData | None = None) -> sa.MetaData:
     from tests.importer.old_schema_internal import build_internal  # (it imports this module)
 
     build_internal(m)
+    from tests.importer.old_schema_campaigns import build_campaigns  # here: it imports this module
+
+    build_campaigns(m)
     return m

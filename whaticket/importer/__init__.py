@@ -12,14 +12,17 @@ stopped; rows already imported and unchanged since are counted, not written agai
 from __future__ import annotations
 
 from whaticket import db as dbmod
+from whaticket.importer.campaigns import Campaigns, CampaignShipping
 from whaticket.importer.companies import Companies, Plans, Settings
 from whaticket.importer.connections import WhatsappQueues, Whatsapps
+from whaticket.importer.contact_lists import CampaignSettings, ContactListItems, ContactLists
 from whaticket.importer.contacts import ContactCustomFields, Contacts
 from whaticket.importer.context import Context, Options, Step
 from whaticket.importer.internal import ChatMessages, Chats, ChatUsers, TicketNotes
 from whaticket.importer.messages import Messages
 from whaticket.importer.notices import Announcements, Helps, Invoices
 from whaticket.importer.report import Report
+from whaticket.importer.schedules import Schedules
 from whaticket.importer.source import Source, source_name
 from whaticket.importer.team import Queues, QuickMessages, Tags, UserQueues, Users
 from whaticket.importer.tickets import Tickets, TicketTags, TicketTraking, UserRatings
@@ -33,12 +36,6 @@ NOT_IMPORTED = {
     "QueueOptions": "not imported yet: rebuild the chatbot trees",
     "QueueIntegrations": "not imported yet: integrations are set up again",
     "Prompts": "not imported yet (AI prompts hold provider keys)",
-    "Schedules": "not imported yet",
-    "Campaigns": "not imported yet",
-    "CampaignSettings": "not imported yet",
-    "CampaignShipping": "not imported yet",
-    "ContactLists": "not imported yet",
-    "ContactListItems": "not imported yet",
     "Files": "not imported yet",
     "FilesOptions": "not imported yet",
     "Subscriptions": "not imported: billing starts on this system",
@@ -72,6 +69,14 @@ def steps() -> list[Step]:
         Announcements(),
         Helps(),
         Invoices(),
+        # Campaigns and schedules last: they point at lists, connections, contacts,
+        # tickets and users (and at file lists when those are imported before them).
+        ContactLists(),
+        ContactListItems(),
+        CampaignSettings(),
+        Campaigns(),
+        CampaignShipping(),
+        Schedules(),
     ]
 
 
