@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tests.importer import old_schema
+from tests.importer.old_rows_chatbot import rows_chatbot
 
 #: bcrypt of "old-secret" with the $2a$ prefix bcryptjs (the Node original) writes.
 OLD_HASH = "$2a$04$6LNUTxiEb2vz8cAX/mbCEedYFkYObS4Cao8r3vM6vFhApSZGTOYji"
@@ -465,6 +466,7 @@ ROWS: dict[str, list[dict[str, Any]]] = {
     ],
     "Helps": [_stamp({"id": 1, "title": "Video", "description": "x"}, t(1))],
 }
+ROWS = {k: ROWS.get(k, []) + rows_chatbot().get(k, []) for k in [*ROWS, *rows_chatbot()]}
 
 
 def create(url: str) -> sa.Engine:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
+from tests.importer.old_schema_chatbot import build_chatbot
+
 S = sa.String(255)
 T = sa.Text()
 I = sa.Integer()  # noqa: E741 - Sequelize's INTEGER
@@ -238,4 +240,5 @@ def build(metadata: sa.MetaData | None = None) -> sa.MetaData:
     sa.Index("Messages_ticketId_createdAt", messages.c.ticketId, messages.c.createdAt)
     _table(m, "Helps", ("title", S), ("description", T), ("video", S), ("link", T))
     _table(m, "Baileys", ("whatsappId", I), ("contacts", T), ("chats", T))
+    build_chatbot(m)
     return m

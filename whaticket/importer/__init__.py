@@ -2,19 +2,22 @@
 
 Entry point: `run_import(Options)` -> `Report`. The old database is read with SQLAlchemy
 Core (`source`); each old table has a `Step` (one module per table group: `companies`,
-`connections`, `team`, `contacts`, `tickets`, `messages`) that writes our rows in batches,
-each batch committed with its `import_map` rows (`mapping`), so a run that stops leaves
-a consistent state and the next one continues where it stopped; rows already imported
-and unchanged since are counted, not written again. `report` counts every row's fate.
+`connections`, `team`, `chatbot`, `files`, `contacts`, `tickets`, `messages`) that writes
+our rows in batches, each batch committed with its `import_map` rows (`mapping`), so a
+run that stops leaves a consistent state and the next one continues where it stopped;
+rows already imported and unchanged since are counted, not written again. `report`
+counts every row's fate.
 """
 
 from __future__ import annotations
 
 from whaticket import db as dbmod
+from whaticket.importer.chatbot import Prompts, QueueIntegrations, QueueOptions
 from whaticket.importer.companies import Companies, Plans, Settings
 from whaticket.importer.connections import WhatsappQueues, Whatsapps
 from whaticket.importer.contacts import ContactCustomFields, Contacts
 from whaticket.importer.context import Context, Options, Step
+from whaticket.importer.files import Files, FilesOptions
 from whaticket.importer.messages import Messages
 from whaticket.importer.report import Report
 from whaticket.importer.source import Source, source_name
@@ -27,17 +30,12 @@ __all__ = ["Options", "Report", "run_import", "steps"]
 NOT_IMPORTED = {
     "Baileys": "provider session state: connections are paired again",
     "BaileysChats": "provider session state",
-    "QueueOptions": "not imported yet: rebuild the chatbot trees",
-    "QueueIntegrations": "not imported yet: integrations are set up again",
-    "Prompts": "not imported yet (AI prompts hold provider keys)",
     "Schedules": "not imported yet",
     "Campaigns": "not imported yet",
     "CampaignSettings": "not imported yet",
     "CampaignShipping": "not imported yet",
     "ContactLists": "not imported yet",
     "ContactListItems": "not imported yet",
-    "Files": "not imported yet",
-    "FilesOptions": "not imported yet",
     "Invoices": "not imported yet: billing starts on this system",
     "Subscriptions": "not imported: billing starts on this system",
     "Announcements": "not imported yet",
@@ -62,6 +60,11 @@ def steps() -> list[Step]:
         UserQueues(),
         Tags(),
         QuickMessages(),
+        QueueIntegrations(),
+        Prompts(),
+        QueueOptions(),
+        Files(),
+        FilesOptions(),
         Contacts(),
         ContactCustomFields(),
         Tickets(),
