@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from tests.importer import old_schema
 from tests.importer.old_rows_campaigns import rows_campaigns
+from tests.importer.old_rows_chatbot import rows_chatbot
 from tests.importer.old_rows_internal import rows_internal
 
 #: bcrypt of "old-secret" with the $2a$ prefix bcryptjs (the Node original) writes.
@@ -467,6 +468,7 @@ ROWS: dict[str, list[dict[str, Any]]] = {
     ],
     "Helps": [_stamp({"id": 1, "title": "Video", "description": "x"}, t(1))],
 }
+ROWS = {k: ROWS.get(k, []) + rows_chatbot().get(k, []) for k in [*ROWS, *rows_chatbot()]}
 
 
 def create(url: str, **engine_kw: Any) -> sa.Engine:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql
 
+from tests.importer.old_schema_chatbot import build_chatbot
+
 S = sa.String(255)
 T = sa.Text()
 I = sa.Integer()  # noqa: E741 - Sequelize's INTEGER
@@ -252,4 +254,5 @@ def build(metadata: sa.MetaData | None = None) -> sa.MetaData:
     from tests.importer.old_schema_campaigns import build_campaigns  # here: it imports this module
 
     build_campaigns(m)
+    build_chatbot(m)
     return m

@@ -2,22 +2,24 @@
 
 Entry point: `run_import(Options)` -> `Report`. The old database is read with SQLAlchemy
 Core (`source`); each old table has a `Step` (one module per table group: `companies`,
-`connections`, `team`, `contacts`, `tickets`, `messages`, `internal`, `notices`) that
-writes our rows in batches, each batch committed with its `import_map` rows (`mapping`),
-so a run that stops leaves a consistent state and the next one continues where it
-stopped; rows already imported and unchanged since are counted, not written again.
-`report` counts every row's fate.
+`connections`, `team`, `chatbot`, `files`, `contacts`, `tickets`, `messages`, `internal`,
+`notices`, `contact_lists`, `campaigns`, `schedules`) that writes our rows in batches, each
+batch committed with its `import_map` rows (`mapping`), so a run that stops leaves a
+consistent state and the next one continues where it stopped; rows already imported and
+unchanged since are counted, not written again. `report` counts every row's fate.
 """
 
 from __future__ import annotations
 
 from whaticket import db as dbmod
 from whaticket.importer.campaigns import Campaigns, CampaignShipping
+from whaticket.importer.chatbot import Prompts, QueueIntegrations, QueueOptions
 from whaticket.importer.companies import Companies, Plans, Settings
 from whaticket.importer.connections import WhatsappQueues, Whatsapps
 from whaticket.importer.contact_lists import CampaignSettings, ContactListItems, ContactLists
 from whaticket.importer.contacts import ContactCustomFields, Contacts
 from whaticket.importer.context import Context, Options, Step
+from whaticket.importer.files import Files, FilesOptions
 from whaticket.importer.internal import ChatMessages, Chats, ChatUsers, TicketNotes
 from whaticket.importer.messages import Messages
 from whaticket.importer.notices import Announcements, Helps, Invoices
@@ -33,11 +35,6 @@ __all__ = ["Options", "Report", "run_import", "steps"]
 NOT_IMPORTED = {
     "Baileys": "provider session state: connections are paired again",
     "BaileysChats": "provider session state",
-    "QueueOptions": "not imported yet: rebuild the chatbot trees",
-    "QueueIntegrations": "not imported yet: integrations are set up again",
-    "Prompts": "not imported yet (AI prompts hold provider keys)",
-    "Files": "not imported yet",
-    "FilesOptions": "not imported yet",
     "Subscriptions": "not imported: billing starts on this system",
 }
 
@@ -55,6 +52,11 @@ def steps() -> list[Step]:
         UserQueues(),
         Tags(),
         QuickMessages(),
+        QueueIntegrations(),
+        Prompts(),
+        QueueOptions(),
+        Files(),
+        FilesOptions(),
         Contacts(),
         ContactCustomFields(),
         Tickets(),
@@ -70,7 +72,7 @@ def steps() -> list[Step]:
         Helps(),
         Invoices(),
         # Campaigns and schedules last: they point at lists, connections, contacts,
-        # tickets and users (and at file lists when those are imported before them).
+        # tickets, users and file lists.
         ContactLists(),
         ContactListItems(),
         CampaignSettings(),
