@@ -142,6 +142,7 @@ CATALOGUE: dict[str, ErrorCode] = {
     "ERR_NO_WAPP_FOUND": _e((400, 404), "No such connection (400: the ticket has none)."),
     "ERR_NUMBER_NOT_ON_WHATSAPP": _e(400, "The number has no WhatsApp account."),
     "ERR_OTHER_OPEN_TICKET": _e(409, "The contact already has an active ticket."),
+    "ERR_OVERDUE_AT_IMPORT": _e(None, "Schedule imported past its send time: failed, not sent."),
     "ERR_PAYLOAD_TOO_LARGE": _e(413, "The request body is too large."),
     "ERR_PAYMENT_NOT_CONFIGURED": _e((502, 503), "No payment provider, or its settings are unset."),
     "ERR_PAYMENT_PROVIDER_UNAVAILABLE": _e(502, "The payment provider could not be reached."),

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from tests.importer import old_schema
-from tests.importer.old_rows_campaigns import rows_campaigns
+from tests.importer.old_rows_campaigns import PROMO, rows_campaigns
 from tests.importer.old_rows_chatbot import rows_chatbot
 from tests.importer.old_rows_internal import rows_internal
 
@@ -485,7 +485,10 @@ def create(url: str, **engine_kw: Any) -> sa.Engine:
 
 
 def write_media(public: Path) -> Path:
-    """The old backend's public folder with the one file a message points at."""
+    """The old backend's public folder with every file the rows name but one: a message's
+    voice note and the Black Friday campaign's attachment; a message's photo.jpg is missing
+    on purpose (tests add the files of the rows they change)."""
     public.mkdir(parents=True, exist_ok=True)
     (public / "audio1.ogg").write_bytes(AUDIO)
+    (public / "promo.jpg").write_bytes(PROMO)
     return public

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-#: The campaign attachment the tests put in the old public folder (a JPEG's first bytes).
+#: The campaign attachment in the old public folder (`old_rows.write_media`; a JPEG's first bytes).
 PROMO = b"\xff\xd8\xff\xe0" + b"\x00" * 60
 
 

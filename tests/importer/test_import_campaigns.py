@@ -40,11 +40,6 @@ old_url, sqlite_url, public = base.old_url, base.sqlite_url, base.public
 JOAO, MARIA, PEDRO = "5511987654321", "5521998765432", "5531977776666"
 
 
-def _with_promo(public_dir):
-    (public_dir / "promo.jpg").write_bytes(PROMO)
-    return public_dir
-
-
 def _shipping(url: str, campaign_old_id: int) -> dict[str, CampaignShipping]:
     rows = db.session.scalars(
         sa.select(CampaignShipping).where(
@@ -69,7 +64,7 @@ def _old(url: str):
 
 
 def test_campaigns_row_by_row(app, old_url, public):
-    report = run(old_url, _with_promo(public))
+    report = run(old_url, public)
     db.session.expire_all()
     acme = new_id(old_url, "Companies", 3)
 
@@ -165,7 +160,7 @@ def test_campaigns_row_by_row(app, old_url, public):
 
 def test_imported_campaigns_wait_for_an_admin_and_never_resend(app, sqlite_url, public):
     """Our runners leave imported campaigns alone; a restart sends only what was not sent."""
-    run(sqlite_url, _with_promo(public))
+    run(sqlite_url, public)
     app.config["CAMPAIGN_CLOCK"] = FakeClock(utcnow())
     app.config["CAMPAIGN_DISPATCHERS"] = 1
     black_id = new_id(sqlite_url, "Campaigns", 2)
@@ -209,7 +204,7 @@ def test_schedules_follow_our_scheduler(app, sqlite_url, public):
 
 
 def test_second_run_and_since_pass(app, sqlite_url, public):
-    run(sqlite_url, _with_promo(public))
+    run(sqlite_url, public)
     before = _counts()
     again = run(sqlite_url, public)
     assert (

@@ -300,7 +300,9 @@ def test_media_of_options_and_file_lists_is_copied(app, sqlite_url, public):
         ),
     )
     report = run(sqlite_url, public)
-    assert report.media["copied"] == 3 and report.media["missing in the old public folder"] == 2
+    # Copied: menu.jpg, catalog.pdf, and the fixture's voice note and campaign attachment;
+    # missing: gone.pdf and the fixture's message photo.
+    assert report.media == {"copied": 4, "missing in the old public folder": 2}
     db.session.expire_all()
     root = Path(app.config["MEDIA_ROOT"])
     menu = db.session.get(QueueOption, new_id(sqlite_url, "QueueOptions", 20))

@@ -252,7 +252,8 @@ def test_media_of_chats_and_announcements_is_copied(app, sqlite_url, public):
     (public / "announcements").mkdir()
     (public / "announcements" / "banner.png").write_bytes(b"\x89PNG banner")
     report = run(sqlite_url, public)
-    assert report.media["copied"] == 3  # the message's audio, the shot and the banner
+    # The message's audio, the campaign's attachment, the shot and the banner.
+    assert report.media["copied"] == 4
     from whaticket.services.platform import media
 
     acme = new_id(sqlite_url, "Companies", 3)

@@ -106,7 +106,7 @@ class Campaigns(Step):
             )
             db.session.add(campaign)
             db.session.flush()
-            ctx.written(self, row, campaign.id)
+            ctx.written(self, row, campaign.id, media.pending(row.get("mediaPath"), path))
 
     def update(self, ctx: Context, row: dict[str, Any], mapped: Mapped) -> bool:
         """Take the old changes while the campaign was never started here."""
@@ -119,6 +119,19 @@ class Campaigns(Step):
         changed = _assign(campaign, self.values(ctx, row))
         db.session.flush()
         return changed
+
+    def attach_media(self, ctx: Context, seen: list[tuple[dict[str, Any], Mapped]]) -> None:
+        """Attachments of campaigns imported before without them, unless started here
+        since (its recipients so far got it without: the rest must get the same)."""
+        media.attach(
+            ctx,
+            self,
+            seen,
+            Campaign,
+            "mediaPath",
+            "campaigns",
+            frozen=lambda ours, row: "started here since" if ours.started_at is not None else None,
+        )
 
 
 def _state(row: dict[str, Any]) -> dict[str, Any]:

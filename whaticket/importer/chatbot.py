@@ -320,17 +320,18 @@ class QueueOptions(Step):
             # The customer types the key: two options of one key under a parent are one.
             ctx.merged(self, row, same, "option of the same key under the same parent")
             return same
+        values = self.values(ctx, row, queue)
         option = QueueOption(
             company_id=queue.company_id,
             queue_id=queue.id,
             parent_id=parent_id,
             option=key,
-            **self.values(ctx, row, queue),
+            **values,
             **_stamps(row),
         )
         db.session.add(option)
         db.session.flush()
-        ctx.written(self, row, option.id)
+        ctx.written(self, row, option.id, media.pending(row.get("mediaPath"), values["media_path"]))
         return option.id
 
     def values(self, ctx: Context, row: dict[str, Any], queue: Queue) -> dict[str, Any]:
@@ -357,6 +358,18 @@ class QueueOptions(Step):
         changed = _assign(option, values)
         db.session.flush()
         return changed
+
+    def attach_media(self, ctx: Context, seen: list[tuple[dict[str, Any], Mapped]]) -> None:
+        """Files of options imported before without them (a first run without --media)."""
+        media.attach(
+            ctx,
+            self,
+            seen,
+            QueueOption,
+            "mediaPath",
+            "queue_options",
+            old_company=lambda row: self.old_company(ctx, row.get("queueId")),
+        )
 
     def finish(self, ctx: Context) -> None:
         """Options still waiting have a parent that never came (or a loop): orphans."""

@@ -58,6 +58,11 @@ class Files(Step):
         return changed
 
 
+def _folders(row: dict[str, Any]) -> tuple[str, ...]:
+    """Where the old backend keeps a list's file besides the public folder itself."""
+    return (f"fileList/{row.get('fileId')}",)
+
+
 class FilesOptions(Step):
     """The files of each list: label, media type and the file itself."""
 
@@ -90,7 +95,7 @@ class FilesOptions(Step):
             self.old_company(ctx, rows, old_file),
             row.get("path"),
             "file_lists",
-            extra=(f"fileList/{old_file}",),
+            extra=_folders(row),
         )
         return {
             "name": text(row.get("name"), 255),
@@ -124,7 +129,7 @@ class FilesOptions(Step):
             )
             db.session.add(option)
             db.session.flush()
-            ctx.written(self, row, option.id)
+            ctx.written(self, row, option.id, media.pending(row.get("path"), values["path"]))
 
     def update(self, ctx: Context, row: dict[str, Any], mapped: Mapped) -> bool:
         """Take the changed label, media type and file (an upload made since)."""
@@ -138,3 +143,19 @@ class FilesOptions(Step):
         changed = _assign(option, values)
         db.session.flush()
         return changed
+
+    def attach_media(self, ctx: Context, seen: list[tuple[dict[str, Any], Mapped]]) -> None:
+        """Files of list entries imported before without them (a first run without --media)."""
+        rows = [row for row, _ in seen]
+        media.attach(
+            ctx,
+            self,
+            seen,
+            FileListOption,
+            "path",
+            "file_lists",
+            _folders,
+            old_company=lambda row: self.old_company(ctx, rows, row.get("fileId")),
+            path_attr="path",
+            name_attr=None,  # `name` is the entry's label, not the file's
+        )

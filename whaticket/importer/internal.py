@@ -149,7 +149,7 @@ class ChatMessages(Step):
     def insert(self, ctx: Context, rows: list[dict[str, Any]]) -> None:
         """Write the batch in one statement (ids in the old order)."""
         chats = _companies(Chat, _new_ids(ctx, "Chats", rows, "chatId"))
-        new, new_rows = [], []
+        new, new_rows, left = [], [], []
         for row in rows:
             chat_id = ctx.maps.new_id("Chats", row.get("chatId"))
             if chat_id not in chats:
@@ -163,6 +163,7 @@ class ChatMessages(Step):
                 ctx, company_id, None, row.get("mediaPath"), "chats", extra=("chats",)
             )
             new_rows.append(row)
+            left.append(media.pending(row.get("mediaPath"), path))
             new.append(
                 {
                     "company_id": company_id,
@@ -175,10 +176,10 @@ class ChatMessages(Step):
                 }
             )
         if new:
-            for row, new_id in zip(
-                new_rows, insert_returning(ChatMessage.__table__, new), strict=True
+            for row, new_id, why in zip(
+                new_rows, insert_returning(ChatMessage.__table__, new), left, strict=True
             ):
-                ctx.written(self, row, new_id)
+                ctx.written(self, row, new_id, why)
 
     def update(self, ctx: Context, row: dict[str, Any], mapped: Mapped) -> bool:
         """An edited text."""
@@ -186,6 +187,20 @@ class ChatMessages(Step):
         changed = message is not None and _assign(message, {"message": text(row.get("message"))})
         db.session.flush()
         return changed
+
+    def attach_media(self, ctx: Context, seen: list[tuple[dict[str, Any], Mapped]]) -> None:
+        """Files of chat messages imported before without them (no old company: chats
+        keep theirs in `public/chats/`, as on insert)."""
+        media.attach(
+            ctx,
+            self,
+            seen,
+            ChatMessage,
+            "mediaPath",
+            "chats",
+            ("chats",),
+            old_company=lambda row: None,
+        )
 
 
 class TicketNotes(Step):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -25,6 +26,7 @@ import sqlalchemy as sa
 from whaticket.extensions import db
 from whaticket.importer.context import Context, Step
 from whaticket.importer.mapping import Mapped
+from whaticket.importer.source import opt_text
 from whaticket.services.platform import media as media_service
 
 #: The map's note on a written row whose file was not copied (a --media run retries it).
@@ -104,10 +106,21 @@ def attach(
     model: Any,
     column: str,
     kind: str,
-    extra: tuple[str, ...] = (),
+    extra: tuple[str, ...] | Callable[[dict[str, Any]], tuple[str, ...]] = (),
+    *,
+    old_company: Callable[[dict[str, Any]], object] | None = None,
+    path_attr: str = "media_path",
+    name_attr: str | None = "media_name",
+    frozen: Callable[[Any, dict[str, Any]], str | None] | None = None,
 ) -> None:
     """Rows written before whose file was not copied (`PENDING` in the map): copy the file
-    named by the old row's `column` and point our row (`model`) at it."""
+    named by the old row's `column` and point our row (`model`) at it.
+
+    `extra` (folders to look in, or a function of the old row giving them) and
+    `old_company` (default: the row's companyId) say where the old file is, as the step's
+    insert looked; `path_attr`/`name_attr` are our row's columns. `frozen(our row, old row)`
+    names why our row must stay as it is (e.g. a campaign started here since): it is left
+    without the file and no longer waits for it."""
     todo = [(row, m) for row, m in seen if m.reason == PENDING and m.new_id is not None]
     if not todo:
         return
@@ -123,13 +136,26 @@ def attach(
         if obj is None:  # deleted here since: nothing to point at the file
             settled.append(step.old_id(row))
             continue
+        why = frozen(obj, row) if frozen is not None else None
+        if why is not None:
+            ctx.report.note(step.table, "note", step.old_id(row), f"{why}: file not attached")
+            settled.append(step.old_id(row))
+            continue
         path, name, _ = copy(
-            ctx, obj.company_id, row.get("companyId"), row.get(column), kind, extra
+            ctx,
+            obj.company_id,
+            old_company(row) if old_company is not None else row.get("companyId"),
+            row.get(column),
+            kind,
+            extra(row) if callable(extra) else extra,
         )
         if path is None:  # still missing: stays pending (counted by `copy`)
             continue
-        obj.media_path = path
-        obj.media_name = obj.media_name or name
+        setattr(obj, path_attr, path)
+        if name_attr is not None:
+            # The name the old row gave the file, else the file's own (as on insert).
+            shown = getattr(obj, name_attr) or opt_text(row.get("mediaName"), 255) or name
+            setattr(obj, name_attr, shown)
         if getattr(obj, "media_error", None) in (NOT_COPIED, MISSING):
             obj.media_error = None
         settled.append(step.old_id(row))

@@ -101,7 +101,7 @@ class Announcements(Step):
             )
             db.session.add(record)
             db.session.flush()
-            ctx.written(self, row, record.id)
+            ctx.written(self, row, record.id, media.pending(row.get("mediaPath"), path))
 
     def update(self, ctx: Context, row: dict[str, Any], mapped: Mapped) -> bool:
         """Switched on or off, reprioritised, edited."""
@@ -109,6 +109,12 @@ class Announcements(Step):
         changed = record is not None and _assign(record, self.values(row))
         db.session.flush()
         return changed
+
+    def attach_media(self, ctx: Context, seen: list[tuple[dict[str, Any], Mapped]]) -> None:
+        """Files of announcements imported before without them."""
+        media.attach(
+            ctx, self, seen, Announcement, "mediaPath", "announcements", ("announcements",)
+        )
 
 
 class Helps(Step):

@@ -45,6 +45,13 @@ def _state(ctx: Context, row: dict[str, Any], now: datetime) -> dict[str, Any]:
     return {"status": ERRO, "sent_at": None, "error": OVERDUE}
 
 
+def _sent_here(ours: Schedule, row: dict[str, Any]) -> str | None:
+    """Why a later --media run leaves our schedule without its file: sent (or being sent)
+    here, without it, while the old row was never sent."""
+    sent_there = row.get("sentAt") is not None or text(row.get("status")).strip().upper() == ENVIADA
+    return "sent here since" if ours.status in (AGENDADA, ENVIADA) and not sent_there else None
+
+
 class Schedules(Step):
     """Scheduled messages with their contact, ticket, user, connection and attachment."""
 
@@ -103,7 +110,7 @@ class Schedules(Step):
             )
             db.session.add(record)
             db.session.flush()
-            ctx.written(self, row, record.id)
+            ctx.written(self, row, record.id, media.pending(row.get("mediaPath"), path))
 
     def update(self, ctx: Context, row: dict[str, Any], mapped: Mapped) -> bool:
         """Take the old changes while ours was not sent or being sent here."""
@@ -120,3 +127,17 @@ class Schedules(Step):
         changed = _assign(record, values)
         db.session.flush()
         return changed
+
+    def attach_media(self, ctx: Context, seen: list[tuple[dict[str, Any], Mapped]]) -> None:
+        """Attachments of schedules imported before without them, unless sent (or being
+        sent) here since: what went out went without it. One the old system sent gets it:
+        it went out with it."""
+        media.attach(
+            ctx,
+            self,
+            seen,
+            Schedule,
+            "mediaPath",
+            "schedules",
+            frozen=_sent_here,
+        )
