@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache, wraps
+from functools import wraps
 from typing import Any, TypeVar
 
 import bcrypt
@@ -24,11 +24,12 @@ from flask_jwt_extended import (
     jwt_required,
     verify_jwt_in_request,
 )
-from sqlalchemy.orm import contains_eager, lazyload, load_only
 
+from whaticket import caller
+from whaticket.caller import Caller
 from whaticket.errors import AppError
 from whaticket.extensions import db, jwt
-from whaticket.models import Company, Plan, RefreshToken, User
+from whaticket.models import RefreshToken, User
 from whaticket.models.plan import FEATURE_FLAGS
 from whaticket.schemas.base import INT_MAX
 from whaticket.utils.offload import run_off_hub
@@ -90,7 +91,7 @@ def register_jwt_callbacks(app: Flask) -> None:
         }
 
     @jwt.user_lookup_loader
-    def _lookup(_header: dict, data: dict) -> User | None:
+    def _lookup(_header: dict, data: dict) -> Caller | None:
         # The token of an ended login (logout, a replayed refresh token) finds no user:
         # the login check is part of the caller's one statement, not a blocklist loader's
         # statement of its own. Looked up once per request and token (a plan-feature
@@ -150,14 +151,14 @@ def session_ended(data: dict[str, Any]) -> bool:
     return alive is None
 
 
-def token_user(data: dict[str, Any], *, live_login: bool = False) -> User | None:
+def token_user(data: dict[str, Any], *, live_login: bool = False) -> Caller | None:
     """The user an access token names while it may act: the user exists, no password
     change or forced logout happened since (token version), and the company is active;
     with `live_login`, the token's login is not ended either (`session_ended`).
 
     One statement reads what every request needs (the user's role columns, the company's
-    standing and plan flags, the login check); the rest of the user and its company load
-    on first use, and its queues when read (`_narrow_caller`).
+    standing and plan flags, the login check) into a `Caller`; the rest of the user loads
+    on first use (`whaticket.caller`).
     """
     sub = str(data.get("sub") or "")
     # A subject that is no id a row can have (signed by a leaked key, or by hand) is an
@@ -171,74 +172,15 @@ def token_user(data: dict[str, Any], *, live_login: bool = False) -> User | None
     params: dict[str, Any] = {"uid": int(sub), "tv": version}
     if family:
         params["fam"] = str(family)
-    user = db.session.scalars(_caller_statement(bool(family)), params).first()
-    if user is not None:
-        _narrow_caller(user)
-    return user
+    return caller.load(params)
 
 
-def resolve_access_token(data: dict[str, Any]) -> User | None:
+def resolve_access_token(data: dict[str, Any]) -> Caller | None:
     """Every check a request's token passes, for callers that decode tokens themselves
     (sockets): an expiring access token, of a live login, of a user who may act."""
     if not access_claims_ok(data):
         return None
     return token_user(data, live_login=True)
-
-
-#: What the caller's statement reads: the user's role and visibility columns, and the
-#: company columns the request policies and the client's time zone need.
-_CALLER_USER = ("id", "name", "profile", "super", "token_version", "company_id", "all_ticket")
-_CALLER_COMPANY = ("id", "status", "due_date", "plan_id", "timezone")
-
-
-# Built once: building its options on each request costs more than running it (SQLAlchemy
-# caches the SQL of a statement, not the statement).
-@cache
-def _caller_statement(check_login: bool) -> sa.Select:
-    """The caller's one statement; bound parameters `uid`, `tv` and (`check_login`) `fam`."""
-    stmt = (
-        sa.select(User)
-        .join(User.company)
-        .outerjoin(Company.plan)
-        .where(
-            User.id == sa.bindparam("uid"),
-            User.token_version == sa.bindparam("tv"),
-            Company.status.is_(True),
-        )
-        .options(
-            load_only(*(getattr(User, name) for name in _CALLER_USER)),
-            lazyload(User.queues),
-            contains_eager(User.company)
-            .load_only(*(getattr(Company, name) for name in _CALLER_COMPANY))
-            .contains_eager(Company.plan)
-            .load_only(Plan.id, *(getattr(Plan, flag) for flag in FEATURE_FLAGS)),
-        )
-    )
-    if check_login:
-        stmt = stmt.where(
-            sa.exists().where(
-                RefreshToken.family == sa.bindparam("fam"), RefreshToken.revoked_at.is_(None)
-            )
-        )
-    return stmt
-
-
-def _narrow_caller(user: User) -> None:
-    """Let the columns the caller's statement left out load together on first use.
-
-    Left as they are, each would load on its own statement when read (`load_only`); marked
-    expired, the first one read loads them all: one statement for the user's, one for its
-    company's, one for its plan's.
-    """
-    company = user.company
-    for row in (user, company, company.plan if company is not None else None):
-        if row is None:
-            continue
-        state = sa.inspect(row)
-        columns = state.mapper.column_attrs
-        rest = [key for key in state.unloaded if key in columns]
-        if rest:
-            db.session.expire(row, rest)
 
 
 # -- request policies (decided by the services layer) -----------------------

@@ -14,6 +14,7 @@ from flask_jwt_extended import decode_token
 from tests import factories
 from tests.factories import PASSWORD
 from whaticket.extensions import db
+from whaticket.models import User
 from whaticket.security import token_user
 
 #: `GET /auth/me` in all (issue 17's floor), and what it takes today: the caller's statement.
@@ -126,14 +127,34 @@ def test_the_rest_of_the_caller_loads_together_on_first_use(app, prefix, company
     with statements() as seen:
         assert (user.email, user.online) == (email, True)  # the login set it
         assert user.created_at is not None and user.password_hash
-    assert len(seen) == 1, seen  # every other user column, in one statement
+    assert len(seen) == 1, seen  # every other user column (and its company's), in one
 
     with statements() as seen:
         assert user.company.name == company_name and user.company.schedules is not None
-    assert len(seen) == 1, seen
+    assert seen == []  # came with the user's statement
 
     with statements() as seen:
         assert [q.id for q in user.queues] == [queue_id]
+    assert len(seen) == 1, seen
+    # A write goes to the user's row, as on the ORM user.
+    user.online = False
+    db.session.commit()
+    db.session.expunge_all()
+    assert db.session.get(User, user.id).online is False
+
+
+def test_the_callers_company_loads_alone_when_read_first(app, prefix, company):
+    agent = factories.UserFactory(company=company)
+    db.session.commit()
+    claims = decode_token(_login(app, prefix, agent)["Authorization"].split()[1])
+    name = company.name
+    db.session.expunge_all()
+    user = token_user(claims, live_login=True)
+    with statements() as seen:
+        assert user.company.name == name
+    assert len(seen) == 1, seen  # the company's row, not the user's
+    with statements() as seen:
+        assert [q.id for q in user.queues] == []
     assert len(seen) == 1, seen
 
 
