@@ -207,3 +207,20 @@ def test_lists_answer_with_a_trailing_slash_as_the_spa_asks(client, prefix, admi
     assert [w["name"] for w in with_slash.get_json()] == ["Main"]
     assert client.get(f"{prefix}/chats/", headers=headers).status_code == 200
     assert client.get(f"{prefix}/no-such-list/", headers=headers).status_code == 404
+
+
+@pytest.mark.shared_db
+def test_a_burst_of_requests_keeps_its_connections_open(app):
+    """16 requests at once (the workspace bench's concurrency) each hold a connection; all
+    16 stay pooled when returned, not closed as overflow (SQLAlchemy's default keeps 5,
+    and the rest would reconnect, TCP and login, on every request)."""
+    assert app.config["DATABASE_POOL_SIZE"] >= 16
+    # An engine made with the app's own options (the test harness binds `db` to one
+    # connection).
+    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"], **options)
+    held = [engine.connect() for _ in range(16)]
+    for conn in held:
+        conn.close()
+    assert engine.pool.checkedin() == 16
+    engine.dispose()

@@ -122,6 +122,8 @@ def _ride_out_outages(app: Flask) -> None:
     # Dead pooled connections are found on checkout without a round trip each time
     # (whaticket/db_liveness.py, installed in register_extensions), not by a ping.
     options["pool_pre_ping"] = False
+    options.setdefault("pool_size", int(app.config["DATABASE_POOL_SIZE"]))
+    options.setdefault("max_overflow", int(app.config["DATABASE_MAX_OVERFLOW"]))
     connect_args = dict(options.get("connect_args") or {})
     connect_args.setdefault("connect_timeout", int(app.config["DATABASE_CONNECT_TIMEOUT"]))
     options["connect_args"] = connect_args
