@@ -44,6 +44,17 @@ class Ticket(CompanyScopedMixin, TimestampMixin, db.Model):
         # The ticket list: a company's tickets of one status, newest activity first.
         sa.Index("ix_tickets_company_status_updated", "company_id", "status", "updated_at"),
         sa.Index("ix_tickets_company_updated", "company_id", "updated_at"),
+        # An agent's view of one status (their own tickets, or pending in their queues):
+        # its count reads the index alone, its page in activity order (bench/workspace.py
+        # at 200,000 tickets: the count from 40 ms to 2).
+        sa.Index(
+            "ix_tickets_company_status_user",
+            "company_id",
+            "status",
+            "user_id",
+            "updated_at",
+            "queue_id",
+        ),
         sa.Index("ix_tickets_company_created", "company_id", "created_at"),
     )
 

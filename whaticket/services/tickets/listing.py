@@ -17,24 +17,36 @@ PAGE_SIZE = 40
 
 
 def _visibility(user: User, args: dict[str, Any]) -> sa.ColumnElement[bool]:
-    """Who sees what: admins (showAll) everything; agents their tickets and their queues'."""
+    """Who sees what: admins (showAll) everything; agents their tickets and their queues'.
+
+    With a status filter the pending branch is decided here, not left to the database: a
+    condition the optimizer cannot see is always false (or true) keeps it off the
+    (company, status, agent) index, and the list's count then reads every row.
+    """
     queue_ids = set(args.get("queue_ids") or [])
+    status = args.get("status")
     if user.is_admin:
         queue_cond = (
             sa.or_(Ticket.queue_id.in_(queue_ids), Ticket.queue_id.is_(None))
             if queue_ids
             else sa.true()
         )
-        if args.get("show_all"):
+        if args.get("show_all") or status == "pending":
             return queue_cond
+        if status:
+            return sa.and_(Ticket.user_id == user.id, queue_cond)
         return sa.and_(sa.or_(Ticket.user_id == user.id, Ticket.status == "pending"), queue_cond)
     own = {q.id for q in user.queues}
     allowed = (queue_ids & own) if queue_ids else own
     queue_options = [Ticket.queue_id.in_(allowed)] if allowed else []
     if user.all_ticket == "enabled" or not own:
         queue_options.append(Ticket.queue_id.is_(None))
-    pending_in_my_queues = sa.and_(Ticket.status == "pending", sa.or_(*queue_options, sa.false()))
-    return sa.or_(Ticket.user_id == user.id, pending_in_my_queues)
+    if status and status != "pending":
+        return Ticket.user_id == user.id
+    in_my_queues = sa.or_(*queue_options, sa.false())
+    if status == "pending":
+        return sa.or_(Ticket.user_id == user.id, in_my_queues)
+    return sa.or_(Ticket.user_id == user.id, sa.and_(Ticket.status == "pending", in_my_queues))
 
 
 def ticket_filters(company_id: int, user: User, args: dict[str, Any]) -> list[Any]:
