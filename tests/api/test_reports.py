@@ -412,6 +412,20 @@ def test_timeseries_week_month_and_rating_average(client, prefix, company, admin
     }
 
 
+@pytest.mark.parametrize("kind", ["assignment", "requeue", "sla_breach"])
+def test_timeseries_of_a_counted_only_kind(client, prefix, company, admin, auth, kind):
+    # Kinds with no summary field (assignments, requeues, SLA marks) are counts, no average
+    # (the fuzzer found a 500 on kind=requeue).
+    t = factories.TicketFactory(company=company)
+    _ev(company, kind, datetime(2026, 3, 10, 15, tzinfo=UTC), t)
+    url = f"{prefix}/reports/timeseries?from=2026-03-10&to=2026-03-10&interval=hour&kind={kind}"
+    series = _get(client, url, admin, auth)["series"]
+    assert [(s["start"], s["count"], s["avg"]) for s in series if s["count"]] == [
+        ("2026-03-10T12:00:00-03:00", 1, None)
+    ]
+    assert client.get(url + "&format=csv", headers=auth(admin)).status_code == 200
+
+
 def test_timeseries_hours_across_a_dst_change(client, prefix, company, admin, auth):
     company.timezone = "America/New_York"  # clocks go forward on 2026-03-08
     db.session.commit()

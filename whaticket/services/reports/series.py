@@ -133,7 +133,8 @@ def timeseries(
         if interval == "hour" and err.fields:
             err.fields = {"interval": [f"Hourly series are limited to {MAX_HOUR_DAYS} days."]}
         raise
-    _, avg_field = KIND_FIELDS[kind]
+    # Assignments, requeues and SLA marks are counted only: no summary field, no average.
+    _, avg_field = KIND_FIELDS.get(kind, (kind, None))
     value = value_column(business_hours) if avg_field else None
 
     acc: dict[tuple[Any, ...], list[float]] = defaultdict(lambda: [0, 0, 0.0])
